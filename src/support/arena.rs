@@ -1,0 +1,136 @@
+//! A PROT_NONE reservation that scenarios map into with `MAP_FIXED`.
+//!
+//! The kernel merges adjacent mappings with equal flags and places new mappings
+//! wherever it likes, so a scenario mapped "anywhere" can merge with a foreign
+//! neighbour or land next to one. Reserving the whole window first (as the kernel's
+//! own `merge.c` selftest does) puts every page of the scenario at a known offset,
+//! and the guard pages on either side keep the window apart from its neighbours.
+
+use std::ffi::c_void;
+use std::num::NonZeroUsize;
+use std::os::fd::AsFd;
+use std::ptr::NonNull;
+
+use nix::sys::mman::{MapFlags, ProtFlags, mmap, mmap_anonymous, munmap};
+
+use super::maps::MapsView;
+use super::{page_size, pages};
+
+/// One guard page on each side of the window, never handed out.
+const GUARD_PAGES: usize = 1;
+
+/// A reserved window of `pages` pages, all PROT_NONE until a scenario maps over them.
+pub struct Arena {
+    reservation: NonNull<c_void>,
+    window_pages: usize,
+}
+
+impl Arena {
+    /// Reserves a window of `window_pages` pages (plus a guard page on each side).
+    ///
+    /// Keep windows small (well under 32 pages): the C allocator never places its own
+    /// mmaps in a hole that small, so a hole a lab punches stays a hole.
+    pub fn new(window_pages: usize) -> Arena {
+        assert!(window_pages > 0, "an arena needs at least one page");
+        let total = pages(window_pages + 2 * GUARD_PAGES);
+        let reservation = unsafe {
+            mmap_anonymous(
+                None,
+                NonZeroUsize::new(total).expect("non-zero length"),
+                ProtFlags::PROT_NONE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE,
+            )
+        }
+        .unwrap_or_else(|e| panic!("reserving a {total}-byte arena failed: {e}"));
+        Arena {
+            reservation,
+            window_pages,
+        }
+    }
+
+    /// Number of pages in the window.
+    pub fn window_pages(&self) -> usize {
+        self.window_pages
+    }
+
+    /// Address of page `n` of the window (page 0 is the first page after the guard).
+    pub fn page(&self, n: usize) -> NonNull<u8> {
+        assert!(n <= self.window_pages, "page {n} is outside a {}-page window", self.window_pages);
+        let addr = self.reservation.as_ptr() as usize + pages(GUARD_PAGES + n);
+        NonNull::new(addr as *mut u8).expect("arena addresses are never null")
+    }
+
+    /// Maps `count` anonymous private pages at window page `first`, replacing the reservation there.
+    pub fn map_anonymous(&self, first: usize, count: usize, prot: ProtFlags) -> NonNull<u8> {
+        self.check_range(first, count);
+        let addr = unsafe {
+            mmap_anonymous(
+                Some(self.nonzero_addr(first)),
+                NonZeroUsize::new(pages(count)).expect("count > 0"),
+                prot,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_FIXED,
+            )
+        }
+        .unwrap_or_else(|e| panic!("mapping {count} anonymous pages at window page {first} failed: {e}"));
+        addr.cast()
+    }
+
+    /// Maps `count` pages of `file`, starting at file page `file_page`, at window page `first`.
+    pub fn map_file<F: AsFd>(
+        &self,
+        first: usize,
+        count: usize,
+        prot: ProtFlags,
+        sharing: MapFlags,
+        file: F,
+        file_page: usize,
+    ) -> NonNull<u8> {
+        self.check_range(first, count);
+        let offset = i64::try_from(pages(file_page)).expect("file offset fits in off_t");
+        let addr = unsafe {
+            mmap(
+                Some(self.nonzero_addr(first)),
+                NonZeroUsize::new(pages(count)).expect("count > 0"),
+                prot,
+                sharing | MapFlags::MAP_FIXED,
+                file,
+                offset,
+            )
+        }
+        .unwrap_or_else(|e| panic!("mapping {count} file pages at window page {first} failed: {e}"));
+        addr.cast()
+    }
+
+    /// The normalised view of the window as the kernel reports it now.
+    pub fn view(&self) -> MapsView {
+        MapsView::of(self.page(0), self.window_pages)
+    }
+
+    /// Whether window page `n` is mapped (by anything, the PROT_NONE reservation included).
+    pub fn is_mapped(&self, n: usize) -> bool {
+        super::probe::is_mapped(self.page(n), page_size())
+    }
+
+    fn nonzero_addr(&self, page: usize) -> NonZeroUsize {
+        NonZeroUsize::new(self.page(page).as_ptr() as usize).expect("arena addresses are never null")
+    }
+
+    fn check_range(&self, first: usize, count: usize) {
+        assert!(count > 0, "a mapping needs at least one page");
+        assert!(
+            first + count <= self.window_pages,
+            "pages {first}..{} do not fit a {}-page window",
+            first + count,
+            self.window_pages
+        );
+    }
+}
+
+impl Drop for Arena {
+    /// One munmap over the whole reservation removes whatever the scenario left in it;
+    /// pages already unmapped are skipped by the kernel, so this cannot fail for them.
+    fn drop(&mut self) {
+        let total = pages(self.window_pages + 2 * GUARD_PAGES);
+        let _ = unsafe { munmap(self.reservation, total) };
+    }
+}

@@ -1,0 +1,317 @@
+//! Each test body runs in a process of its own.
+//!
+//! Lab code works with raw mappings: a wrong `munmap()` can unmap the test
+//! harness itself, a stray access raises SIGSEGV, a bug can loop forever or call
+//! `std::process::exit`. In one shared test process any of those would take every
+//! other test's result with it. So [`isolated`] re-runs the current test binary for
+//! just this test (`--exact NAME`, as rusty-fork and nextest do) and judges the
+//! child from outside:
+//!
+//! - it passes only when the body returned and the harness in the child printed a
+//!   pass marker carrying a one-time token; an early `exit(0)` or printed text does
+//!   not pass (the token is taken out of the environment before lab code runs);
+//! - a signal, a timeout or a non-zero exit fails this test alone, with the child's
+//!   output (assertion messages and the last maps view) in the failure;
+//! - [`skip`] ends the body with a reason when this machine cannot test the case.
+//!
+//! When `MUNMAP_LAB_REPORT` names a file, the parent appends one line per test to it:
+//! `<status>\t<lab>::<test>\t<message>`, status being pass, fail, crash, timeout or
+//! skipped. The grader reads that file; lab code never sees its name.
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Carries the one-time token from parent to child.
+const TOKEN_ENV: &str = "MUNMAP_LAB_CHILD_TOKEN";
+/// Where the parent appends verdicts (set by the grader).
+pub const REPORT_ENV: &str = "MUNMAP_LAB_REPORT";
+/// Seconds a test body may run before it is killed (default 10).
+pub const TIMEOUT_ENV: &str = "MUNMAP_LAB_TEST_TIMEOUT";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const MARKER: &str = "@@munmap-lab";
+
+/// The token of this child process, once taken from the environment.
+static CHILD_TOKEN: OnceLock<String> = OnceLock::new();
+
+/// How a test ended, as judged by the parent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Skipped(String),
+    Fail(String),
+    Crash(String),
+    Timeout(String),
+}
+
+impl Verdict {
+    /// The status word used in the report file and by the grader.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Skipped(_) => "skipped",
+            Verdict::Fail(_) => "fail",
+            Verdict::Crash(_) => "crash",
+            Verdict::Timeout(_) => "timeout",
+        }
+    }
+}
+
+/// Runs `body` in a fresh process dedicated to the current test; fails the test
+/// (by panicking) when that process fails, crashes, hangs or exits early.
+pub fn isolated(body: impl FnOnce()) {
+    if let Some(token) = take_child_token() {
+        body();
+        emit_marker("pass", token, "");
+        return;
+    }
+    let test = current_test();
+    let verdict = run_child(&test);
+    report(&test, &verdict);
+    match verdict {
+        Verdict::Pass => {}
+        Verdict::Skipped(reason) => {
+            // Written past libtest's capture so the student sees why nothing was checked.
+            let line = format!("    skipped {}::{test}: {reason}\n", lab_name());
+            let _ = std::io::stderr().write_all(line.as_bytes());
+        }
+        Verdict::Fail(msg) | Verdict::Crash(msg) | Verdict::Timeout(msg) => panic!("{msg}"),
+    }
+}
+
+/// Ends the current test body as skipped, with the reason shown to the student and
+/// the grader. Use it only for limits of the machine, never for wrong lab code.
+pub fn skip(reason: impl AsRef<str>) -> ! {
+    let token = CHILD_TOKEN
+        .get()
+        .expect("skip() is only meaningful inside isolated(|| ...)");
+    emit_marker("skip", token, reason.as_ref());
+    let _ = std::io::stdout().flush();
+    std::process::exit(0);
+}
+
+/// The lab this test binary checks: its file stem without cargo's hash (`lab02_partial`).
+pub fn lab_name() -> String {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let exe = std::env::current_exe().expect("current_exe");
+        let stem = exe.file_stem().and_then(OsStr::to_str).unwrap_or("lab").to_string();
+        match stem.rsplit_once('-') {
+            Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name.to_string(),
+            _ => stem,
+        }
+    })
+    .clone()
+}
+
+/// In the child: takes the token out of the environment before any lab code runs.
+fn take_child_token() -> Option<&'static String> {
+    if let Some(token) = CHILD_TOKEN.get() {
+        return Some(token);
+    }
+    let token = std::env::var(TOKEN_ENV).ok()?;
+    // SAFETY: the child runs one test (--exact, one test thread); libtest's main thread
+    // is blocked waiting for it, so no other thread reads the environment now.
+    unsafe { std::env::remove_var(TOKEN_ENV) };
+    Some(CHILD_TOKEN.get_or_init(|| token))
+}
+
+/// Writes the marker straight to file descriptor 1, past libtest's output capture.
+fn emit_marker(kind: &str, token: &str, text: &str) {
+    let line = format!("\n{MARKER}:{kind}:{token}@@ {text}\n");
+    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+    let _ = std::io::stdout().flush();
+}
+
+fn current_test() -> String {
+    std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .expect("isolated() must be called from a #[test] (libtest names the thread after it)")
+        .to_string()
+}
+
+fn timeout() -> Duration {
+    std::env::var(TIMEOUT_ENV)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("reading /dev/urandom for a one-time token");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs this test alone in a child process and judges how it ended.
+fn run_child(test: &str) -> Verdict {
+    let token = new_token();
+    let (mut reader, writer) = std::io::pipe().expect("creating a pipe for the child's output");
+    let writer_err = writer.try_clone().expect("cloning the pipe");
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut command = Command::new(exe);
+    command
+        .args(["--exact", test, "--test-threads=1", "--nocapture", "--color=never"])
+        .env(TOKEN_ENV, &token)
+        .env_remove(REPORT_ENV)
+        .env("INSTA_WORKSPACE_ROOT", env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer_err)
+        .process_group(0);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => return Verdict::Fail(format!("could not start the test process: {e}")),
+    };
+    drop(command); // closes our copies of the pipe's write end
+    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let collector = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out);
+        out
+    });
+
+    let limit = timeout();
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() >= limit => break None,
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Verdict::Fail(format!("waiting for the test process: {e}")),
+        }
+    };
+    // Whatever the child left behind (a forked grandchild, a hung loop) goes with its group.
+    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
+    if status.is_none() {
+        let _ = child.wait(); // reap the killed child
+    }
+    let output = String::from_utf8_lossy(&collector.join().unwrap_or_default()).into_owned();
+    judge(test, status, &output, &token, limit)
+}
+
+/// Turns how the child ended into a verdict with a message a student can act on.
+fn judge(test: &str, status: Option<ExitStatus>, output: &str, token: &str, limit: Duration) -> Verdict {
+    let lab = lab_name();
+    let shown = readable_output(output, test);
+    let with_output = |headline: String| {
+        if shown.is_empty() {
+            headline
+        } else {
+            format!("{headline}\n\n--- output of the test process ---\n{shown}")
+        }
+    };
+    let Some(status) = status else {
+        return Verdict::Timeout(with_output(format!(
+            "{lab}::{test} did not finish within {:.0} s and was killed. Look for a loop that never \
+             ends or a child process that is never waited for.",
+            limit.as_secs_f64()
+        )));
+    };
+    let marker = |kind: &str| {
+        output
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{MARKER}:{kind}:{token}@@")))
+            .map(|rest| rest.trim().to_string())
+    };
+    if let Some(signal) = status.signal() {
+        let name = nix::sys::signal::Signal::try_from(signal)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| format!("signal {signal}"));
+        let hint = match name.as_str() {
+            "SIGSEGV" | "SIGBUS" => {
+                " The code touched memory that is not mapped (or unmapped memory the test still needed): \
+                 check the address and length of every munmap."
+            }
+            "SIGABRT" => " Something aborted the process (a double panic, or abort()).",
+            _ => "",
+        };
+        return Verdict::Crash(with_output(format!("{lab}::{test} crashed: the test process was killed by {name}.{hint}")));
+    }
+    match status.code() {
+        Some(0) => {
+            if marker("pass").is_some() {
+                Verdict::Pass
+            } else if let Some(reason) = marker("skip") {
+                Verdict::Skipped(reason)
+            } else {
+                Verdict::Fail(with_output(format!(
+                    "{lab}::{test} did not finish: the test process exited with status 0 before the test \
+                     body returned. Lab code must return its result, never call std::process::exit."
+                )))
+            }
+        }
+        Some(101) => Verdict::Fail(with_output(format!(
+            "{lab}::{test} failed: {}",
+            panic_message(output).unwrap_or("see the output below")
+        ))),
+        Some(code) => Verdict::Fail(with_output(format!(
+            "{lab}::{test} did not finish: the test process exited with status {code}. Lab code must \
+             return its result, never call std::process::exit."
+        ))),
+        None => Verdict::Fail(with_output(format!("{lab}::{test}: the test process ended without a status"))),
+    }
+}
+
+/// The first line of the panic message in the child's output.
+fn panic_message(output: &str) -> Option<&str> {
+    let mut lines = output.lines();
+    lines.find(|l| l.contains("panicked at"))?;
+    lines.next().map(str::trim).filter(|l| !l.is_empty())
+}
+
+/// The child's output without libtest's own bookkeeping lines and the harness markers.
+fn readable_output(output: &str, test: &str) -> String {
+    let noise = |line: &str| {
+        let t = line.trim();
+        t.is_empty()
+            || t.starts_with(MARKER)
+            || t.starts_with("running 1 test")
+            || t.starts_with("test result:")
+            || (t.starts_with("test ") && t.contains(" ... "))
+            || t == "failures:"
+            || t == "successes:"
+            || t == test
+            || t.starts_with(&format!("---- {test} "))
+            || t.starts_with("note: run with `RUST_BACKTRACE=1`")
+    };
+    // libtest prints "test NAME ... " without a newline, so the body's first line follows it.
+    let prefix = format!("test {test} ... ");
+    let lines: Vec<&str> = output
+        .lines()
+        .map(|l| l.strip_prefix(&prefix).unwrap_or(l))
+        .filter(|l| !noise(l))
+        .collect();
+    lines.join("\n")
+}
+
+/// Appends the verdict to the grader's report file, when one is named.
+fn report(test: &str, verdict: &Verdict) {
+    let Some(path) = std::env::var_os(REPORT_ENV) else {
+        return;
+    };
+    let message = match verdict {
+        Verdict::Pass => String::new(),
+        Verdict::Skipped(m) | Verdict::Fail(m) | Verdict::Crash(m) | Verdict::Timeout(m) => {
+            m.lines().find(|l| !l.trim().is_empty()).unwrap_or("").replace('\t', " ")
+        }
+    };
+    let line = format!("{}\t{}::{test}\t{message}\n", verdict.status(), lab_name());
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(Path::new(&path))
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        panic!("writing the grading report {}: {e}", Path::new(&path).display());
+    }
+}

@@ -1,0 +1,271 @@
+//! A normalised view of `/proc/self/smaps` for one window of the address space.
+//!
+//! Raw maps lines carry addresses, device numbers, inodes and paths that differ on
+//! every run and machine. The view keeps only what a lab teaches: which pages of the
+//! window are mapped, with what permissions, backed by what (anonymous memory, a
+//! file by base name and file page, or nothing), and whether they are locked.
+//! Pages are counted from the window start, so two runs that place the window at
+//! different addresses produce the same text.
+
+use std::fmt;
+use std::ptr::NonNull;
+
+use procfs::FromBufRead;
+use procfs::process::{MMapPath, MemoryMap, MemoryMaps, VmFlags};
+
+use super::page_size;
+
+/// What backs a run of pages in the window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// No mapping covers these pages: touching them would raise SIGSEGV.
+    Unmapped,
+    /// Anonymous memory (named `[anon:...]` regions included).
+    Anonymous,
+    /// A file, by base name, with the file page that the run's first page shows.
+    File { name: String, first_file_page: u64 },
+    /// A kernel-provided region such as `[heap]` or `[stack]` (never expected in a lab window).
+    Special(String),
+}
+
+/// A run of consecutive window pages that the kernel reports as one mapping (or one gap).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Run {
+    /// First page of the run, counted from the window start.
+    pub first: usize,
+    /// One past the last page of the run.
+    pub end: usize,
+    /// Permissions as in maps: `rw-p`, `r--s`, `---p`; `----` for a gap.
+    pub perms: String,
+    pub backing: Backing,
+    /// The `lo` VmFlag: the pages are mlock'ed.
+    pub locked: bool,
+}
+
+impl Run {
+    /// Number of pages in the run.
+    pub fn len(&self) -> usize {
+        self.end - self.first
+    }
+
+    /// Whether the run is empty (never true for runs in a view).
+    pub fn is_empty(&self) -> bool {
+        self.first == self.end
+    }
+
+    /// Whether window page `page` falls in this run.
+    pub fn contains(&self, page: usize) -> bool {
+        (self.first..self.end).contains(&page)
+    }
+}
+
+/// The window's pages as the kernel reported them, in order, gaps included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapsView {
+    window_pages: usize,
+    runs: Vec<Run>,
+}
+
+impl MapsView {
+    /// Reads `/proc/self/smaps` and keeps the `window_pages` pages starting at `start`.
+    pub fn of(start: NonNull<u8>, window_pages: usize) -> MapsView {
+        let smaps = read_smaps();
+        MapsView::from_maps(&smaps, start.as_ptr() as u64, window_pages)
+    }
+
+    /// Builds the view from parsed maps; public so the support layer's own tests can feed it text.
+    pub fn from_maps(maps: &[MemoryMap], start: u64, window_pages: usize) -> MapsView {
+        let page = page_size() as u64;
+        let end = start + window_pages as u64 * page;
+        let mut runs = Vec::new();
+        let mut cursor = start;
+        let mut sorted: Vec<&MemoryMap> = maps
+            .iter()
+            .filter(|m| m.address.0 < end && m.address.1 > start)
+            .collect();
+        sorted.sort_by_key(|m| m.address.0);
+        for map in sorted {
+            let from = map.address.0.max(start);
+            let to = map.address.1.min(end);
+            if from > cursor {
+                runs.push(gap(cursor, from, start, page));
+            }
+            runs.push(Run {
+                first: ((from - start) / page) as usize,
+                end: ((to - start) / page) as usize,
+                perms: map.perms.as_str(),
+                backing: backing_of(map, from, page),
+                locked: map.extension.vm_flags.contains(VmFlags::LO),
+            });
+            cursor = to;
+        }
+        if cursor < end {
+            runs.push(gap(cursor, end, start, page));
+        }
+        MapsView {
+            window_pages,
+            runs,
+        }
+    }
+
+    /// The runs, in address order, covering the whole window.
+    pub fn runs(&self) -> &[Run] {
+        &self.runs
+    }
+
+    /// The run that holds window page `page`.
+    pub fn run_at(&self, page: usize) -> &Run {
+        self.runs
+            .iter()
+            .find(|r| r.contains(page))
+            .unwrap_or_else(|| panic!("page {page} is outside the {}-page window", self.window_pages))
+    }
+
+    /// Whether no mapping covers window page `page`.
+    pub fn is_unmapped(&self, page: usize) -> bool {
+        self.run_at(page).backing == Backing::Unmapped
+    }
+
+    /// Window pages that carry the `lo` (mlock'ed) flag.
+    pub fn locked_pages(&self) -> Vec<usize> {
+        self.runs.iter().filter(|r| r.locked).flat_map(|r| r.first..r.end).collect()
+    }
+}
+
+impl fmt::Display for MapsView {
+    /// One line per run, e.g. `pages 1-2  rw-s  file lab.data, file pages 0-1  locked`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for run in &self.runs {
+            let pages = if run.len() == 1 {
+                format!("page  {}", run.first)
+            } else {
+                format!("pages {}-{}", run.first, run.end - 1)
+            };
+            let backing = match &run.backing {
+                Backing::Unmapped => "unmapped".to_string(),
+                Backing::Anonymous => "anonymous".to_string(),
+                Backing::Special(name) => format!("[{name}]"),
+                Backing::File {
+                    name,
+                    first_file_page,
+                } if run.len() == 1 => format!("file {name}, file page {first_file_page}"),
+                Backing::File {
+                    name,
+                    first_file_page,
+                } => format!(
+                    "file {name}, file pages {first_file_page}-{}",
+                    first_file_page + run.len() as u64 - 1
+                ),
+            };
+            let lock = if run.locked { "  locked" } else { "" };
+            writeln!(f, "{pages:<11} {:<4}  {backing}{lock}", run.perms)?;
+        }
+        Ok(())
+    }
+}
+
+/// The whole of `/proc/self/smaps`, read in one pass before any parsing, so the
+/// parse sees one moment of the address space rather than lines read in between
+/// other work.
+fn read_smaps() -> Vec<MemoryMap> {
+    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
+    MemoryMaps::from_buf_read(&bytes[..])
+        .expect("parsing /proc/self/smaps")
+        .into_iter()
+        .collect()
+}
+
+fn gap(from: u64, to: u64, start: u64, page: u64) -> Run {
+    Run {
+        first: ((from - start) / page) as usize,
+        end: ((to - start) / page) as usize,
+        perms: "----".to_string(),
+        backing: Backing::Unmapped,
+        locked: false,
+    }
+}
+
+/// What backs `map`, as seen from window address `from` (a clipped run starts further into the file).
+fn backing_of(map: &MemoryMap, from: u64, page: u64) -> Backing {
+    match &map.pathname {
+        MMapPath::Anonymous => Backing::Anonymous,
+        MMapPath::Other(name) if name.starts_with("anon:") => Backing::Anonymous,
+        MMapPath::Path(path) => {
+            let shown = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            // A file removed while mapped is listed as "name (deleted)"; the mapping is the same.
+            let name = shown.strip_suffix(" (deleted)").unwrap_or(&shown).to_string();
+            Backing::File {
+                name,
+                first_file_page: (map.offset + (from - map.address.0)) / page,
+            }
+        }
+        MMapPath::Heap => Backing::Special("heap".into()),
+        MMapPath::Stack | MMapPath::TStack(_) => Backing::Special("stack".into()),
+        other => Backing::Special(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<MemoryMap> {
+        MemoryMaps::from_buf_read(text.as_bytes()).unwrap().into_iter().collect()
+    }
+
+    const WINDOW: u64 = 0x7f00_0000_0000;
+
+    #[test]
+    fn clips_to_window_and_fills_gaps() {
+        let p = page_size() as u64;
+        let text = format!(
+            "{:x}-{:x} ---p 00000000 00:00 0 \n{:x}-{:x} rw-s {:08x} 08:01 1234 /tmp/x/lab.data\n",
+            WINDOW - p,
+            WINDOW + p,
+            WINDOW + 2 * p,
+            WINDOW + 5 * p,
+            2 * p
+        );
+        let view = MapsView::from_maps(&parse(&text), WINDOW, 4);
+        assert_eq!(
+            view.to_string(),
+            "page  0     ---p  anonymous\n\
+             page  1     ----  unmapped\n\
+             pages 2-3   rw-s  file lab.data, file pages 2-3\n"
+        );
+    }
+
+    #[test]
+    fn clipped_file_run_starts_at_the_right_file_page() {
+        let p = page_size() as u64;
+        let text = format!("{:x}-{:x} r--p {:08x} 08:01 9 /data/f (deleted)\n", WINDOW - 2 * p, WINDOW + p, p);
+        let view = MapsView::from_maps(&parse(&text), WINDOW, 2);
+        assert_eq!(
+            view.run_at(0).backing,
+            Backing::File {
+                name: "f".into(),
+                first_file_page: 3
+            }
+        );
+        assert!(view.is_unmapped(1));
+    }
+
+    #[test]
+    fn locked_flag_comes_from_smaps_vmflags() {
+        let p = page_size() as u64;
+        let text = format!(
+            "{:x}-{:x} rw-p 00000000 00:00 0 \nSize: 8 kB\nLocked: 8 kB\nVmFlags: rd wr mr mw me lo ac \n",
+            WINDOW,
+            WINDOW + 2 * p
+        );
+        let view = MapsView::from_maps(&parse(&text), WINDOW, 3);
+        assert_eq!(view.locked_pages(), vec![0, 1]);
+        assert!(view.to_string().contains("locked"));
+    }
+
+    #[test]
+    fn empty_window_is_one_gap() {
+        let view = MapsView::from_maps(&[], WINDOW, 3);
+        assert_eq!(view.to_string(), "pages 0-2   ----  unmapped\n");
+    }
+}

@@ -1,0 +1,45 @@
+//! What every lab suite shares, written once.
+//!
+//! - [`arena`]: a PROT_NONE reservation that places each scenario where nothing foreign can merge with it.
+//! - [`maps`]: a normalised view of `/proc/self/smaps` for one window (page offsets, no raw addresses).
+//! - [`probe`]: "is this page mapped?" without touching it.
+//! - [`scratch`]: files on a disk-backed filesystem for file mappings, removed afterwards.
+//! - [`snapshot`]: one named insta snapshot per test case, with a sentence for the reviewer.
+//! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
+//! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
+//! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat).
+
+pub mod arena;
+pub mod expect;
+pub mod isolate;
+pub mod kernel;
+pub mod maps;
+pub mod probe;
+pub mod scratch;
+pub mod snapshot;
+
+pub use arena::Arena;
+pub use isolate::{isolated, skip};
+pub use maps::MapsView;
+pub use probe::is_mapped;
+pub use scratch::ScratchDir;
+pub use snapshot::Story;
+
+use std::sync::OnceLock;
+
+/// The system page size in bytes (4096 on x86-64, 4096-65536 on arm64).
+pub fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .map(|p| p as usize)
+            .expect("sysconf(_SC_PAGESIZE) must report the page size")
+    })
+}
+
+/// `n` pages in bytes.
+pub fn pages(n: usize) -> usize {
+    n * page_size()
+}

@@ -1,0 +1,67 @@
+//! Scratch files for file mappings, in a directory that is removed when the test ends.
+//!
+//! Tests pass `env!("CARGO_TARGET_TMPDIR")` (via [`crate::scratch_dir!`]): it lies in
+//! the target directory, so it is on a real disk-backed filesystem (where page-cache
+//! dirtiness can be observed) and writable by whoever builds, root or not.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::page_size;
+
+/// A private directory for one test; deleted, with its files, on drop.
+pub struct ScratchDir {
+    path: PathBuf,
+}
+
+/// A [`ScratchDir`] under this test binary's `CARGO_TARGET_TMPDIR`.
+#[macro_export]
+macro_rules! scratch_dir {
+    () => {
+        $crate::support::ScratchDir::new(env!("CARGO_TARGET_TMPDIR"))
+    };
+}
+
+impl ScratchDir {
+    /// Creates `<base>/<test name>-<pid>`; the pid keeps concurrent runs apart.
+    pub fn new(base: impl AsRef<Path>) -> ScratchDir {
+        let test = std::thread::current().name().unwrap_or("unnamed").replace("::", "__");
+        let path = base.as_ref().join(format!("{test}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating scratch dir {}: {e}", path.display()));
+        ScratchDir { path }
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Creates `name` holding `pages` pages; every byte of page `n` is `fill(n)`.
+    pub fn file(&self, name: &str, pages: usize, fill: impl Fn(usize) -> u8) -> PathBuf {
+        let path = self.path.join(name);
+        let mut file = File::create(&path).unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+        for n in 0..pages {
+            file.write_all(&vec![fill(n); page_size()])
+                .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        }
+        file.sync_all().unwrap_or_else(|e| panic!("syncing {}: {e}", path.display()));
+        path
+    }
+
+    /// Opens `path` read-write (for mapping it MAP_SHARED).
+    pub fn open_rw(path: &Path) -> File {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}

@@ -1,0 +1,79 @@
+//! One insta snapshot per test case: a sentence for the reviewer, then the window
+//! at each step of the scenario, like the drawings in the kernel's `merge.c`.
+//!
+//! insta would name a snapshot after the enclosing function, which makes every
+//! rstest case of one function share (and overwrite) one file. Here the name comes
+//! from the test's own identity instead: the lab (the test binary) and libtest's
+//! name for the case, e.g. `lab02_partial__trim_front__case_1_anonymous.snap`.
+
+use std::fmt::Write as _;
+
+use super::maps::MapsView;
+
+/// The scenario told as steps, each with the window as the kernel showed it then.
+pub struct Story {
+    description: String,
+    text: String,
+}
+
+impl Story {
+    /// Starts a story; `description` is the one sentence a reviewer reads first.
+    pub fn new(description: impl Into<String>) -> Story {
+        Story {
+            description: description.into(),
+            text: String::new(),
+        }
+    }
+
+    /// Records the window after a step. The step is also printed, so a crash later in
+    /// the test still shows the last state of the window in its report.
+    pub fn step(&mut self, heading: impl AsRef<str>, view: &MapsView) -> &mut Story {
+        let heading = heading.as_ref();
+        let mut block = String::new();
+        writeln!(block, "{heading}:").unwrap();
+        for line in view.to_string().lines() {
+            writeln!(block, "  {line}").unwrap();
+        }
+        println!("{block}");
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(&block);
+        self
+    }
+
+    /// Adds a plain line (a measured fact that belongs with the picture).
+    pub fn note(&mut self, line: impl AsRef<str>) -> &mut Story {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        writeln!(self.text, "{}", line.as_ref()).unwrap();
+        self
+    }
+
+    /// The text that is compared with the snapshot file.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Compares the story with `snapshots/<lab>__<test>.snap`.
+    pub fn assert_snapshot(&self) {
+        let name = snapshot_name();
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_description(self.description.clone());
+        settings.set_omit_expression(true);
+        settings.bind(|| insta::assert_snapshot!(name.as_str(), self.text.as_str()));
+    }
+}
+
+/// `<lab>__<test path with :: as __>`, from the test binary and libtest's thread name.
+fn snapshot_name() -> String {
+    let test = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(|n| n.replace("::", "__"))
+        .expect("snapshots are named after the running test; take them inside a #[test]");
+    format!("{}__{test}", super::isolate::lab_name())
+}

@@ -1,0 +1,154 @@
+//! Lab 01: map a file MAP_SHARED, close the fd, write, msync, munmap.
+
+use munmap_lab::lab01_full::{map_shared, sync_and_unmap};
+use munmap_lab::scratch_dir;
+use munmap_lab::support::kernel::{cachestat, is_tmpfs};
+use munmap_lab::support::probe::open_fds_to;
+use munmap_lab::support::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages, skip};
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags};
+use rstest::rstest;
+use serial_test::serial;
+
+const FILE_PAGES: usize = 4;
+
+/// Page `n` of a fresh test file holds this byte throughout.
+fn original(n: usize) -> u8 {
+    b'a' + n as u8
+}
+
+/// What the test writes over page `n` before syncing.
+fn written(n: usize) -> u8 {
+    b'A' + n as u8
+}
+
+#[rstest]
+#[serial]
+fn map_shared_closes_the_fd_and_keeps_the_mapping() {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let path = dir.file("lab01.data", FILE_PAGES, original);
+        let addr = map_shared(&path, pages(FILE_PAGES)).expect("map_shared should map an existing 4-page file");
+
+        assert_eq!(
+            open_fds_to(&path),
+            0,
+            "map_shared returned with a file descriptor still open on the file: close it after mmap, \
+             the mapping keeps its own reference to the file"
+        );
+        let view = MapsView::of(addr, FILE_PAGES);
+        expect::mapped(&view, 0..FILE_PAGES, "rw-s", "a read-write MAP_SHARED mapping of the whole file");
+        for n in 0..FILE_PAGES {
+            let page = unsafe { addr.add(pages(n)) };
+            expect::page_holds(page, original(n), "the mapping shows the file's bytes");
+        }
+        Story::new("map_shared maps a 4-page file read-write MAP_SHARED and closes the fd; the mapping stays and still names the file")
+            .step("after map_shared returned, with no fd open on the file", &view)
+            .assert_snapshot();
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(FILE_PAGES)) }.expect("cleanup munmap");
+    });
+}
+
+#[rstest]
+#[serial]
+fn map_shared_reports_a_missing_file() {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let missing = dir.path().join("no-such-file");
+        assert_eq!(
+            map_shared(&missing, pages(1)).err(),
+            Some(Errno::ENOENT),
+            "mapping a file that does not exist must fail with the errno of open(): ENOENT"
+        );
+    });
+}
+
+/// Maps `path` MAP_SHARED at window pages 1..5 of a 6-page arena and overwrites every page.
+fn map_and_write(arena: &Arena, path: &std::path::Path) -> std::ptr::NonNull<u8> {
+    let file = ScratchDir::open_rw(path);
+    let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
+    let addr = arena.map_file(1, FILE_PAGES, prot, MapFlags::MAP_SHARED, &file, 0);
+    for n in 0..FILE_PAGES {
+        unsafe { addr.add(pages(n)).write_bytes(written(n), pages(1)) };
+    }
+    addr
+}
+
+#[rstest]
+#[serial]
+fn sync_and_unmap_writes_back_and_removes_the_mapping() {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let path = dir.file("lab01.data", FILE_PAGES, original);
+        let arena = Arena::new(FILE_PAGES + 2);
+        let addr = map_and_write(&arena, &path);
+        let mut story = Story::new(
+            "a 4-page file mapped MAP_SHARED at window pages 1-4 (reserved PROT_NONE pages 0 and 5 around it) \
+             is written, then sync_and_unmap(addr, 4 pages) flushes and removes exactly it",
+        );
+        story.step("before sync_and_unmap", &arena.view());
+
+        unsafe { sync_and_unmap(addr, pages(FILE_PAGES)) }.expect("sync_and_unmap of a whole mapping should succeed");
+
+        let view = arena.view();
+        story.step("after sync_and_unmap", &view);
+        expect::unmapped(&view, 1..1 + FILE_PAGES, "munmap with the address and length of the mapping removes all of it");
+        expect::mapped(&view, 0..1, "---p", "pages before the mapping are not the lab's to unmap");
+        expect::mapped(&view, 5..6, "---p", "pages after the mapping are not the lab's to unmap");
+        let on_disk = std::fs::read(&path).expect("reading the file back through a fresh fd");
+        for n in 0..FILE_PAGES {
+            let page = &on_disk[pages(n)..pages(n + 1)];
+            assert!(
+                page.iter().all(|&b| b == written(n)),
+                "file page {n} should hold the bytes written through the mapping ({:?}), but starts with {:?}",
+                written(n) as char,
+                page[0] as char
+            );
+        }
+        story.assert_snapshot();
+    });
+}
+
+#[rstest]
+#[serial]
+fn sync_and_unmap_leaves_no_dirty_pages() {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let path = dir.file("lab01.data", FILE_PAGES, original);
+        let arena = Arena::new(FILE_PAGES + 2);
+        let addr = map_and_write(&arena, &path);
+        unsafe { sync_and_unmap(addr, pages(FILE_PAGES)) }.expect("sync_and_unmap of a whole mapping should succeed");
+
+        let file = ScratchDir::open_rw(&path);
+        let after = match cachestat(&file) {
+            Ok(stat) => stat,
+            Err(Errno::ENOSYS) => skip("cachestat() needs Linux 6.5 or later; cannot see dirty pages here"),
+            Err(e) => skip(format!("cachestat() is not usable here ({e}); cannot see dirty pages")),
+        };
+        assert!(
+            after.nr_dirty == 0 && after.nr_writeback == 0,
+            "after sync_and_unmap the page cache still holds {} dirty and {} under-writeback pages of the file. \
+             munmap() does not write anything back: msync(addr, len, MS_SYNC) before munmap does, and waits for it.",
+            after.nr_dirty,
+            after.nr_writeback
+        );
+        observable_or_skip(&dir, &arena);
+    });
+}
+
+/// A clean page cache only proves msync ran if an unsynced unmap leaves dirty pages
+/// on this filesystem; check that with a control file, or skip with the reason.
+fn observable_or_skip(dir: &ScratchDir, arena: &Arena) {
+    let control = dir.file("control.data", FILE_PAGES, original);
+    let file = ScratchDir::open_rw(&control);
+    if is_tmpfs(&file) {
+        skip("the scratch directory is on tmpfs, where pages are never dirty: msync cannot be observed");
+    }
+    let addr = map_and_write(arena, &control);
+    unsafe { nix::sys::mman::munmap(addr.cast(), pages(FILE_PAGES)) }.expect("control munmap");
+    match cachestat(&file) {
+        Ok(stat) if stat.nr_dirty > 0 => {}
+        Ok(_) => skip("this filesystem wrote the control file back at once: a missing msync cannot be observed"),
+        Err(e) => skip(format!("cachestat() failed on the control file ({e})")),
+    }
+}
