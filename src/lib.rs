@@ -20,3 +20,31 @@ pub mod lab01_full;
 #[cfg_attr(not(feature = "solutions"), path = "../labs/lab02_partial.rs")]
 #[cfg_attr(feature = "solutions", path = "../solutions/lab02_partial.rs")]
 pub mod lab02_partial;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab03_spanning.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab03_spanning.rs")]
+pub mod lab03_spanning;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab04_unmapped.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab04_unmapped.rs")]
+pub mod lab04_unmapped;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab05_errors.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab05_errors.rs")]
+pub mod lab05_errors;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab06_mlock.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab06_mlock.rs")]
+pub mod lab06_mlock;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab07_exec.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab07_exec.rs")]
+pub mod lab07_exec;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab08_ownership.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab08_ownership.rs")]
+pub mod lab08_ownership;
+
+#[cfg_attr(not(feature = "solutions"), path = "../labs/lab09_release.rs")]
+#[cfg_attr(feature = "solutions", path = "../solutions/lab09_release.rs")]
+pub mod lab09_release;

@@ -37,7 +37,12 @@ fn map_shared_closes_the_fd_and_keeps_the_mapping() {
              the mapping keeps its own reference to the file"
         );
         let view = MapsView::of(addr, FILE_PAGES);
-        expect::mapped(&view, 0..FILE_PAGES, "rw-s", "a read-write MAP_SHARED mapping of the whole file");
+        expect::mapped(
+            &view,
+            0..FILE_PAGES,
+            "rw-s",
+            "a read-write MAP_SHARED mapping of the whole file",
+        );
         for n in 0..FILE_PAGES {
             let page = unsafe { addr.add(pages(n)) };
             expect::page_holds(page, original(n), "the mapping shows the file's bytes");
@@ -92,9 +97,23 @@ fn sync_and_unmap_writes_back_and_removes_the_mapping() {
 
         let view = arena.view();
         story.step("after sync_and_unmap", &view);
-        expect::unmapped(&view, 1..1 + FILE_PAGES, "munmap with the address and length of the mapping removes all of it");
-        expect::mapped(&view, 0..1, "---p", "pages before the mapping are not the lab's to unmap");
-        expect::mapped(&view, 5..6, "---p", "pages after the mapping are not the lab's to unmap");
+        expect::unmapped(
+            &view,
+            1..1 + FILE_PAGES,
+            "munmap with the address and length of the mapping removes all of it",
+        );
+        expect::mapped(
+            &view,
+            0..1,
+            "---p",
+            "pages before the mapping are not the lab's to unmap",
+        );
+        expect::mapped(
+            &view,
+            5..6,
+            "---p",
+            "pages after the mapping are not the lab's to unmap",
+        );
         let on_disk = std::fs::read(&path).expect("reading the file back through a fresh fd");
         for n in 0..FILE_PAGES {
             let page = &on_disk[pages(n)..pages(n + 1)];

@@ -52,7 +52,10 @@ fn four_pages(backing: Backing) -> Scenario {
         Backing::SharedFile => {
             let path = dir.file("lab02.data", MAPPING_PAGES, content);
             let file = ScratchDir::open_rw(&path);
-            (arena.map_file(AT, MAPPING_PAGES, prot, MapFlags::MAP_SHARED, &file, 0), "rw-s")
+            (
+                arena.map_file(AT, MAPPING_PAGES, prot, MapFlags::MAP_SHARED, &file, 0),
+                "rw-s",
+            )
         }
     };
     Scenario {
@@ -84,7 +87,10 @@ impl Scenario {
                 let run = view.run_at(AT + n);
                 let shown = match &run.backing {
                     Shown::File { first_file_page, .. } => first_file_page + (AT + n - run.first) as u64,
-                    other => panic!("window page {} should still map the file, but is {other:?}\n{view}", AT + n),
+                    other => panic!(
+                        "window page {} should still map the file, but is {other:?}\n{view}",
+                        AT + n
+                    ),
                 };
                 assert_eq!(
                     shown,
@@ -118,7 +124,8 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         ));
         story.step("before", &s.arena.view());
 
-        let (rest, rest_len) = unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) }.expect("a front trim should succeed");
+        let (rest, rest_len) =
+            unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) }.expect("a front trim should succeed");
 
         let view = s.arena.view();
         story.step(format!("after trim_front(addr, 4 pages, {cut})"), &view);
@@ -148,7 +155,8 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         ));
         story.step("before", &s.arena.view());
 
-        let (rest, rest_len) = unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) }.expect("a back trim should succeed");
+        let (rest, rest_len) =
+            unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) }.expect("a back trim should succeed");
 
         let view = s.arena.view();
         story.step(format!("after trim_back(addr, 4 pages, {cut})"), &view);
@@ -158,7 +166,11 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
             "trim_back should return the remaining mapping: same start, {cut} page(s) shorter"
         );
         let kept = MAPPING_PAGES - cut;
-        expect::unmapped(&view, AT + kept..AT + MAPPING_PAGES, "a back trim removes the last pages");
+        expect::unmapped(
+            &view,
+            AT + kept..AT + MAPPING_PAGES,
+            "a back trim removes the last pages",
+        );
         s.check_kept(&view, 0..kept, "a back trim keeps the earlier pages");
         s.check_neighbours(&view);
         story.assert_snapshot();
@@ -180,7 +192,8 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         ));
         story.step("before", &s.arena.view());
 
-        let sides = unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) }.expect("punching a hole should succeed");
+        let sides =
+            unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) }.expect("punching a hole should succeed");
 
         let view = s.arena.view();
         story.step(format!("after punch_hole(addr, 4 pages, {first}, {count})"), &view);

@@ -55,7 +55,11 @@ impl Arena {
 
     /// Address of page `n` of the window (page 0 is the first page after the guard).
     pub fn page(&self, n: usize) -> NonNull<u8> {
-        assert!(n <= self.window_pages, "page {n} is outside a {}-page window", self.window_pages);
+        assert!(
+            n <= self.window_pages,
+            "page {n} is outside a {}-page window",
+            self.window_pages
+        );
         let addr = self.reservation.as_ptr() as usize + pages(GUARD_PAGES + n);
         NonNull::new(addr as *mut u8).expect("arena addresses are never null")
     }

@@ -57,7 +57,11 @@ pub fn page_writable(addr: NonNull<u8>, why: &str) {
     unsafe {
         let old = addr.read_volatile();
         addr.write_volatile(old ^ 0xff);
-        assert_eq!(addr.read_volatile(), old ^ 0xff, "a write to {addr:p} did not stick ({why})");
+        assert_eq!(
+            addr.read_volatile(),
+            old ^ 0xff,
+            "a write to {addr:p} did not stick ({why})"
+        );
         addr.write_volatile(old);
     }
 }

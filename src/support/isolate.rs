@@ -235,7 +235,9 @@ fn judge(test: &str, status: Option<ExitStatus>, output: &str, token: &str, limi
             "SIGABRT" => " Something aborted the process (a double panic, or abort()).",
             _ => "",
         };
-        return Verdict::Crash(with_output(format!("{lab}::{test} crashed: the test process was killed by {name}.{hint}")));
+        return Verdict::Crash(with_output(format!(
+            "{lab}::{test} crashed: the test process was killed by {name}.{hint}"
+        )));
     }
     match status.code() {
         Some(0) => {
@@ -258,7 +260,9 @@ fn judge(test: &str, status: Option<ExitStatus>, output: &str, token: &str, limi
             "{lab}::{test} did not finish: the test process exited with status {code}. Lab code must \
              return its result, never call std::process::exit."
         ))),
-        None => Verdict::Fail(with_output(format!("{lab}::{test}: the test process ended without a status"))),
+        None => Verdict::Fail(with_output(format!(
+            "{lab}::{test}: the test process ended without a status"
+        ))),
     }
 }
 
@@ -301,9 +305,11 @@ fn report(test: &str, verdict: &Verdict) {
     };
     let message = match verdict {
         Verdict::Pass => String::new(),
-        Verdict::Skipped(m) | Verdict::Fail(m) | Verdict::Crash(m) | Verdict::Timeout(m) => {
-            m.lines().find(|l| !l.trim().is_empty()).unwrap_or("").replace('\t', " ")
-        }
+        Verdict::Skipped(m) | Verdict::Fail(m) | Verdict::Crash(m) | Verdict::Timeout(m) => m
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .replace('\t', " "),
     };
     let line = format!("{}\t{}::{test}\t{message}\n", verdict.status(), lab_name());
     let written = std::fs::OpenOptions::new()

@@ -102,10 +102,7 @@ impl MapsView {
         if cursor < end {
             runs.push(gap(cursor, end, start, page));
         }
-        MapsView {
-            window_pages,
-            runs,
-        }
+        MapsView { window_pages, runs }
     }
 
     /// The runs, in address order, covering the whole window.
@@ -128,7 +125,11 @@ impl MapsView {
 
     /// Window pages that carry the `lo` (mlock'ed) flag.
     pub fn locked_pages(&self) -> Vec<usize> {
-        self.runs.iter().filter(|r| r.locked).flat_map(|r| r.first..r.end).collect()
+        self.runs
+            .iter()
+            .filter(|r| r.locked)
+            .flat_map(|r| r.first..r.end)
+            .collect()
     }
 }
 
@@ -145,14 +146,10 @@ impl fmt::Display for MapsView {
                 Backing::Unmapped => "unmapped".to_string(),
                 Backing::Anonymous => "anonymous".to_string(),
                 Backing::Special(name) => format!("[{name}]"),
-                Backing::File {
-                    name,
-                    first_file_page,
-                } if run.len() == 1 => format!("file {name}, file page {first_file_page}"),
-                Backing::File {
-                    name,
-                    first_file_page,
-                } => format!(
+                Backing::File { name, first_file_page } if run.len() == 1 => {
+                    format!("file {name}, file page {first_file_page}")
+                }
+                Backing::File { name, first_file_page } => format!(
                     "file {name}, file pages {first_file_page}-{}",
                     first_file_page + run.len() as u64 - 1
                 ),
@@ -191,7 +188,10 @@ fn backing_of(map: &MemoryMap, from: u64, page: u64) -> Backing {
         MMapPath::Anonymous => Backing::Anonymous,
         MMapPath::Other(name) if name.starts_with("anon:") => Backing::Anonymous,
         MMapPath::Path(path) => {
-            let shown = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let shown = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             // A file removed while mapped is listed as "name (deleted)"; the mapping is the same.
             let name = shown.strip_suffix(" (deleted)").unwrap_or(&shown).to_string();
             Backing::File {
@@ -210,7 +210,10 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<MemoryMap> {
-        MemoryMaps::from_buf_read(text.as_bytes()).unwrap().into_iter().collect()
+        MemoryMaps::from_buf_read(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .collect()
     }
 
     const WINDOW: u64 = 0x7f00_0000_0000;
@@ -238,7 +241,12 @@ mod tests {
     #[test]
     fn clipped_file_run_starts_at_the_right_file_page() {
         let p = page_size() as u64;
-        let text = format!("{:x}-{:x} r--p {:08x} 08:01 9 /data/f (deleted)\n", WINDOW - 2 * p, WINDOW + p, p);
+        let text = format!(
+            "{:x}-{:x} r--p {:08x} 08:01 9 /data/f (deleted)\n",
+            WINDOW - 2 * p,
+            WINDOW + p,
+            p
+        );
         let view = MapsView::from_maps(&parse(&text), WINDOW, 2);
         assert_eq!(
             view.run_at(0).backing,

@@ -12,7 +12,11 @@ use super::page_size;
 
 /// Whether every page of `[addr, addr + len)` is mapped. `addr` must be page-aligned.
 pub fn is_mapped(addr: NonNull<u8>, len: usize) -> bool {
-    assert_eq!(addr.as_ptr() as usize % page_size(), 0, "probe address must be page-aligned");
+    assert_eq!(
+        addr.as_ptr() as usize % page_size(),
+        0,
+        "probe address must be page-aligned"
+    );
     let pages = len.div_ceil(page_size()).max(1);
     let mut residency = vec![0u8; pages];
     // SAFETY: mincore only reads page tables; the vector holds one byte per page probed.
@@ -60,7 +64,10 @@ mod tests {
         unsafe { nix::sys::mman::munmap(arena.page(1).cast(), page_size()) }.unwrap();
         assert!(is_mapped(arena.page(0), page_size()));
         assert!(!is_mapped(arena.page(1), page_size()));
-        assert!(!is_mapped(arena.page(0), page_size() * 3), "a range with a hole is not mapped");
+        assert!(
+            !is_mapped(arena.page(0), page_size() * 3),
+            "a range with a hole is not mapped"
+        );
         arena.map_anonymous(1, 1, ProtFlags::PROT_READ);
         assert!(is_mapped(arena.page(1), page_size()));
     }

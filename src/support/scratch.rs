@@ -46,7 +46,8 @@ impl ScratchDir {
             file.write_all(&vec![fill(n); page_size()])
                 .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         }
-        file.sync_all().unwrap_or_else(|e| panic!("syncing {}: {e}", path.display()));
+        file.sync_all()
+            .unwrap_or_else(|e| panic!("syncing {}: {e}", path.display()));
         path
     }
 

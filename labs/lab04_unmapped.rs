@@ -1,0 +1,1 @@
+//! Lab 04: unmapping what is not mapped (not written yet).

@@ -1,0 +1,1 @@
+//! Lab 05: EINVAL and ENOMEM (not written yet).

@@ -1,0 +1,1 @@
+//! Lab 06: munmap removes mlock (not written yet).

@@ -1,0 +1,1 @@
+//! Lab 07: mappings end at exec and exit (not written yet).

@@ -1,0 +1,1 @@
+//! Lab 08: use after unmap and an owning wrapper (not written yet).

@@ -1,0 +1,1 @@
+//! Lab 09: memory given back (not written yet).
