@@ -10,7 +10,11 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("selftest") => selftest(&project_root()),
-        _ => Err("usage: cargo selftest".to_string()),
+        None => grade(&project_root(), &[]),
+        Some("--solutions") => grade(&project_root(), &["--features", "solutions"]),
+        Some(other) => Err(format!(
+            "unknown argument `{other}`; usage: cargo grade [--solutions] | cargo selftest"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -26,6 +30,43 @@ fn project_root() -> PathBuf {
         .parent()
         .expect("grader/ lives in the project")
         .to_path_buf()
+}
+
+/// Runs every lab's suite (each test isolated by the harness) and prints the points.
+fn grade(root: &Path, features: &[&str]) -> Result<(), String> {
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let report = root.join("target/grade-report.tsv");
+    let mut args = vec!["test", "--tests", "--no-fail-fast", "--quiet"];
+    args.extend_from_slice(features);
+    let _ = cargo(root, &args, Some(&report));
+    let seen = read_report(&report)?;
+    let (mut score, mut max) = (0, 0);
+    for lab in &labs {
+        let (mut got, mut out_of) = (0, 0);
+        for (test, points) in &lab.points {
+            out_of += points;
+            if seen.get(&format!("{}::{test}", lab.id)).map(String::as_str) == Some("pass") {
+                got += points;
+            }
+        }
+        println!("{:<16} {got:>3}/{out_of:<3} {}", lab.id, lab.title);
+        score += got;
+        max += out_of;
+    }
+    println!("Score: {score}/{max}");
+    Ok(())
+}
+
+/// Reads the harness's report: test name to status.
+fn read_report(report: &Path) -> Result<BTreeMap<String, String>, String> {
+    let text = std::fs::read_to_string(report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, '\t');
+            Some((parts.nth(1)?.to_string(), line.split('\t').next()?.to_string()))
+        })
+        .collect())
 }
 
 /// Support unit tests, the suite against the solutions, and every graded test failing against the stubs.
@@ -91,14 +132,7 @@ fn cargo(root: &Path, args: &[&str], report: Option<&Path>) -> Result<(), String
 /// Every rubric test must appear in the report with a status that `ok` accepts, and
 /// every reported test must carry points.
 fn check_report(labs: &[rubric::Lab], report: &Path, ok: impl Fn(&str) -> bool, wanted: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, '\t');
-        if let (Some(status), Some(name)) = (parts.next(), parts.next()) {
-            seen.insert(name.to_string(), status.to_string());
-        }
-    }
+    let seen = read_report(report)?;
     let mut problems = Vec::new();
     for lab in labs {
         for test in lab.points.keys() {
