@@ -8,7 +8,6 @@ use munmap_lab::support::{Arena, MapsView, ScratchDir, Story, expect, isolated, 
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
-use serial_test::serial;
 
 const FILE_PAGES: usize = 4;
 
@@ -23,7 +22,6 @@ fn written(n: usize) -> u8 {
 }
 
 #[rstest]
-#[serial]
 fn map_shared_closes_the_fd_and_keeps_the_mapping() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -55,7 +53,6 @@ fn map_shared_closes_the_fd_and_keeps_the_mapping() {
 }
 
 #[rstest]
-#[serial]
 fn map_shared_reports_a_missing_file() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -80,7 +77,6 @@ fn map_and_write(arena: &Arena, path: &std::path::Path) -> std::ptr::NonNull<u8>
 }
 
 #[rstest]
-#[serial]
 fn sync_and_unmap_writes_back_and_removes_the_mapping() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -129,7 +125,6 @@ fn sync_and_unmap_writes_back_and_removes_the_mapping() {
 }
 
 #[rstest]
-#[serial]
 fn sync_and_unmap_leaves_no_dirty_pages() {
     isolated(|| {
         let dir = scratch_dir!();

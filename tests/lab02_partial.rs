@@ -12,7 +12,6 @@ use munmap_lab::support::maps::Backing as Shown;
 use munmap_lab::support::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
-use serial_test::serial;
 
 const MAPPING_PAGES: usize = 4;
 /// Window page where the mapping starts.
@@ -114,7 +113,6 @@ impl Scenario {
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
 #[case::anonymous_three_pages(Backing::Anonymous, 3)]
 #[case::shared_file_one_page(Backing::SharedFile, 1)]
-#[serial]
 fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usize) {
     isolated(|| {
         let s = four_pages(backing);
@@ -145,7 +143,6 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
 #[case::anonymous_three_pages(Backing::Anonymous, 3)]
 #[case::shared_file_one_page(Backing::SharedFile, 1)]
-#[serial]
 fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize) {
     isolated(|| {
         let s = four_pages(backing);
@@ -181,7 +178,6 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
 #[case::anonymous_two_page_hole(Backing::Anonymous, 1, 2)]
 #[case::anonymous_one_page_hole(Backing::Anonymous, 2, 1)]
 #[case::shared_file_two_page_hole(Backing::SharedFile, 1, 2)]
-#[serial]
 fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first: usize, #[case] count: usize) {
     isolated(|| {
         let s = four_pages(backing);
