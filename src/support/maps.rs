@@ -161,9 +161,13 @@ impl fmt::Display for MapsView {
     }
 }
 
-/// The whole of `/proc/self/smaps`, read in one pass before any parsing, so the
-/// parse sees one moment of the address space rather than lines read in between
-/// other work.
+/// The whole of `/proc/self/smaps`, read in one go before any parsing.
+///
+/// The kernel hands the file out a buffer (about a page) per `read()` call, so no
+/// single read can cover it; what keeps the picture consistent is that nothing else
+/// maps or unmaps meanwhile: the read runs back to back, allocates nothing big enough
+/// to need a new mapping mid-way, and the isolated test process runs one test on one
+/// thread.
 fn read_smaps() -> Vec<MemoryMap> {
     let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
     MemoryMaps::from_buf_read(&bytes[..])
