@@ -11,40 +11,68 @@
 pub mod support;
 
 // Each lab module comes from `labs/` or, with `--features solutions`, from `solutions/`.
-// (`#[path]` takes only a literal, so every lab spells out both paths.)
+// Every lab spells out both paths: `#[path]` takes only a literal, and tools that read
+// the module tree without expanding `cfg_attr` (cargo-mutants) need a plain `#[path]`.
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab01_full.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab01_full.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab01_full.rs"]
+pub mod lab01_full;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab01_full.rs"]
 pub mod lab01_full;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab02_partial.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab02_partial.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab02_partial.rs"]
+pub mod lab02_partial;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab02_partial.rs"]
 pub mod lab02_partial;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab03_spanning.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab03_spanning.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab03_spanning.rs"]
+pub mod lab03_spanning;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab03_spanning.rs"]
 pub mod lab03_spanning;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab04_unmapped.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab04_unmapped.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab04_unmapped.rs"]
+pub mod lab04_unmapped;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab04_unmapped.rs"]
 pub mod lab04_unmapped;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab05_errors.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab05_errors.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab05_errors.rs"]
+pub mod lab05_errors;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab05_errors.rs"]
 pub mod lab05_errors;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab06_mlock.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab06_mlock.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab06_mlock.rs"]
+pub mod lab06_mlock;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab06_mlock.rs"]
 pub mod lab06_mlock;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab07_exec.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab07_exec.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab07_exec.rs"]
+pub mod lab07_exec;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab07_exec.rs"]
 pub mod lab07_exec;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab08_ownership.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab08_ownership.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab08_ownership.rs"]
+pub mod lab08_ownership;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab08_ownership.rs"]
 pub mod lab08_ownership;
 
-#[cfg_attr(not(feature = "solutions"), path = "../labs/lab09_release.rs")]
-#[cfg_attr(feature = "solutions", path = "../solutions/lab09_release.rs")]
+#[cfg(not(feature = "solutions"))]
+#[path = "../labs/lab09_release.rs"]
+pub mod lab09_release;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/lab09_release.rs"]
 pub mod lab09_release;
