@@ -7,7 +7,7 @@
 //! - [`snapshot`]: one named insta snapshot per test case, with a sentence for the reviewer.
 //! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
-//! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat).
+//! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat, mseal).
 
 pub mod arena;
 pub mod expect;
