@@ -227,6 +227,26 @@ fn decode(word: u64) -> nix::Result<()> {
     }
 }
 
+/// The same cut on a fresh mapping, with the process far below the limit: it always
+/// succeeds (a hole simply splits the mapping in two). The contrast is the lesson,
+/// and it checks `unmap` even where the limit itself cannot be reached.
+fn below_the_limit(first: usize, count: usize) {
+    let arena = Arena::new(WINDOW_PAGES);
+    let addr = four_pages(&arena);
+    let result = unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) };
+    assert_eq!(
+        result,
+        Ok(()),
+        "far below vm.max_map_count, unmap(mapping page {first}, {count} page(s)) succeeds"
+    );
+    let view = arena.view();
+    expect::unmapped(
+        &view,
+        AT + first..AT + first + count,
+        "below the limit the cut removes its pages",
+    );
+}
+
 #[rstest]
 #[case::hole_in_the_middle_fails_with_enomem(Cut::Hole)]
 #[case::front_trim_still_succeeds(Cut::Front)]
@@ -234,9 +254,10 @@ fn decode(word: u64) -> nix::Result<()> {
 #[serial]
 fn at_the_map_count_limit(#[case] cut: Cut) {
     isolated(|| {
+        let (first, count) = cut.range();
+        below_the_limit(first, count);
         let arena = Arena::new(WINDOW_PAGES);
         let addr = four_pages(&arena);
-        let (first, count) = cut.range();
 
         // Runs in a forked process that holds exactly vm.max_map_count mappings:
         // plain system calls only, nothing that needs a new mapping.
