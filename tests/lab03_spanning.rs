@@ -221,12 +221,9 @@ fn release_range_is_all_or_nothing() {
         let result = s.release();
 
         let view = s.arena.view();
-        story.step("after release_range(page 1, 7 pages) failed", &view);
-        assert_eq!(
-            result,
-            Err(Errno::EPERM),
-            "munmap over a range that holds a sealed mapping fails with EPERM; release_range must return the \
-             kernel's error unchanged"
+        story.step(
+            format!("after release_range(page 1, 7 pages) returned {result:?}"),
+            &view,
         );
         s.check_untouched(
             &view,
@@ -236,6 +233,12 @@ fn release_range_is_all_or_nothing() {
         assert_eq!(
             view, before,
             "a refused munmap changes nothing\nbefore:\n{before}\nafter:\n{view}"
+        );
+        assert_eq!(
+            result,
+            Err(Errno::EPERM),
+            "munmap over a range that holds a sealed mapping fails with EPERM; release_range must return the \
+             kernel's error unchanged"
         );
         story.assert_snapshot();
     });
