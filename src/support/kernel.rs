@@ -1,4 +1,5 @@
-//! The one syscall the labs need that nix does not wrap: `cachestat()` (Linux 6.5+).
+//! The syscalls the labs need that nix does not wrap: `cachestat()` (Linux 6.5+) and
+//! `mseal()` (Linux 6.10+).
 //!
 //! After `munmap()` of a MAP_SHARED file mapping, the file's contents look the same
 //! whether or not `msync()` ran first (both read the page cache). What differs is
@@ -52,4 +53,17 @@ pub fn is_tmpfs<F: AsFd>(fd: F) -> bool {
     nix::sys::statfs::fstatfs(fd)
         .map(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
         .unwrap_or(false)
+}
+
+/// The syscall number of `mseal()`: 462 on x86-64 and in the generic table (arm64).
+const SYS_MSEAL: libc::c_long = 462;
+
+/// Seals `[addr, addr + len)` with `mseal()`: from now on nothing may unmap, move or
+/// re-protect it, so `munmap()` over any range that touches it fails with `EPERM`
+/// and removes nothing. Irreversible for the life of the process, so call it only
+/// inside an isolated test. `Err(ENOSYS)` before Linux 6.10, `Err(EPERM)` on 32-bit.
+pub fn mseal(addr: std::ptr::NonNull<u8>, len: usize) -> Result<(), Errno> {
+    // SAFETY: mseal only changes the flags of existing mappings; it reads no memory.
+    let rc = unsafe { libc::syscall(SYS_MSEAL, addr.as_ptr(), len, 0u64) };
+    if rc == 0 { Ok(()) } else { Err(Errno::last()) }
 }

@@ -7,12 +7,14 @@
 //! - [`snapshot`]: one named insta snapshot per test case, with a sentence for the reviewer.
 //! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
-//! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat).
+//! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat, mseal).
+//! - [`map_limit`]: runs a few lines in a forked process filled up to `vm.max_map_count`.
 
 pub mod arena;
 pub mod expect;
 pub mod isolate;
 pub mod kernel;
+pub mod map_limit;
 pub mod maps;
 pub mod probe;
 pub mod scratch;

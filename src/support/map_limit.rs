@@ -1,0 +1,366 @@
+//! Running a few lines of code while the process is at `vm.max_map_count`.
+//!
+//! A process may hold at most `vm.max_map_count` mappings (VMAs). At that limit the
+//! kernel refuses anything that needs one more, including a `munmap()` that punches
+//! a hole strictly inside a mapping (the mapping would become two). The sysctl is
+//! never changed here; instead a forked process *fills* its own address space:
+//!
+//! - one large `PROT_NONE` reservation is made before the fork (one mapping);
+//! - the fork `mprotect()`s every other page of it to `PROT_READ`, so the pieces
+//!   cannot merge and each call adds two mappings, until the kernel answers
+//!   `ENOMEM`: from then on the process holds exactly `vm.max_map_count` mappings;
+//! - it runs the body, writes the body's result words into a pipe and `_exit`s.
+//!
+//! At the limit the process can hardly do anything that needs a new mapping (even
+//! opening a file through buffered I/O may fail), and it is a fork of a
+//! multi-threaded process. So the forked side, and the body, should use only plain
+//! system calls and memory that already exists: no `/proc` reads, no new mappings,
+//! no locks. The parent does the judging, with a deadline.
+//!
+//! Where `vm.max_map_count` is so high that filling up to it would cost more than a
+//! fraction of a second (many distributions set 1048576), [`run_at_map_count_limit`]
+//! returns [`AtLimit::Unreachable`] with the numbers, for the test to `skip()`.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::num::NonZeroUsize;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::ptr::NonNull;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, fork, pipe};
+
+use super::{page_size, pages};
+
+/// The highest `vm.max_map_count` the tests fill up to. With the default 65530, one
+/// run (fork, fill, body, exit with every mapping torn down) took 0.23 s on a 2-core
+/// machine with kernel 6.18, and 0.5-0.7 s with both cores kept busy; twice the
+/// default stays around a second at worst. Common raised values (262144, 1048576)
+/// would take seconds and hundreds of MB of kernel memory: those machines skip.
+pub const MAX_REACHABLE: usize = 131_072;
+
+/// How many result words a body returns.
+pub const WORDS: usize = 4;
+
+/// How long the forked process may take, filling and running the body included.
+const DEADLINE: Duration = Duration::from_secs(5);
+
+/// Spare pages in the reservation beyond `vm.max_map_count` (it must never run out first).
+const SPARE_PAGES: usize = 64;
+
+/// What the forked process reports: `[status, mprotect calls, fill nanoseconds, errno, words...]`.
+const RECORD: usize = 4 + WORDS;
+const REACHED: u64 = 1;
+const NOT_REACHED: u64 = 2;
+const FILL_FAILED: u64 = 3;
+const BODY_PANICKED: u64 = 4;
+
+/// How a run at the limit ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AtLimit {
+    /// The body ran with the process at the limit and returned `words`.
+    Ran {
+        words: [u64; WORDS],
+        /// `vm.max_map_count` as read before the fork.
+        max_map_count: usize,
+        /// mprotect calls it took to reach the limit.
+        fill_calls: u64,
+        /// Time spent filling.
+        fill_time: Duration,
+        /// From fork to reaping the process, teardown of all its mappings included.
+        total_time: Duration,
+    },
+    /// The limit cannot be reached cheaply on this machine; the reason says why, with numbers.
+    Unreachable(String),
+    /// The body panicked (its message went to the test's output).
+    BodyPanicked,
+    /// The forked process did not report: the reason says what happened instead.
+    Failed(String),
+}
+
+/// Forks, fills the fork's address space up to `vm.max_map_count`, runs `body`
+/// there and returns what it returned. See the module documentation for what the
+/// body may do.
+pub fn run_at_map_count_limit(body: impl FnOnce() -> [u64; WORDS]) -> AtLimit {
+    let max_map_count = match read_max_map_count() {
+        Ok(n) => n,
+        Err(reason) => return AtLimit::Unreachable(reason),
+    };
+    if max_map_count > MAX_REACHABLE {
+        let have = count_mappings().unwrap_or(0);
+        return AtLimit::Unreachable(format!(
+            "vm.max_map_count is {max_map_count} here: reaching it would mean creating about {} more mappings \
+             (this process has {have}); the test fills up to a limit of at most {MAX_REACHABLE}, to stay within \
+             about a second, and never changes the sysctl",
+            max_map_count.saturating_sub(have)
+        ));
+    }
+    let region_pages = max_map_count + SPARE_PAGES;
+    // SAFETY: a fresh PROT_NONE mapping chosen by the kernel overlaps nothing.
+    let region = match unsafe {
+        mmap_anonymous(
+            None,
+            NonZeroUsize::new(pages(region_pages)).expect("non-zero length"),
+            ProtFlags::PROT_NONE,
+            MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE,
+        )
+    } {
+        Ok(region) => region.cast::<u8>(),
+        Err(e) => {
+            return AtLimit::Unreachable(format!(
+                "cannot reserve {region_pages} pages of address space to fill ({e}); RLIMIT_AS may be too small"
+            ));
+        }
+    };
+    let outcome = fork_and_fill(region, region_pages, max_map_count, body);
+    // SAFETY: the reservation was made above and nothing else uses it in this process.
+    let _ = unsafe { munmap(region.cast(), pages(region_pages)) };
+    outcome
+}
+
+/// Bit `i` is set when page `i` from `first` is mapped (`mincore` succeeds; PROT_NONE counts).
+/// Allocates nothing, so it is safe to call at the limit. At most 64 pages.
+pub fn mapped_mask(first: NonNull<u8>, count: usize) -> u64 {
+    assert!(count <= 64, "a mask holds at most 64 pages");
+    let mut mask = 0;
+    for i in 0..count {
+        let mut resident = 0u8;
+        let page = first.as_ptr().wrapping_add(pages(i));
+        // SAFETY: mincore reads page tables only and writes one byte for one page.
+        if unsafe { libc::mincore(page.cast(), page_size(), &mut resident) } == 0 {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
+fn read_max_map_count() -> Result<usize, String> {
+    let text = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .map_err(|e| format!("cannot read /proc/sys/vm/max_map_count ({e})"))?;
+    text.trim()
+        .parse()
+        .map_err(|e| format!("/proc/sys/vm/max_map_count holds {text:?}, not a number ({e})"))
+}
+
+/// Mappings this process holds now: lines of `/proc/self/maps`, read in one go.
+fn count_mappings() -> std::io::Result<usize> {
+    let bytes = std::fs::read("/proc/self/maps")?;
+    Ok(bytes.iter().filter(|&&b| b == b'\n').count())
+}
+
+fn fork_and_fill(
+    region: NonNull<u8>,
+    region_pages: usize,
+    max_map_count: usize,
+    body: impl FnOnce() -> [u64; WORDS],
+) -> AtLimit {
+    let (reader, writer) = match pipe() {
+        Ok(ends) => ends,
+        Err(e) => return AtLimit::Failed(format!("creating a pipe failed: {e}")),
+    };
+    let started = Instant::now();
+    // SAFETY: the child runs only `in_child`, which makes plain system calls and the
+    // body, then `_exit`s without returning into the test harness.
+    match unsafe { fork() } {
+        Err(e) => AtLimit::Failed(format!("fork failed: {e}")),
+        Ok(ForkResult::Child) => in_child(region, region_pages, &writer, body),
+        Ok(ForkResult::Parent { child }) => {
+            drop(writer);
+            let status = wait_with_deadline(child);
+            let total_time = started.elapsed();
+            judge(status, reader, max_map_count, total_time)
+        }
+    }
+}
+
+/// The forked side: fill, run the body, report, `_exit`. Never returns.
+fn in_child(region: NonNull<u8>, region_pages: usize, writer: &OwnedFd, body: impl FnOnce() -> [u64; WORDS]) -> ! {
+    exit_on_panic(writer.as_raw_fd());
+    let mut record = [0u64; RECORD];
+    let started = Instant::now();
+    let (mut calls, mut errno) = (0u64, 0i32);
+    let mut page = 1;
+    while page + 1 < region_pages {
+        let addr = region.as_ptr().wrapping_add(pages(page));
+        // SAFETY: the page lies in the reservation this process owns; nothing touches it.
+        if unsafe { libc::mprotect(addr.cast(), page_size(), libc::PROT_READ) } != 0 {
+            errno = Errno::last_raw();
+            break;
+        }
+        calls += 1;
+        page += 2;
+    }
+    record[1] = calls;
+    record[2] = started.elapsed().as_nanos() as u64;
+    record[3] = errno as u64;
+    record[0] = if errno == libc::ENOMEM {
+        record[4..].copy_from_slice(&body());
+        REACHED
+    } else if errno == 0 {
+        NOT_REACHED
+    } else {
+        FILL_FAILED
+    };
+    report_and_exit(writer.as_raw_fd(), &record)
+}
+
+/// Writes the record into the pipe and ends the forked process at once: no
+/// destructors, no atexit handlers, nothing of the test harness runs in it.
+fn report_and_exit(fd: RawFd, record: &[u64; RECORD]) -> ! {
+    let mut bytes = [0u8; RECORD * 8];
+    for (chunk, word) in bytes.chunks_exact_mut(8).zip(record) {
+        chunk.copy_from_slice(&word.to_ne_bytes());
+    }
+    // SAFETY: write and _exit are async-signal-safe; the buffer lives on this stack.
+    unsafe {
+        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(0)
+    }
+}
+
+/// Makes a panic in the forked process print its message and report, without
+/// unwinding. The default hook would capture a backtrace, which needs memory and
+/// new mappings; at the limit that fails and, in a fork of a multi-threaded
+/// process, can hang. Set before filling, while allocating still works.
+fn exit_on_panic(fd: RawFd) {
+    std::panic::set_hook(Box::new(move |info| {
+        let mut text = StackText::default();
+        let _ = writeln!(text, "{info}");
+        // SAFETY: write is async-signal-safe; the text lives on this stack.
+        unsafe { libc::write(2, text.bytes.as_ptr().cast(), text.len) };
+        let mut record = [0u64; RECORD];
+        record[0] = BODY_PANICKED;
+        report_and_exit(fd, &record)
+    }));
+}
+
+/// A fixed buffer that `write!` can fill without allocating; text beyond it is cut.
+struct StackText {
+    bytes: [u8; 1024],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> StackText {
+        StackText {
+            bytes: [0; 1024],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let room = self.bytes.len() - self.len;
+        let take = s.len().min(room);
+        self.bytes[self.len..self.len + take].copy_from_slice(&s.as_bytes()[..take]);
+        self.len += take;
+        Ok(())
+    }
+}
+
+/// Waits for the forked process until the deadline, then kills it; `None` means it was killed.
+fn wait_with_deadline(child: nix::unistd::Pid) -> Option<WaitStatus> {
+    let started = Instant::now();
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if started.elapsed() < DEADLINE => std::thread::sleep(Duration::from_millis(2)),
+            Ok(WaitStatus::StillAlive) | Err(_) => {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = waitpid(child, None);
+                return None;
+            }
+            Ok(status) => return Some(status),
+        }
+    }
+}
+
+fn judge(status: Option<WaitStatus>, reader: OwnedFd, max_map_count: usize, total_time: Duration) -> AtLimit {
+    match status {
+        None => {
+            return AtLimit::Failed(format!(
+                "the process at the map-count limit did not finish within {} s and was killed: look for a loop \
+                 that never ends",
+                DEADLINE.as_secs()
+            ));
+        }
+        Some(WaitStatus::Signaled(_, signal, _)) => {
+            return AtLimit::Failed(format!(
+                "the process at the map-count limit was killed by {}",
+                signal.as_str()
+            ));
+        }
+        Some(_) => {}
+    }
+    let mut bytes = Vec::new();
+    let _ = std::fs::File::from(reader).read_to_end(&mut bytes);
+    if bytes.len() != RECORD * 8 {
+        return AtLimit::Failed(format!(
+            "the process at the map-count limit ended without its report ({} of {} bytes; status {status:?})",
+            bytes.len(),
+            RECORD * 8
+        ));
+    }
+    let mut record = [0u64; RECORD];
+    for (word, chunk) in record.iter_mut().zip(bytes.chunks_exact(8)) {
+        *word = u64::from_ne_bytes(chunk.try_into().expect("8-byte chunk"));
+    }
+    let (calls, fill_time) = (record[1], Duration::from_nanos(record[2]));
+    match record[0] {
+        REACHED => AtLimit::Ran {
+            words: record[4..].try_into().expect("WORDS result words"),
+            max_map_count,
+            fill_calls: calls,
+            fill_time,
+            total_time,
+        },
+        BODY_PANICKED => AtLimit::BodyPanicked,
+        NOT_REACHED => AtLimit::Failed(format!(
+            "{calls} mprotect calls did not reach vm.max_map_count = {max_map_count}: the reservation ran out first"
+        )),
+        _ => AtLimit::Failed(format!(
+            "filling the address space failed after {calls} mprotect calls with {} instead of ENOMEM",
+            Errno::from_raw(record[3] as i32)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::Arena;
+
+    #[test]
+    fn mapped_mask_sees_holes_and_prot_none() {
+        let arena = Arena::new(4);
+        unsafe { munmap(arena.page(2).cast(), page_size()) }.unwrap();
+        arena.map_anonymous(1, 1, ProtFlags::PROT_READ);
+        assert_eq!(mapped_mask(arena.page(0), 4), 0b1011);
+    }
+
+    /// The kernel fact the helper exists for: at the limit a hole is refused, a trim is not.
+    #[test]
+    fn at_the_limit_a_hole_fails_and_a_trim_succeeds() {
+        let arena = Arena::new(5);
+        let addr = arena.map_anonymous(1, 3, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        let outcome = run_at_map_count_limit(|| {
+            let hole = unsafe { libc::munmap(addr.as_ptr().wrapping_add(pages(1)).cast(), page_size()) };
+            let hole_errno = if hole == 0 { 0 } else { Errno::last_raw() as u64 };
+            let trim = unsafe { libc::munmap(addr.as_ptr().cast(), page_size()) };
+            [hole_errno, trim as u64, mapped_mask(arena.page(0), 5), 0]
+        });
+        match outcome {
+            AtLimit::Ran { words, .. } => {
+                assert_eq!(words[0], libc::ENOMEM as u64, "a hole at the limit is refused");
+                assert_eq!(words[1], 0, "a front trim at the limit succeeds");
+                assert_eq!(words[2], 0b11101, "only the trimmed page is gone");
+            }
+            AtLimit::Unreachable(reason) => eprintln!("not checked here: {reason}"),
+            other => panic!("the run at the limit failed: {other:?}"),
+        }
+    }
+}

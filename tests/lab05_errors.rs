@@ -1,0 +1,331 @@
+//! Lab 05: EINVAL, lengths that are rounded up, and ENOMEM at `vm.max_map_count`.
+//!
+//! Scenarios use a 4-page anonymous read-write mapping at window pages 1-4 of a
+//! 6-page arena (pages 0 and 5 are reservation); mapping page `i` holds `'A' + i`.
+//! Every errno is compared as an `Errno`, exactly.
+
+use std::ptr::NonNull;
+
+use munmap_lab::lab05_errors::unmap;
+use munmap_lab::support::map_limit::{AtLimit, WORDS, mapped_mask, run_at_map_count_limit};
+use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
+use nix::errno::Errno;
+use nix::sys::mman::ProtFlags;
+use rstest::rstest;
+use serial_test::serial;
+
+const WINDOW_PAGES: usize = 6;
+const MAPPING_PAGES: usize = 4;
+/// Window page where the mapping starts.
+const AT: usize = 1;
+
+fn content(mapping_page: usize) -> u8 {
+    b'A' + mapping_page as u8
+}
+
+/// The 4-page mapping at window pages 1-4, each page filled with its byte.
+fn four_pages(arena: &Arena) -> NonNull<u8> {
+    let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+    for n in 0..MAPPING_PAGES {
+        unsafe { addr.add(pages(n)).write_bytes(content(n), pages(1)) };
+    }
+    addr
+}
+
+/// The highest page-aligned address: beyond the user address space on every x86-64
+/// (4- or 5-level paging) and arm64 kernel.
+fn top_page() -> usize {
+    usize::MAX & !(page_size() - 1)
+}
+
+/// Mapping pages `kept` must still be mapped read-write with their contents.
+fn check_kept(view: &MapsView, addr: NonNull<u8>, kept: std::ops::Range<usize>, why: &str) {
+    expect::mapped(view, AT + kept.start..AT + kept.end, "rw-p", why);
+    for n in kept {
+        expect::page_holds(unsafe { addr.add(pages(n)) }, content(n), why);
+    }
+}
+
+/// Arguments the kernel rejects with EINVAL.
+#[derive(Clone, Copy, Debug)]
+enum Invalid {
+    /// One byte into the mapping, one page long.
+    UnalignedAddress,
+    /// The mapping's address, length 0.
+    ZeroLength,
+    /// The highest page-aligned address, one page long.
+    AddressBeyondTheAddressSpace,
+    /// The mapping's address, with a length that runs past the top of the address space.
+    LengthPastTheAddressSpace,
+}
+
+#[rstest]
+#[case::unaligned_address(Invalid::UnalignedAddress)]
+#[case::zero_length(Invalid::ZeroLength)]
+#[case::address_beyond_the_address_space(Invalid::AddressBeyondTheAddressSpace)]
+#[case::length_past_the_address_space(Invalid::LengthPastTheAddressSpace)]
+#[serial]
+fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
+    isolated(|| {
+        let arena = Arena::new(WINDOW_PAGES);
+        let addr = four_pages(&arena);
+        let before = arena.view();
+        let (at, len, why) = match invalid {
+            Invalid::UnalignedAddress => (
+                addr.as_ptr().wrapping_add(1),
+                pages(1),
+                "the address must be a multiple of the page size",
+            ),
+            Invalid::ZeroLength => (addr.as_ptr(), 0, "a length of 0 is invalid"),
+            Invalid::AddressBeyondTheAddressSpace => (
+                top_page() as *mut u8,
+                pages(1),
+                "the range must lie in the user address space",
+            ),
+            Invalid::LengthPastTheAddressSpace => (
+                addr.as_ptr(),
+                top_page(),
+                "the range must end inside the user address space",
+            ),
+        };
+
+        let result = unsafe { unmap(at, len) };
+
+        assert_eq!(
+            result,
+            Err(Errno::EINVAL),
+            "munmap({at:p}, {len:#x}) fails with EINVAL ({why}); unmap must return the kernel's errno unchanged"
+        );
+        let view = arena.view();
+        check_kept(&view, addr, 0..MAPPING_PAGES, "a failed munmap removes nothing");
+        assert_eq!(view, before, "a failed munmap changes nothing\n{view}");
+    });
+}
+
+#[rstest]
+#[case::one_byte("1 byte", 0, 1)]
+#[case::a_page_and_one_byte("1 page + 1 byte", 1, 1)]
+#[serial]
+fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
+    #[case] length: &str,
+    #[case] whole_pages: usize,
+    #[case] extra_bytes: usize,
+) {
+    isolated(|| {
+        let arena = Arena::new(WINDOW_PAGES);
+        let addr = four_pages(&arena);
+        let len = pages(whole_pages) + extra_bytes;
+        let gone = whole_pages + 1;
+        let mut story = Story::new(format!(
+            "a 4-page anonymous mapping at window pages 1-4; unmap(addr, {length}) is no error: the kernel rounds \
+             the length up to whole pages, so {gone} whole page(s) go"
+        ));
+        story.step("before", &arena.view());
+
+        let result = unsafe { unmap(addr.as_ptr(), len) };
+
+        let view = arena.view();
+        story.step(format!("after unmap(addr, {length}) returned {result:?}"), &view);
+        assert_eq!(
+            result,
+            Ok(()),
+            "a length that is not a multiple of the page size is not an error: munmap rounds it up"
+        );
+        expect::unmapped(
+            &view,
+            AT..AT + gone,
+            "the length is rounded up to whole pages, so the page the last byte falls in goes entirely",
+        );
+        check_kept(
+            &view,
+            addr,
+            gone..MAPPING_PAGES,
+            "pages after the rounded-up length stay",
+        );
+        story.assert_snapshot();
+    });
+}
+
+#[rstest]
+#[serial]
+fn unmap_of_address_zero_is_not_an_error() {
+    isolated(|| {
+        let result = unsafe { unmap(std::ptr::null_mut(), pages(1)) };
+        assert_eq!(
+            result,
+            Ok(()),
+            "munmap(NULL, one page) returns 0: NULL is a page-aligned address where nothing is mapped, not an \
+             invalid argument"
+        );
+    });
+}
+
+/// Where the cut at the limit falls in the 4-page mapping.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    /// Mapping pages 1-2: strictly inside, so the mapping would become two.
+    Hole,
+    /// Mapping page 0.
+    Front,
+    /// Mapping page 3.
+    Back,
+}
+
+impl Cut {
+    /// `(first mapping page, pages)` handed to `unmap`.
+    fn range(self) -> (usize, usize) {
+        match self {
+            Cut::Hole => (1, 2),
+            Cut::Front => (0, 1),
+            Cut::Back => (3, 1),
+        }
+    }
+
+    /// What `unmap` must return at the limit.
+    fn expected(self) -> Result<(), Errno> {
+        match self {
+            Cut::Hole => Err(Errno::ENOMEM),
+            Cut::Front | Cut::Back => Ok(()),
+        }
+    }
+
+    /// Mapping pages that must be gone afterwards.
+    fn gone(self) -> std::ops::Range<usize> {
+        match self {
+            Cut::Hole => 0..0,
+            Cut::Front => 0..1,
+            Cut::Back => 3..4,
+        }
+    }
+
+    fn why(self) -> &'static str {
+        match self {
+            Cut::Hole => {
+                "a hole strictly inside a mapping turns one mapping into two, and at vm.max_map_count the kernel \
+                 refuses it with ENOMEM, removing nothing"
+            }
+            Cut::Front | Cut::Back => {
+                "trimming the front or back only shrinks the mapping, so it succeeds even at vm.max_map_count"
+            }
+        }
+    }
+}
+
+/// `Ok(())` as 0, an errno as its number: what the forked process can report.
+fn encode(result: nix::Result<()>) -> u64 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => e as i32 as u64,
+    }
+}
+
+fn decode(word: u64) -> nix::Result<()> {
+    if word == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw(word as i32))
+    }
+}
+
+/// The same cut on a fresh mapping, with the process far below the limit: it always
+/// succeeds (a hole simply splits the mapping in two). The contrast is the lesson,
+/// and it checks `unmap` even where the limit itself cannot be reached.
+fn below_the_limit(first: usize, count: usize) {
+    let arena = Arena::new(WINDOW_PAGES);
+    let addr = four_pages(&arena);
+    let result = unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) };
+    assert_eq!(
+        result,
+        Ok(()),
+        "far below vm.max_map_count, unmap(mapping page {first}, {count} page(s)) succeeds"
+    );
+    let view = arena.view();
+    expect::unmapped(
+        &view,
+        AT + first..AT + first + count,
+        "below the limit the cut removes its pages",
+    );
+}
+
+#[rstest]
+#[case::hole_in_the_middle_fails_with_enomem(Cut::Hole)]
+#[case::front_trim_still_succeeds(Cut::Front)]
+#[case::back_trim_still_succeeds(Cut::Back)]
+#[serial]
+fn at_the_map_count_limit(#[case] cut: Cut) {
+    isolated(|| {
+        let (first, count) = cut.range();
+        below_the_limit(first, count);
+        let arena = Arena::new(WINDOW_PAGES);
+        let addr = four_pages(&arena);
+
+        // Runs in a forked process that holds exactly vm.max_map_count mappings:
+        // plain system calls only, nothing that needs a new mapping.
+        let outcome = run_at_map_count_limit(|| {
+            let result = unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) };
+            let mapped = mapped_mask(arena.page(0), WINDOW_PAGES);
+            let mut intact = 0u64;
+            for n in 0..MAPPING_PAGES {
+                if mapped & (1 << (AT + n)) != 0 {
+                    let page = addr.as_ptr().wrapping_add(pages(n));
+                    // SAFETY: the page is mapped (just probed) and readable.
+                    let bytes = unsafe { (page.read_volatile(), page.add(page_size() - 1).read_volatile()) };
+                    if bytes == (content(n), content(n)) {
+                        intact |= 1 << n;
+                    }
+                }
+            }
+            let mut words = [0u64; WORDS];
+            words[..3].copy_from_slice(&[encode(result), mapped, intact]);
+            words
+        });
+
+        let (words, max_map_count, fill_calls, fill_time, total_time) = match outcome {
+            AtLimit::Ran {
+                words,
+                max_map_count,
+                fill_calls,
+                fill_time,
+                total_time,
+            } => (words, max_map_count, fill_calls, fill_time, total_time),
+            AtLimit::Unreachable(reason) => skip(reason),
+            AtLimit::BodyPanicked => panic!(
+                "unmap panicked while the process was at vm.max_map_count (its message is above); it must return \
+                 the kernel's errno instead"
+            ),
+            AtLimit::Failed(why) => panic!("the run at vm.max_map_count failed: {why}"),
+        };
+        println!(
+            "at vm.max_map_count = {max_map_count}: filled with {fill_calls} mprotect calls in {:.0} ms; \
+             fork to exit {:.0} ms",
+            fill_time.as_secs_f64() * 1e3,
+            total_time.as_secs_f64() * 1e3
+        );
+        let [result, mapped, intact, _] = words;
+        let expected_result = cut.expected();
+        assert_eq!(
+            decode(result),
+            expected_result,
+            "unmap(mapping page {first}, {count} page(s)) at vm.max_map_count: {}",
+            cut.why()
+        );
+        let gone = cut.gone();
+        for n in 0..MAPPING_PAGES {
+            let is_mapped = mapped & (1 << (AT + n)) != 0;
+            let should_be_gone = gone.contains(&n);
+            assert_eq!(
+                is_mapped,
+                !should_be_gone,
+                "at the limit, mapping page {n} (window page {}) should be {} afterwards: {}",
+                AT + n,
+                if should_be_gone { "unmapped" } else { "still mapped" },
+                cut.why()
+            );
+            if !should_be_gone {
+                assert!(intact & (1 << n) != 0, "mapping page {n} should still hold its bytes");
+            }
+        }
+        let why = "the reservation around the mapping is not the lab's to unmap";
+        assert!(mapped & 1 != 0 && mapped & (1 << (WINDOW_PAGES - 1)) != 0, "{why}");
+    });
+}
