@@ -14,7 +14,6 @@ use munmap_lab::support::{Arena, MapsView, ScratchDir, Story, expect, isolated, 
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
-use serial_test::serial;
 
 const WINDOW_PAGES: usize = 9;
 /// The range handed to `release_range`: window pages 1-7.
@@ -127,7 +126,6 @@ impl Scenario {
 }
 
 #[rstest]
-#[serial]
 fn release_range_removes_every_piece() {
     isolated(|| {
         let s = build(EVERY_KIND);
@@ -169,7 +167,6 @@ fn release_range_removes_every_piece() {
     (4, 1, Piece::AnonymousReadWrite),
     (5, 3, Piece::Hole),
 ])]
-#[serial]
 fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
     isolated(|| {
         let s = build(layout);
@@ -195,7 +192,6 @@ fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
 }
 
 #[rstest]
-#[serial]
 fn release_range_is_all_or_nothing() {
     isolated(|| {
         let s = build(EVERY_KIND);

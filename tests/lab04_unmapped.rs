@@ -15,7 +15,6 @@ use munmap_lab::support::{Arena, MapsView, ScratchDir, Story, expect, isolated, 
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
-use serial_test::serial;
 
 const WINDOW_PAGES: usize = 6;
 /// Window page where "yours" (and later "theirs") starts.
@@ -60,7 +59,6 @@ fn check_neighbours(view: &MapsView) {
 }
 
 #[rstest]
-#[serial]
 fn unmapping_a_never_mapped_range_succeeds() {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);
@@ -91,7 +89,6 @@ fn unmapping_a_never_mapped_range_succeeds() {
 }
 
 #[rstest]
-#[serial]
 fn unmapping_the_same_range_twice_succeeds() {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);
@@ -143,7 +140,6 @@ enum Holds {
 #[case::mapping_then_hole(Holds::MappingThenHole, 1..5, 2)]
 #[case::hole_then_file(Holds::HoleThenFile, 1..5, 2)]
 #[case::prot_none_pages_count_as_mapped(Holds::ProtNoneToo, 0..6, 4)]
-#[serial]
 fn unmap_and_count_counts_only_the_mapped_pages(
     #[case] holds: Holds,
     #[case] range: Range<usize>,
@@ -180,7 +176,6 @@ fn unmap_and_count_counts_only_the_mapped_pages(
 }
 
 #[rstest]
-#[serial]
 fn a_stale_second_unmap_destroys_the_new_mapping() {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);
@@ -227,7 +222,6 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
 }
 
 #[rstest]
-#[serial]
 fn release_forgets_the_pointer() {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);
@@ -268,7 +262,6 @@ fn release_forgets_the_pointer() {
 }
 
 #[rstest]
-#[serial]
 fn release_keeps_the_slot_when_munmap_fails() {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);

@@ -12,7 +12,6 @@ use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, page_size, p
 use nix::errno::Errno;
 use nix::sys::mman::ProtFlags;
 use rstest::rstest;
-use serial_test::serial;
 
 const WINDOW_PAGES: usize = 6;
 const MAPPING_PAGES: usize = 4;
@@ -64,7 +63,6 @@ enum Invalid {
 #[case::zero_length(Invalid::ZeroLength)]
 #[case::address_beyond_the_address_space(Invalid::AddressBeyondTheAddressSpace)]
 #[case::length_past_the_address_space(Invalid::LengthPastTheAddressSpace)]
-#[serial]
 fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);
@@ -105,7 +103,6 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
 #[rstest]
 #[case::one_byte("1 byte", 0, 1)]
 #[case::a_page_and_one_byte("1 page + 1 byte", 1, 1)]
-#[serial]
 fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
     #[case] length: &str,
     #[case] whole_pages: usize,
@@ -147,7 +144,6 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
 }
 
 #[rstest]
-#[serial]
 fn unmap_of_address_zero_is_not_an_error() {
     isolated(|| {
         let result = unsafe { unmap(std::ptr::null_mut(), pages(1)) };
@@ -251,7 +247,6 @@ fn below_the_limit(first: usize, count: usize) {
 #[case::hole_in_the_middle_fails_with_enomem(Cut::Hole)]
 #[case::front_trim_still_succeeds(Cut::Front)]
 #[case::back_trim_still_succeeds(Cut::Back)]
-#[serial]
 fn at_the_map_count_limit(#[case] cut: Cut) {
     isolated(|| {
         let (first, count) = cut.range();
