@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab05_errors::unmap;
 use munmap_lab::support::map_limit::{AtLimit, WORDS, mapped_mask, run_at_map_count_limit};
-use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
+use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, note, page_size, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::ProtFlags;
 use rstest::rstest;
@@ -290,12 +290,12 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             ),
             AtLimit::Failed(why) => panic!("the run at vm.max_map_count failed: {why}"),
         };
-        println!(
+        note(format!(
             "at vm.max_map_count = {max_map_count}: filled with {fill_calls} mprotect calls in {:.0} ms; \
              fork to exit {:.0} ms",
             fill_time.as_secs_f64() * 1e3,
             total_time.as_secs_f64() * 1e3
-        );
+        ));
         let [result, mapped, intact, _] = words;
         let expected_result = cut.expected();
         assert_eq!(

@@ -78,13 +78,17 @@ pub fn isolated(body: impl FnOnce()) {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let test = current_test();
-    let verdict = run_child(&test);
+    let (verdict, notes) = run_child(&test);
     report(&test, &verdict);
+    for note in notes {
+        let line = format!("\n    note {}::{test}: {note}\n", lab_name());
+        let _ = std::io::stderr().write_all(line.as_bytes());
+    }
     match verdict {
         Verdict::Pass => {}
         Verdict::Skipped(reason) => {
             // Written past libtest's capture so the student sees why nothing was checked.
-            let line = format!("    skipped {}::{test}: {reason}\n", lab_name());
+            let line = format!("\n    skipped {}::{test}: {reason}\n", lab_name());
             let _ = std::io::stderr().write_all(line.as_bytes());
         }
         Verdict::Fail(msg) | Verdict::Crash(msg) | Verdict::Timeout(msg) => {
@@ -107,6 +111,15 @@ pub fn skip(reason: impl AsRef<str>) -> ! {
     emit_marker("skip", token, reason.as_ref());
     let _ = std::io::stdout().flush();
     std::process::exit(0);
+}
+
+/// Shows a measured fact (how long a case took, what limit the machine has) to whoever
+/// runs the test, whether it passes or fails.
+pub fn note(text: impl AsRef<str>) {
+    match CHILD_TOKEN.get() {
+        Some(token) => emit_marker("note", token, text.as_ref()),
+        None => println!("{}", text.as_ref()),
+    }
 }
 
 /// The lab this test binary checks: its file stem without cargo's hash (`lab02_partial`).
@@ -167,8 +180,8 @@ fn new_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Runs this test alone in a child process and judges how it ended.
-fn run_child(test: &str) -> Verdict {
+/// Runs this test alone in a child process and judges how it ended; also returns its notes.
+fn run_child(test: &str) -> (Verdict, Vec<String>) {
     let token = new_token();
     let (mut reader, writer) = std::io::pipe().expect("creating a pipe for the child's output");
     let writer_err = writer.try_clone().expect("cloning the pipe");
@@ -185,7 +198,12 @@ fn run_child(test: &str) -> Verdict {
         .process_group(0);
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(e) => return Verdict::Fail(format!("could not start the test process: {e}")),
+        Err(e) => {
+            return (
+                Verdict::Fail(format!("could not start the test process: {e}")),
+                Vec::new(),
+            );
+        }
     };
     drop(command); // closes our copies of the pipe's write end
     let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
@@ -202,7 +220,7 @@ fn run_child(test: &str) -> Verdict {
             Ok(Some(status)) => break Some(status),
             Ok(None) if started.elapsed() >= limit => break None,
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Verdict::Fail(format!("waiting for the test process: {e}")),
+            Err(e) => return (Verdict::Fail(format!("waiting for the test process: {e}")), Vec::new()),
         }
     };
     // Whatever the child left behind (a forked grandchild, a hung loop) goes with its group.
@@ -211,7 +229,13 @@ fn run_child(test: &str) -> Verdict {
         let _ = child.wait(); // reap the killed child
     }
     let output = String::from_utf8_lossy(&collector.join().unwrap_or_default()).into_owned();
-    judge(test, status, &output, &token, limit)
+    let note_marker = format!("{MARKER}:note:{token}@@");
+    let notes = output
+        .lines()
+        .filter_map(|l| l.strip_prefix(&note_marker))
+        .map(|n| n.trim().to_string())
+        .collect();
+    (judge(test, status, &output, &token, limit), notes)
 }
 
 /// Turns how the child ended into a verdict with a message a student can act on.

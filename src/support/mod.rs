@@ -21,7 +21,7 @@ pub mod scratch;
 pub mod snapshot;
 
 pub use arena::Arena;
-pub use isolate::{isolated, skip};
+pub use isolate::{isolated, note, skip};
 pub use maps::MapsView;
 pub use probe::is_mapped;
 pub use scratch::ScratchDir;
