@@ -29,13 +29,14 @@ pub struct Built {
 pub fn build(
     root: &Path,
     dir: &Path,
+    slot: &str,
     suites: &[String],
     labs: &mut BTreeMap<String, Vec<u8>>,
     stubs: &BTreeMap<String, Vec<u8>>,
     mut errors: BTreeMap<String, String>,
 ) -> Result<Built, String> {
     for _ in 0..labs.len() + 2 {
-        workdir::sync(dir, &workdir::build_files(root, labs)?)?;
+        workdir::sync(dir, &workdir::build_files(root, slot, labs)?)?;
         let outcome = cargo_build(root, dir, suites)?;
         if outcome.success {
             return Ok(Built {

@@ -78,7 +78,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
 
     let workdir = project::grader_dir(root).join("work").join(slot(source));
     let _lock = workdir::lock(&workdir)?;
-    let built = compile::build(root, &workdir, &suites, &mut files, &stubs, refused)?;
+    let built = compile::build(root, &workdir, slot(source), &suites, &mut files, &stubs, refused)?;
     let scratch = project::grader_dir(root).join("runs").join(slot(source));
 
     let mut graded = Vec::new();
@@ -90,7 +90,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
         let lab_run = built.binaries.get(&lab.id).map(|exe| {
             // A test of an earlier lab could have written into the work directory: put
             // the pristine snapshots (and everything else) back before each suite.
-            if let Err(e) = workdir::sync(&workdir, &workdir::build_files(root, &files).unwrap_or_default()) {
+            if let Err(e) = workdir::sync(&workdir, &workdir::build_files(root, slot(source), &files).unwrap_or_default()) {
                 warnings.push(format!("could not restore the work directory: {e}"));
             }
             run::run_lab(exe, &lab.id, &workdir, &scratch, options.timeout)

@@ -238,15 +238,21 @@ fn handout_check(root: &Path) -> Result<((), String), String> {
             problems.push(format!("the handout lacks {required}"));
         }
     }
-    let stubs = crate::workdir::stubs(root)?;
-    // A line of a solution that its stub does not have must appear nowhere in the handout.
+    // A line of a solution that no stub, suite or support file has must appear nowhere
+    // in the handout.
+    let mut shared = String::new();
+    for dir in ["labs", "src", "tests"] {
+        crate::workdir::walk(root, &root.join(dir), &mut |_, path| {
+            shared.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+            Ok(())
+        })?;
+    }
     let mut telltales = Vec::new();
-    for (stem, stub) in &stubs {
-        let stub = String::from_utf8_lossy(stub);
+    for stem in crate::workdir::stubs(root)?.keys() {
         let path = root.join("solutions").join(format!("{stem}.rs"));
         let solution = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         for line in solution.lines().map(str::trim) {
-            if line.len() >= 24 && !line.starts_with("//") && !stub.contains(line) {
+            if line.len() >= 24 && !line.starts_with("//") && !shared.contains(line) {
                 telltales.push((stem.clone(), line.to_string()));
             }
         }

@@ -182,10 +182,14 @@ pub fn walk(
 
 /// The files a build needs from the pristine project (relative path to content), with
 /// `labs` as the lab files and a manifest that stands alone (its own workspace, no
-/// grader member, no default features).
-pub fn build_files(root: &Path, labs: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Vec<u8>>, String> {
+/// grader member, no default features) under a package name of its own (`slot`).
+pub fn build_files(
+    root: &Path,
+    slot: &str,
+    labs: &BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let mut files = BTreeMap::new();
-    files.insert("Cargo.toml".to_string(), standalone_manifest(root)?);
+    files.insert("Cargo.toml".to_string(), standalone_manifest(root, slot)?);
     for name in ["Cargo.lock", "build.rs"] {
         let path = root.join(name);
         if path.is_file() {
@@ -209,13 +213,33 @@ pub fn build_files(root: &Path, labs: &BTreeMap<String, Vec<u8>>) -> Result<BTre
     Ok(files)
 }
 
-fn standalone_manifest(root: &Path) -> Result<Vec<u8>, String> {
+/// The pristine manifest, made a workspace of its own, with the package renamed per
+/// slot (the library keeps its name, `munmap_lab`).
+///
+/// The rename matters: cargo names the artifacts of a workspace's root package by a
+/// hash of its name and path RELATIVE to the workspace, and judges freshness by file
+/// times. Every work directory (and the project itself) would otherwise share one
+/// set of test binaries, and a build in one could be taken as fresh for another.
+/// The dependencies keep their hashes, so they are still built once for everything.
+fn standalone_manifest(root: &Path, slot: &str) -> Result<Vec<u8>, String> {
     let path = root.join("Cargo.toml");
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut manifest: toml::Table = text
         .parse()
         .map_err(|e| format!("{} is not valid TOML: {e}", path.display()))?;
     manifest.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
+    let package = manifest
+        .get_mut("package")
+        .and_then(|p| p.as_table_mut())
+        .ok_or_else(|| format!("{} has no [package]", path.display()))?;
+    let name = package.get("name").and_then(|n| n.as_str()).unwrap_or("munmap-lab").to_string();
+    package.insert("name".into(), format!("{name}-graded-{slot}").into());
+    let lib = manifest
+        .entry("lib")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(lib) = lib.as_table_mut() {
+        lib.entry("name").or_insert_with(|| name.replace('-', "_").into());
+    }
     if let Some(features) = manifest.get_mut("features").and_then(|f| f.as_table_mut()) {
         features.remove("default");
     }
