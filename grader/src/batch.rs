@@ -22,7 +22,10 @@ pub struct Graded {
 /// The subfolders of `dir` (hidden ones skipped), sorted by name.
 pub fn submissions(dir: &Path) -> Result<Vec<PathBuf>, String> {
     if !dir.is_dir() {
-        return Err(format!("batch directory `{}` does not exist or is not a directory", dir.display()));
+        return Err(format!(
+            "batch directory `{}` does not exist or is not a directory",
+            dir.display()
+        ));
     }
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
@@ -37,8 +40,8 @@ pub fn submissions(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Grades every submission in `dir`, writing `out/NAME.json`, `out/NAME.txt` and
-/// `out/gradebook.csv`; progress goes to stderr.
-pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options) -> Result<Vec<Graded>, String> {
+/// `out/gradebook.csv`; with `progress`, a line per submission goes to stderr.
+pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, progress: bool) -> Result<Vec<Graded>, String> {
     let lab_ids: Vec<String> = rubric::load(&root.join("rubric.toml"))?
         .into_iter()
         .map(|l| l.id)
@@ -49,11 +52,14 @@ pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options) -> Result<Vec
     let mut graded = Vec::new();
     for (i, folder) in folders.iter().enumerate() {
         let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
-        eprint!("[{}/{}] {name} ... ", i + 1, folders.len());
+        if progress {
+            eprint!("[{}/{}] {name} ... ", i + 1, folders.len());
+        }
         let one = Instant::now();
         let result = grade::grade(root, &Source::Submission(folder.clone()), options);
         let seconds = one.elapsed().as_secs_f64();
         match &result {
+            _ if !progress => {}
             Ok(g) => eprintln!("{}/{} ({seconds:.1} s)", g.score, g.max_score),
             Err(e) => eprintln!("not graded: {} ({seconds:.1} s)", crate::model::first_line(e)),
         }
@@ -71,6 +77,9 @@ pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options) -> Result<Vec
     let rows: Vec<gradebook::Row> = graded.iter().map(|g| (g.name.as_str(), &g.result)).collect();
     output::write_file(&out.join("gradebook.csv"), &gradebook::render(&lab_ids, &rows))?;
     let total = started.elapsed().as_secs_f64();
+    if !progress {
+        return Ok(graded);
+    }
     eprintln!(
         "graded {} submission(s) in {total:.1} s ({:.1} s each); gradebook: {}",
         graded.len(),

@@ -65,7 +65,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         Some("handout") => {
             args.next();
-            let dir = PathBuf::from(args.next().ok_or("`cargo grade handout` needs a folder: cargo grade handout DIR")?);
+            let dir = PathBuf::from(
+                args.next()
+                    .ok_or("`cargo grade handout` needs a folder: cargo grade handout DIR")?,
+            );
             no_more(args)?;
             return Ok(Command::Handout { dir });
         }
@@ -128,7 +131,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     }
     if let Some(dir) = batch {
         if outputs != Outputs::default() {
-            return Err("--batch writes its own JSON per submission; --json, --junit and --classroom are for one grade".into());
+            return Err(
+                "--batch writes its own JSON per submission; --json, --junit and --classroom are for one grade".into(),
+            );
         }
         let out = out.unwrap_or_else(|| {
             let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("batch");
@@ -167,6 +172,7 @@ fn no_more<'a>(mut rest: impl Iterator<Item = &'a str>) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse_words(words: &str) -> Result<Command, String> {
         let args: Vec<String> = words.split_whitespace().map(String::from).collect();
@@ -186,12 +192,15 @@ mod tests {
             parse_words("--solutions --json a.json").unwrap(),
             Command::Grade { source: Source::Solutions, outputs, .. } if outputs.json == Some("a.json".into())
         ));
-        let Command::Grade { source, outputs, options } =
-            parse_words("--submission s --junit j.xml --classroom c.json --timeout 2.5").unwrap()
+        let Command::Grade {
+            source,
+            outputs,
+            options,
+        } = parse_words("--submission s --junit j.xml --classroom c.json --timeout 2.5").unwrap()
         else {
             panic!()
         };
-        assert!(matches!(source, Source::Submission(d) if d == PathBuf::from("s")));
+        assert!(matches!(source, Source::Submission(d) if d == Path::new("s")));
         assert_eq!(outputs.junit, Some("j.xml".into()));
         assert_eq!(outputs.classroom, Some("c.json".into()));
         assert_eq!(options.timeout, Duration::from_millis(2500));
@@ -209,10 +218,13 @@ mod tests {
     #[test]
     fn subcommands() {
         assert!(matches!(parse_words("selftest").unwrap(), Command::Selftest));
-        assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == PathBuf::from("out")));
+        assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
         assert!(matches!(
             parse_words("rubric --check GRADING.md").unwrap(),
-            Command::Rubric { write: None, check: Some(_) }
+            Command::Rubric {
+                write: None,
+                check: Some(_)
+            }
         ));
     }
 

@@ -268,7 +268,10 @@ mod tests {
     fn normalizes_module_paths() {
         assert_eq!(normalize("src/../labs/lab01_full.rs"), "labs/lab01_full.rs");
         assert_eq!(normalize("./tests/x.rs"), "tests/x.rs");
-        assert_eq!(lab_of_file("/w/slot/labs/lab02_partial.rs").as_deref(), Some("lab02_partial"));
+        assert_eq!(
+            lab_of_file("/w/slot/labs/lab02_partial.rs").as_deref(),
+            Some("lab02_partial")
+        );
         assert_eq!(lab_of_file("src/support/maps.rs"), None);
     }
 }

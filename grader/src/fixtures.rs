@@ -103,7 +103,11 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
     }
     for entry in std::fs::read_dir(root.join("solutions")).map_err(|e| format!("cannot list solutions/: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         if name.ends_with(".rs") {
             let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             write(&dir.join("labs").join(&name), &content)?;
@@ -114,7 +118,8 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
     let solution = std::fs::read_to_string(&file)
         .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
     let broken = if let Some(code) = &fixture.inject {
-        inject(&solution, code).ok_or_else(|| format!("fixture `{}`: no `pub fn` in solutions/{lab}.rs", fixture.name))?
+        inject(&solution, code)
+            .ok_or_else(|| format!("fixture `{}`: no `pub fn` in solutions/{lab}.rs", fixture.name))?
     } else if let Some([from, to]) = &fixture.replace {
         replace_once(&solution, from, to).map_err(|e| format!("fixture `{}`: solutions/{lab}.rs: {e}", fixture.name))?
     } else if let Some(text) = &fixture.text {
@@ -134,7 +139,10 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
         } else if let Some([from, to]) = &edit.replace {
             replace_once(&pristine, from, to).map_err(|e| format!("fixture `{}`: {}: {e}", fixture.name, edit.path))?
         } else {
-            return Err(format!("fixture `{}`: edit of {} needs content, append or replace", fixture.name, edit.path));
+            return Err(format!(
+                "fixture `{}`: edit of {} needs content, append or replace",
+                fixture.name, edit.path
+            ));
         };
         write(&target, &content)?;
     }
@@ -204,7 +212,10 @@ pub fn check(fixture: &Fixture, result: &Result<Grade, String>, reference: &Grad
         }
         let wanted_status = expect.lab_status.unwrap_or(LabStatus::Graded);
         if lab.status != wanted_status {
-            problems.push(format!("{} should be {wanted_status:?}, but is {:?}", lab.id, lab.status));
+            problems.push(format!(
+                "{} should be {wanted_status:?}, but is {:?}",
+                lab.id, lab.status
+            ));
         }
         if lab.status == LabStatus::BuildError
             && let Some(text) = &expect.message
@@ -213,25 +224,44 @@ pub fn check(fixture: &Fixture, result: &Result<Grade, String>, reference: &Grad
             problems.push(format!("{}'s message should contain `{text}`: {}", lab.id, lab.message));
         }
         for test in &lab.tests {
-            let should_lose = expect.failing.is_empty() || expect.failing.iter().any(|f| test.name.starts_with(f.as_str()));
+            let should_lose =
+                expect.failing.is_empty() || expect.failing.iter().any(|f| test.name.starts_with(f.as_str()));
             let lost = !matches!(test.status, TestStatus::Pass | TestStatus::Skipped);
             if should_lose && !lost {
-                problems.push(format!("{}::{} should lose its points, but is {}", lab.id, test.name, test.status.as_str()));
+                problems.push(format!(
+                    "{}::{} should lose its points, but is {}",
+                    lab.id,
+                    test.name,
+                    test.status.as_str()
+                ));
             }
             if !should_lose && lost {
-                problems.push(format!("{}::{} should pass, but is {}: {}", lab.id, test.name, test.status.as_str(), test.message));
+                problems.push(format!(
+                    "{}::{} should pass, but is {}: {}",
+                    lab.id,
+                    test.name,
+                    test.status.as_str(),
+                    test.message
+                ));
             }
             if should_lose && lab.status == LabStatus::Graded {
                 if !expect.statuses.is_empty() && !expect.statuses.contains(&test.status) {
                     problems.push(format!(
                         "{}::{} should end as {:?}, but is {}: {}",
-                        lab.id, test.name, expect.statuses, test.status.as_str(), test.message
+                        lab.id,
+                        test.name,
+                        expect.statuses,
+                        test.status.as_str(),
+                        test.message
                     ));
                 }
                 if let Some(text) = &expect.message
                     && !test.message.contains(text.as_str())
                 {
-                    problems.push(format!("{}::{}'s message should contain `{text}`: {}", lab.id, test.name, test.message));
+                    problems.push(format!(
+                        "{}::{}'s message should contain `{text}`: {}",
+                        lab.id, test.name, test.message
+                    ));
                 }
             }
         }
@@ -244,7 +274,10 @@ pub fn check(fixture: &Fixture, result: &Result<Grade, String>, reference: &Grad
     }
     for file in &expect.ignored {
         if !grade.ignored.contains(file) {
-            problems.push(format!("{file} should be listed as ignored (ignored: {:?})", grade.ignored));
+            problems.push(format!(
+                "{file} should be listed as ignored (ignored: {:?})",
+                grade.ignored
+            ));
         }
     }
     problems
@@ -277,7 +310,11 @@ mod tests {
     fn the_catalogue_parses_and_each_fixture_is_well_formed() {
         let fixtures = load(&crate::project::root()).unwrap();
         assert!(fixtures.len() >= 8);
-        assert!(parse("[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n").unwrap_err().contains("exactly one"));
+        assert!(
+            parse("[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n")
+                .unwrap_err()
+                .contains("exactly one")
+        );
         assert!(parse("[[fixture]]\nname='x'\nwhy='y'\nbogus=1\n").is_err());
     }
 
@@ -316,15 +353,27 @@ mod tests {
             "[[fixture]]\nname='x'\nwhy='y'\nlab='b'\ninject='X'\nexpect = { statuses = ['crash'], message = 'SIGSEGV' }\n",
         )
         .unwrap()[0];
-        let reference = grade(vec![("a", vec![(TestStatus::Pass, 2)]), ("b", vec![(TestStatus::Pass, 1)])]);
-        let good = grade(vec![("a", vec![(TestStatus::Pass, 2)]), ("b", vec![(TestStatus::Crash, 1)])]);
+        let reference = grade(vec![
+            ("a", vec![(TestStatus::Pass, 2)]),
+            ("b", vec![(TestStatus::Pass, 1)]),
+        ]);
+        let good = grade(vec![
+            ("a", vec![(TestStatus::Pass, 2)]),
+            ("b", vec![(TestStatus::Crash, 1)]),
+        ]);
         assert_eq!(check(fixture, &Ok(good), &reference), Vec::<String>::new());
-        let leaky = grade(vec![("a", vec![(TestStatus::Fail, 2)]), ("b", vec![(TestStatus::Timeout, 1)])]);
+        let leaky = grade(vec![
+            ("a", vec![(TestStatus::Fail, 2)]),
+            ("b", vec![(TestStatus::Timeout, 1)]),
+        ]);
         let problems = check(fixture, &Ok(leaky), &reference);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("a should keep full marks"));
         assert!(problems[1].contains("should end as [Crash]"));
-        let passed = grade(vec![("a", vec![(TestStatus::Pass, 2)]), ("b", vec![(TestStatus::Pass, 1)])]);
+        let passed = grade(vec![
+            ("a", vec![(TestStatus::Pass, 2)]),
+            ("b", vec![(TestStatus::Pass, 1)]),
+        ]);
         assert!(check(fixture, &Ok(passed), &reference)[0].contains("should lose its points"));
     }
 }

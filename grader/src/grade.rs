@@ -42,8 +42,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let handed_out = handout::files(root)?;
     let is_handed_out = |rel: &str, bytes: &[u8]| {
-        handed_out.get(rel).is_some_and(|b| b == bytes)
-            || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
+        handed_out.get(rel).is_some_and(|b| b == bytes) || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
     };
     let overlay = workdir::collect(root, source, &is_handed_out)?;
     let stubs = workdir::stubs(root)?;
@@ -65,13 +64,18 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
         .map(|lab| lab.id.clone())
         .collect();
     for lab in labs.iter().filter(|l| !suites.contains(&l.id)) {
-        warnings.push(format!("rubric.toml lists {}, but tests/{}.rs does not exist", lab.id, lab.id));
+        warnings.push(format!(
+            "rubric.toml lists {}, but tests/{}.rs does not exist",
+            lab.id, lab.id
+        ));
     }
     if let Ok(entries) = std::fs::read_dir(root.join("tests")) {
         for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             if path.extension().is_some_and(|e| e == "rs") && !labs.iter().any(|l| l.id == stem) {
-                warnings.push(format!("tests/{stem}.rs carries no points: add [{stem}] to rubric.toml"));
+                warnings.push(format!(
+                    "tests/{stem}.rs carries no points: add [{stem}] to rubric.toml"
+                ));
             }
         }
     }
@@ -90,7 +94,10 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
         let lab_run = built.binaries.get(&lab.id).map(|exe| {
             // A test of an earlier lab could have written into the work directory: put
             // the pristine snapshots (and everything else) back before each suite.
-            if let Err(e) = workdir::sync(&workdir, &workdir::build_files(root, slot(source), &files).unwrap_or_default()) {
+            if let Err(e) = workdir::sync(
+                &workdir,
+                &workdir::build_files(root, slot(source), &files).unwrap_or_default(),
+            ) {
                 warnings.push(format!("could not restore the work directory: {e}"));
             }
             run::run_lab(exe, &lab.id, &workdir, &scratch, options.timeout)

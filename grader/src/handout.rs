@@ -64,8 +64,16 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
 
 /// Writes the handout into `dir`, which must be new or empty.
 pub fn export(root: &Path, dir: &Path) -> Result<usize, String> {
-    if dir.exists() && std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?.next().is_some() {
-        return Err(format!("`{}` is not empty: export the handout into a new folder", dir.display()));
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .next()
+            .is_some()
+    {
+        return Err(format!(
+            "`{}` is not empty: export the handout into a new folder",
+            dir.display()
+        ));
     }
     let files = files(root)?;
     for (rel, content) in &files {
@@ -136,13 +144,17 @@ mod tests {
         let lib = "//! doc\n//! with the feature `solutions`\n\npub mod support;\n\n// Each lab module comes from `labs/` or `solutions/`.\n\n#[cfg_attr(not(feature = \"solutions\"), path = \"../labs/lab01_full.rs\")]\n#[cfg_attr(feature = \"solutions\", path = \"../solutions/lab01_full.rs\")]\npub mod lab01_full;\n";
         let out = student_lib(lib);
         assert!(!out.contains("solutions"), "{out}");
-        assert!(out.contains("#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n"), "{out}");
+        assert!(
+            out.contains("#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n"),
+            "{out}"
+        );
         assert!(out.contains("pub mod support;"));
     }
 
     #[test]
     fn the_manifest_loses_the_feature_and_its_comment() {
-        let manifest = "[features]\n# Build the labs from `solutions/`.\nsolutions = []\n\n[dependencies]\nlibc = \"0.2\"\n";
+        let manifest =
+            "[features]\n# Build the labs from `solutions/`.\nsolutions = []\n\n[dependencies]\nlibc = \"0.2\"\n";
         let out = without_solutions_feature(manifest);
         assert_eq!(out, "[features]\n\n[dependencies]\nlibc = \"0.2\"\n");
     }

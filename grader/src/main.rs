@@ -49,7 +49,14 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", cli::USAGE);
             Ok(())
         }
-        Command::Grade { source, outputs, options } => {
+        Command::Grade {
+            source,
+            outputs,
+            options,
+        } => {
+            if let Source::Submission(dir) = &source {
+                workdir::check_submission_dir(dir)?;
+            }
             let what = match &source {
                 Source::Checkout => "this checkout's labs/".to_string(),
                 Source::Solutions => "the reference solutions".to_string(),
@@ -72,7 +79,7 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", output::terminal::render(&grade));
             Ok(())
         }
-        Command::Batch { dir, out, options } => batch::run(&root, &dir, &out, &options).map(|_| ()),
+        Command::Batch { dir, out, options } => batch::run(&root, &dir, &out, &options, true).map(|_| ()),
         Command::Handout { dir } => {
             let count = handout::export(&root, &dir)?;
             println!(

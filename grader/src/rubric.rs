@@ -33,9 +33,13 @@ pub fn parse(text: &str) -> Result<Vec<Lab>, String> {
     let mut labs = Vec::new();
     for (id, value) in table {
         if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("`{id}` is not a lab name (letters, digits and _ only, like lab02_partial)"));
+            return Err(format!(
+                "`{id}` is not a lab name (letters, digits and _ only, like lab02_partial)"
+            ));
         }
-        let lab = value.as_table().ok_or_else(|| format!("`{id}` must be a table ([{id}])"))?;
+        let lab = value
+            .as_table()
+            .ok_or_else(|| format!("`{id}` must be a table ([{id}])"))?;
         let title = lab
             .get("title")
             .and_then(|t| t.as_str())
@@ -60,7 +64,8 @@ pub fn parse(text: &str) -> Result<Vec<Lab>, String> {
 }
 
 /// Where the generated table sits in GRADING.md.
-pub const BEGIN: &str = "<!-- rubric table: generated from rubric.toml by `cargo grade rubric --write GRADING.md`; do not edit -->";
+pub const BEGIN: &str =
+    "<!-- rubric table: generated from rubric.toml by `cargo grade rubric --write GRADING.md`; do not edit -->";
 pub const END: &str = "<!-- end of rubric table -->";
 
 /// The Markdown table of points: one row per test function, rstest cases folded
@@ -153,8 +158,14 @@ map = 2
     fn table_folds_cases_and_totals() {
         let table = table(&parse(RUBRIC).unwrap());
         assert!(table.contains("| lab01_full | map | 2 |\n"), "{table}");
-        assert!(table.contains("| lab02_partial | trim (2 cases) | 2 x 1 |\n"), "{table}");
-        assert!(table.contains("| lab02_partial | hole (2 cases) | 2 + 1 |\n"), "{table}");
+        assert!(
+            table.contains("| lab02_partial | trim (2 cases) | 2 x 1 |\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| lab02_partial | hole (2 cases) | 2 + 1 |\n"),
+            "{table}"
+        );
         assert!(table.contains("| lab02_partial | single | 3 |\n"), "{table}");
         assert!(table.ends_with("| **total** | | **10** |\n"), "{table}");
     }

@@ -104,7 +104,10 @@ fn run_with_timeout(mut cmd: std::process::Command, limit: Duration) -> String {
         Some(status) => describe(status),
         None => {
             let _ = child.wait();
-            format!("the suite was still running after {:.0} s and was killed", limit.as_secs_f64())
+            format!(
+                "the suite was still running after {:.0} s and was killed",
+                limit.as_secs_f64()
+            )
         }
     }
 }

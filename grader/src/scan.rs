@@ -18,7 +18,10 @@ const BANNED_ANYWHERE: &[(&str, &str)] = &[
     ("include", "reads another file into the lab at compile time"),
     ("include_str", "reads another file into the lab at compile time"),
     ("include_bytes", "reads another file into the lab at compile time"),
-    ("link_section", "places code where it runs before main, in the judging process"),
+    (
+        "link_section",
+        "places code where it runs before main, in the judging process",
+    ),
     ("export_name", "replaces a symbol the harness or libc relies on"),
     ("no_mangle", "replaces a symbol the harness or libc relies on"),
     ("link_name", "binds to a symbol the lab is not given"),
@@ -86,11 +89,11 @@ pub fn forbidden(source: &str) -> Option<String> {
 
 /// `mod name;` or, inside a macro, `mod $name;`.
 fn declares_module_file(rest: &[(Token, usize)]) -> bool {
-    match rest {
-        [(Token::Ident(_), _), (Token::Punct(';'), _), ..] => true,
-        [(Token::Punct('$'), _), (Token::Ident(_), _), (Token::Punct(';'), _), ..] => true,
-        _ => false,
-    }
+    matches!(
+        rest,
+        [(Token::Ident(_), _), (Token::Punct(';'), _), ..]
+            | [(Token::Punct('$'), _), (Token::Ident(_), _), (Token::Punct(';'), _), ..]
+    )
 }
 
 /// Identifiers and punctuation with their line numbers; comments, literals and numbers dropped.
@@ -240,13 +243,22 @@ pub unsafe fn trim(path: &Path, len: usize) -> nix::Result<usize> {
 
     #[test]
     fn compile_time_file_reads_are_refused() {
-        refused("const S: &str = include_str!(\"../../../solutions/lab02.rs\");", "include_str");
+        refused(
+            "const S: &str = include_str!(\"../../../solutions/lab02.rs\");",
+            "include_str",
+        );
         refused("include!(\"../solutions/lab02.rs\");", "include");
-        refused("macro_rules! m { ($i:ident) => { $i!(\"x\"); } }\nm!(include);", "include");
+        refused(
+            "macro_rules! m { ($i:ident) => { $i!(\"x\"); } }\nm!(include);",
+            "include",
+        );
         refused("#[path = \"/work/solutions/lab02.rs\"]\nmod s;", "path");
         refused("#[cfg_attr(all(), path = \"x.rs\")]\nmod s {}", "path");
         refused("mod other;", "mod NAME;");
-        refused("macro_rules! m { ($a:meta, $n:ident) => { #[$a] mod $n; } }", "mod NAME;");
+        refused(
+            "macro_rules! m { ($a:meta, $n:ident) => { #[$a] mod $n; } }",
+            "mod NAME;",
+        );
     }
 
     #[test]

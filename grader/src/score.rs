@@ -138,7 +138,9 @@ mod tests {
         let mut verdicts = Verdicts::default();
         verdicts.tests.insert("a".into(), (TestStatus::Pass, String::new()));
         verdicts.tests.insert("b".into(), (TestStatus::Fail, "boom".into()));
-        verdicts.tests.insert("c".into(), (TestStatus::Skipped, "old kernel".into()));
+        verdicts
+            .tests
+            .insert("c".into(), (TestStatus::Skipped, "old kernel".into()));
         verdicts.tests.insert("d".into(), (TestStatus::Timeout, "hung".into()));
         verdicts.distrusted.insert("e".into(), "forged".into());
         let listed: Vec<String> = ["a", "b", "c", "d", "e", "f", "extra"].map(String::from).to_vec();
@@ -151,7 +153,11 @@ mod tests {
         let by_name: BTreeMap<&str, &TestGrade> = grade.tests.iter().map(|t| (t.name.as_str(), t)).collect();
         assert_eq!((by_name["a"].score, by_name["a"].max_score), (1, 1));
         assert_eq!((by_name["b"].score, by_name["b"].max_score), (0, 2));
-        assert_eq!((by_name["c"].score, by_name["c"].max_score), (0, 0), "skipped is not counted");
+        assert_eq!(
+            (by_name["c"].score, by_name["c"].max_score),
+            (0, 0),
+            "skipped is not counted"
+        );
         assert_eq!(by_name["d"].status, TestStatus::Timeout);
         assert_eq!(by_name["e"].status, TestStatus::Crash);
         assert_eq!(by_name["f"].status, TestStatus::Crash);

@@ -51,6 +51,13 @@ impl Checks {
 }
 
 pub fn run(root: &Path) -> Result<(), String> {
+    if !root.join("solutions").is_dir() {
+        return Err(
+            "selftest checks the full project, and this checkout has no solutions/ (a student handout): \
+             use `cargo test` and `cargo grade`"
+                .into(),
+        );
+    }
     let mut checks = Checks {
         passed: 0,
         failed: Vec::new(),
@@ -152,7 +159,12 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
     let skipped: Vec<String> = grade
         .labs
         .iter()
-        .flat_map(|l| l.tests.iter().filter(|t| t.status == TestStatus::Skipped).map(move |t| format!("{}::{}", l.id, t.name)))
+        .flat_map(|l| {
+            l.tests
+                .iter()
+                .filter(|t| t.status == TestStatus::Skipped)
+                .map(move |t| format!("{}::{}", l.id, t.name))
+        })
         .collect();
     let note = if skipped.is_empty() {
         String::new()
@@ -169,7 +181,10 @@ fn stubs(root: &Path) -> Result<((), String), String> {
     let mut count = 0;
     for lab in &grade.labs {
         if lab.status == LabStatus::BuildError {
-            problems.push(format!("labs/{}.rs (the stub) does not compile: {}", lab.id, lab.message));
+            problems.push(format!(
+                "labs/{}.rs (the stub) does not compile: {}",
+                lab.id, lab.message
+            ));
         }
         for test in &lab.tests {
             count += 1;
@@ -201,7 +216,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
     let options = Options {
         timeout: Duration::from_secs(5),
     };
-    let graded = batch::run(root, &dir, &base.join("fixtures-grades"), &options)?;
+    let graded = batch::run(root, &dir, &base.join("fixtures-grades"), &options, false)?;
     let mut problems = Vec::new();
     let mut lines = Vec::new();
     for fixture in &fixtures {
@@ -214,7 +229,10 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
             Ok(g) => format!("{}/{}", g.score, g.max_score),
             Err(_) => "not graded".into(),
         };
-        lines.push(format!("{:<20} {verdict:>7} {:>5.1} s  {}", fixture.name, result.seconds, fixture.why));
+        lines.push(format!(
+            "{:<20} {verdict:>7} {:>5.1} s  {}",
+            fixture.name, result.seconds, fixture.why
+        ));
         for problem in found {
             problems.push(format!("{} ({}): {problem}", fixture.name, fixture.why));
         }
@@ -227,13 +245,26 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
         println!("    {line}");
     }
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
-    Ok(((), format!("{} submissions, {:.1} s each", graded.len(), total / graded.len().max(1) as f64)))
+    Ok((
+        (),
+        format!(
+            "{} submissions, {:.1} s each",
+            graded.len(),
+            total / graded.len().max(1) as f64
+        ),
+    ))
 }
 
 fn handout_check(root: &Path) -> Result<((), String), String> {
     let files = handout::files(root)?;
     let mut problems = Vec::new();
-    for required in ["README.md", "GRADING.md", ".github/workflows/grade.yml", "rubric.toml", "src/lib.rs"] {
+    for required in [
+        "README.md",
+        "GRADING.md",
+        ".github/workflows/grade.yml",
+        "rubric.toml",
+        "src/lib.rs",
+    ] {
         if !files.contains_key(required) {
             problems.push(format!("the handout lacks {required}"));
         }

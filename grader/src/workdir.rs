@@ -49,11 +49,7 @@ pub fn stubs(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
 /// Chooses the lab files for `source`. `handed_out` says whether a file of the
 /// submission equals what the student was given (the pristine file or its handout
 /// version), so only real changes are listed as ignored.
-pub fn collect(
-    root: &Path,
-    source: &Source,
-    handed_out: &dyn Fn(&str, &[u8]) -> bool,
-) -> Result<Overlay, String> {
+pub fn collect(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) -> bool) -> Result<Overlay, String> {
     let stubs = stubs(root)?;
     let mut overlay = Overlay::default();
     match source {
@@ -150,11 +146,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Calls `visit(relative path, path)` for every file under `dir`, skipping `target/`
 /// at the top and every `.git/`. Symbolic links are reported, never followed.
-pub fn walk(
-    base: &Path,
-    dir: &Path,
-    visit: &mut dyn FnMut(&str, &Path) -> Result<(), String>,
-) -> Result<(), String> {
+pub fn walk(base: &Path, dir: &Path, visit: &mut dyn FnMut(&str, &Path) -> Result<(), String>) -> Result<(), String> {
     let mut entries: Vec<PathBuf> = fs::read_dir(dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -232,7 +224,11 @@ fn standalone_manifest(root: &Path, slot: &str) -> Result<Vec<u8>, String> {
         .get_mut("package")
         .and_then(|p| p.as_table_mut())
         .ok_or_else(|| format!("{} has no [package]", path.display()))?;
-    let name = package.get("name").and_then(|n| n.as_str()).unwrap_or("munmap-lab").to_string();
+    let name = package
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("munmap-lab")
+        .to_string();
     package.insert("name".into(), format!("{name}-graded-{slot}").into());
     let lib = manifest
         .entry("lib")
@@ -284,7 +280,8 @@ pub fn lock(dir: &Path) -> Result<Lock, String> {
         fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     let file = fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.lock().map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
     Ok(Lock(file))
 }
 
@@ -339,7 +336,10 @@ mod tests {
         assert_eq!(overlay.labs["lab01_a"], b"answer a");
         assert_eq!(overlay.labs["lab02_b"], b"stub b", "a symlink is never followed");
         assert_eq!(overlay.missing, ["labs/lab02_b.rs"]);
-        assert_eq!(overlay.ignored, ["labs/extra.rs", "labs/lab02_b.rs", "tests/lab01_a.rs"]);
+        assert_eq!(
+            overlay.ignored,
+            ["labs/extra.rs", "labs/lab02_b.rs", "tests/lab01_a.rs"]
+        );
         fs::remove_dir_all(&root).unwrap();
         fs::remove_dir_all(&sub).unwrap();
     }

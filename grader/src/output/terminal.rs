@@ -37,13 +37,12 @@ pub fn render(grade: &Grade) -> String {
     if !grade.ignored.is_empty() {
         let shown: Vec<&str> = grade.ignored.iter().take(IGNORED_SHOWN).map(String::as_str).collect();
         let more = grade.ignored.len().saturating_sub(IGNORED_SHOWN);
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-        writeln!(
-            out,
-            "\nIgnored (only labs/*.rs is graded): {}{more}",
-            shown.join(", ")
-        )
-        .unwrap();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        writeln!(out, "\nIgnored (only labs/*.rs is graded): {}{more}", shown.join(", ")).unwrap();
     }
     writeln!(out, "\n{}", next_step(grade)).unwrap();
     writeln!(out, "Score: {}/{}", grade.score, grade.max_score).unwrap();
