@@ -8,12 +8,19 @@
 //! explain is the pristine project's own, and stops grading.
 
 use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use crate::project;
 use crate::workdir;
+
+/// Longest one build may take (a cold build of every dependency on 2 cores takes ~2 min).
+const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// The test binaries that were built and the labs that could not be.
 #[derive(Debug, Default)]
@@ -79,12 +86,42 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, St
     for suite in suites {
         cmd.args(["--test", suite]);
     }
-    cmd.current_dir(dir);
-    let output = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    cmd.current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > BUILD_TIMEOUT => {
+                // SAFETY: killpg on the process group made for this cargo run.
+                unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
+                let _ = child.wait();
+                return Err(format!(
+                    "the build did not finish within {} s (a lab file that makes the compiler loop?)",
+                    BUILD_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("waiting for cargo: {e}")),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
     let mut outcome = parse_messages(&stdout);
-    outcome.success &= output.status.success();
+    outcome.success &= status.success();
     let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
     outcome.stderr_tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
     Ok(outcome)

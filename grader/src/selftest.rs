@@ -80,12 +80,9 @@ pub fn run(root: &Path) -> Result<(), String> {
     }
     checks.run("student handout", || handout_check(root));
 
-    println!(
-        "selftest: {} passed, {} failed ({:.0} s)",
-        checks.passed,
-        checks.failed.len(),
-        checks.started.elapsed().as_secs_f64()
-    );
+    println!("selftest: took {:.0} s", checks.started.elapsed().as_secs_f64());
+    // The closing line CI reads: `N passed, N failed` alone.
+    println!("selftest: {} passed, {} failed", checks.passed, checks.failed.len());
     if checks.failed.is_empty() {
         Ok(())
     } else {
