@@ -32,7 +32,9 @@ pub fn run_lab(exe: &Path, lab: &str, workdir: &Path, scratch: &Path, timeout: D
     let log = scratch.join(format!("{lab}.log"));
     let listed = list_tests(exe, workdir);
     let report = scratch.join(format!("{lab}.report"));
-    let _ = fs::remove_file(&report);
+    // Created empty up front, so a line forged before the first verdict still lands
+    // in it (and is caught as a duplicate) instead of failing to open.
+    let _ = fs::write(&report, "");
     let nonce = project::random_hex();
     let count = listed.as_ref().map_or(50, Vec::len) as u32;
     let outer = (timeout + Duration::from_secs(3)) * count + Duration::from_secs(30);
