@@ -16,7 +16,16 @@
 //!
 //! When `MUNMAP_LAB_REPORT` names a file, the parent appends one line per test to it:
 //! `<status>\t<lab>::<test>\t<message>`, status being pass, fail, crash, timeout or
-//! skipped. The grader reads that file; lab code never sees its name.
+//! skipped, followed by `\t<nonce>` when the grader gave `MUNMAP_LAB_REPORT_NONCE`
+//! (a line without this run's nonce was not written by the harness).
+//!
+//! Secrets stay out of lab code's reach: the parent takes the report path and nonce
+//! out of its environment before the first child starts, the child takes its token
+//! out before the body runs, and both overwrite the original bytes, which
+//! `/proc/PID/environ` would otherwise still show. A child dies with its parent
+//! (`PR_SET_PDEATHSIG`), so a killed suite leaves no test running. Whatever
+//! `INSTA_*` settings the child started with are put back before a snapshot is
+//! compared, so lab code cannot set `INSTA_FORCE_PASS` for itself.
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
@@ -30,6 +39,8 @@ use std::time::{Duration, Instant};
 const TOKEN_ENV: &str = "MUNMAP_LAB_CHILD_TOKEN";
 /// Where the parent appends verdicts (set by the grader).
 pub const REPORT_ENV: &str = "MUNMAP_LAB_REPORT";
+/// This run's secret, written at the end of every report line (set by the grader).
+pub const NONCE_ENV: &str = "MUNMAP_LAB_REPORT_NONCE";
 /// Seconds a test body may run before it is killed (default 10).
 pub const TIMEOUT_ENV: &str = "MUNMAP_LAB_TEST_TIMEOUT";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,6 +48,17 @@ const MARKER: &str = "@@munmap-lab";
 
 /// The token of this child process, once taken from the environment.
 static CHILD_TOKEN: OnceLock<String> = OnceLock::new();
+/// The `INSTA_*` variables the child started with (before any lab code ran).
+static CHILD_INSTA_ENV: OnceLock<Vec<(std::ffi::OsString, std::ffi::OsString)>> = OnceLock::new();
+
+/// Where the parent reports verdicts, and the nonce that marks its lines.
+struct ReportTarget {
+    path: std::path::PathBuf,
+    nonce: Option<String>,
+}
+
+/// Taken from the parent's environment once, before its first child starts.
+static REPORT_TARGET: OnceLock<Option<ReportTarget>> = OnceLock::new();
 
 /// How a test ended, as judged by the parent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +99,13 @@ pub fn isolated(body: impl FnOnce()) {
     }
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    REPORT_TARGET.get_or_init(|| {
+        let path = take_secret_env(REPORT_ENV)?;
+        Some(ReportTarget {
+            path: path.into(),
+            nonce: take_secret_env(NONCE_ENV),
+        })
+    });
     let test = current_test();
     let (verdict, notes) = run_child(&test);
     report(&test, &verdict);
@@ -141,11 +170,57 @@ fn take_child_token() -> Option<&'static String> {
     if let Some(token) = CHILD_TOKEN.get() {
         return Some(token);
     }
-    let token = std::env::var(TOKEN_ENV).ok()?;
-    // SAFETY: the child runs one test (--exact, one test thread); libtest's main thread
-    // is blocked waiting for it, so no other thread reads the environment now.
-    unsafe { std::env::remove_var(TOKEN_ENV) };
+    let token = take_secret_env(TOKEN_ENV)?;
+    CHILD_INSTA_ENV.get_or_init(|| {
+        std::env::vars_os()
+            .filter(|(k, _)| k.to_string_lossy().starts_with("INSTA_"))
+            .collect()
+    });
     Some(CHILD_TOKEN.get_or_init(|| token))
+}
+
+/// Takes `name` out of the environment and overwrites its value where it was stored,
+/// so neither `std::env` nor `/proc/self/environ` (the process's original environment
+/// block) shows it any more.
+fn take_secret_env(name: &str) -> Option<String> {
+    let value = std::env::var(name).ok()?;
+    let c_name = std::ffi::CString::new(name).ok()?;
+    // SAFETY: called before any child or lab code runs, in a test process that runs its
+    // tests on one thread (the child runs one test; the grader runs suites with
+    // --test-threads=1), so no other thread reads the environment now. getenv points at
+    // the value inside its "NAME=value" string, which is writable memory of this process;
+    // we overwrite exactly its strlen bytes, then remove the variable.
+    unsafe {
+        let stored = libc::getenv(c_name.as_ptr());
+        if !stored.is_null() {
+            std::ptr::write_bytes(stored.cast::<u8>(), b'x', libc::strlen(stored));
+        }
+        std::env::remove_var(name);
+    }
+    Some(value)
+}
+
+/// In the child: puts the `INSTA_*` variables back as they were before lab code ran
+/// (lab code could have set `INSTA_FORCE_PASS` or an update mode). Called right before
+/// a snapshot is compared.
+pub(crate) fn restore_insta_env() {
+    let Some(saved) = CHILD_INSTA_ENV.get() else {
+        return;
+    };
+    let now: Vec<std::ffi::OsString> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| k.to_string_lossy().starts_with("INSTA_"))
+        .collect();
+    // SAFETY: the child runs this one test on one thread; libtest's main thread is
+    // blocked waiting for it. (Threads lab code left running are its own risk.)
+    unsafe {
+        for key in now {
+            std::env::remove_var(key);
+        }
+        for (key, value) in saved {
+            std::env::set_var(key, value);
+        }
+    }
 }
 
 /// Writes the marker straight to file descriptor 1, past libtest's output capture.
@@ -191,11 +266,21 @@ fn run_child(test: &str) -> (Verdict, Vec<String>) {
         .args(["--exact", test, "--test-threads=1", "--nocapture", "--color=never"])
         .env(TOKEN_ENV, &token)
         .env_remove(REPORT_ENV)
+        .env_remove(NONCE_ENV)
         .env("INSTA_WORKSPACE_ROOT", env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(writer)
         .stderr(writer_err)
         .process_group(0);
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The child
+    // is killed when the thread that started it ends, so a suite killed from outside
+    // leaves no test running (lab code could undo this; the grader's timeout remains).
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -341,9 +426,10 @@ fn readable_output(output: &str, test: &str) -> String {
 
 /// Appends the verdict to the grader's report file, when one is named.
 fn report(test: &str, verdict: &Verdict) {
-    let Some(path) = std::env::var_os(REPORT_ENV) else {
+    let Some(Some(target)) = REPORT_TARGET.get() else {
         return;
     };
+    let path = &target.path;
     let message = match verdict {
         Verdict::Pass => String::new(),
         Verdict::Skipped(m) | Verdict::Fail(m) | Verdict::Crash(m) | Verdict::Timeout(m) => m
@@ -352,7 +438,8 @@ fn report(test: &str, verdict: &Verdict) {
             .unwrap_or("")
             .replace('\t', " "),
     };
-    let line = format!("{}\t{}::{test}\t{message}\n", verdict.status(), lab_name());
+    let nonce = target.nonce.as_deref().map(|n| format!("\t{n}")).unwrap_or_default();
+    let line = format!("{}\t{}::{test}\t{message}{nonce}\n", verdict.status(), lab_name());
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

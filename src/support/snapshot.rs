@@ -58,6 +58,8 @@ impl Story {
 
     /// Compares the story with `snapshots/<lab>__<test>.snap`.
     pub fn assert_snapshot(&self) {
+        // Lab code ran before this point: undo any INSTA_* setting it made (INSTA_FORCE_PASS).
+        super::isolate::restore_insta_env();
         let name = snapshot_name();
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));

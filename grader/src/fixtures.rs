@@ -1,0 +1,379 @@
+//! Fixture submissions (`grader/fixtures/fixtures.toml`): made at test time from a
+//! copy of `solutions/` with one lab broken, graded as one batch, and checked
+//! against what the grader must say about them. See the catalogue's header for the
+//! format; a catalogue of classic student mistakes can reuse it unchanged.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::model::{Grade, LabStatus, TestStatus};
+
+pub const CATALOGUE: &str = "grader/fixtures/fixtures.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Catalogue {
+    fixture: Vec<Fixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    pub name: String,
+    pub why: String,
+    #[serde(default)]
+    pub lab: Option<String>,
+    #[serde(default)]
+    inject: Option<String>,
+    #[serde(default)]
+    replace: Option<[String; 2]>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    stub: bool,
+    #[serde(default)]
+    edit: Vec<Edit>,
+    #[serde(default)]
+    no_labs: bool,
+    #[serde(default)]
+    expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    path: String,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    append: Option<String>,
+    #[serde(default)]
+    replace: Option<[String; 2]>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    #[serde(default)]
+    statuses: Vec<TestStatus>,
+    #[serde(default)]
+    failing: Vec<String>,
+    #[serde(default)]
+    lab_status: Option<LabStatus>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    ignored: Vec<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Reads the catalogue.
+pub fn load(root: &Path) -> Result<Vec<Fixture>, String> {
+    let path = root.join(CATALOGUE);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn parse(text: &str) -> Result<Vec<Fixture>, String> {
+    let catalogue: Catalogue = toml::from_str(text).map_err(|e| e.to_string())?;
+    for f in &catalogue.fixture {
+        let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some(), f.stub]
+            .iter()
+            .filter(|w| **w)
+            .count();
+        if !f.no_labs && (f.lab.is_none() || ways != 1) {
+            return Err(format!(
+                "fixture `{}` needs `lab` and exactly one of inject, replace, text, stub",
+                f.name
+            ));
+        }
+    }
+    Ok(catalogue.fixture)
+}
+
+/// Writes the fixture's submission into `dir` (a fresh folder).
+pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    if fixture.no_labs {
+        return write(&dir.join("README.md"), "not a checkout\n");
+    }
+    for entry in std::fs::read_dir(root.join("solutions")).map_err(|e| format!("cannot list solutions/: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.ends_with(".rs") {
+            let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            write(&dir.join("labs").join(&name), &content)?;
+        }
+    }
+    let lab = fixture.lab.as_deref().unwrap_or_default();
+    let file = dir.join("labs").join(format!("{lab}.rs"));
+    let solution = std::fs::read_to_string(&file)
+        .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
+    let broken = if let Some(code) = &fixture.inject {
+        inject(&solution, code)
+            .ok_or_else(|| format!("fixture `{}`: no `pub fn` in solutions/{lab}.rs", fixture.name))?
+    } else if let Some([from, to]) = &fixture.replace {
+        replace_once(&solution, from, to).map_err(|e| format!("fixture `{}`: solutions/{lab}.rs: {e}", fixture.name))?
+    } else if let Some(text) = &fixture.text {
+        text.replace("{root}", &root.display().to_string())
+    } else {
+        let stub = root.join("labs").join(format!("{lab}.rs"));
+        std::fs::read_to_string(&stub).map_err(|e| format!("cannot read {}: {e}", stub.display()))?
+    };
+    write(&file, &broken)?;
+    for edit in &fixture.edit {
+        let target = dir.join(&edit.path);
+        let pristine = std::fs::read_to_string(root.join(&edit.path)).unwrap_or_default();
+        let content = if let Some(content) = &edit.content {
+            content.clone()
+        } else if let Some(extra) = &edit.append {
+            pristine + extra
+        } else if let Some([from, to]) = &edit.replace {
+            replace_once(&pristine, from, to).map_err(|e| format!("fixture `{}`: {}: {e}", fixture.name, edit.path))?
+        } else {
+            return Err(format!(
+                "fixture `{}`: edit of {} needs content, append or replace",
+                fixture.name, edit.path
+            ));
+        };
+        write(&target, &content)?;
+    }
+    Ok(())
+}
+
+fn write(path: &Path, content: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `code` put at the start of the body of every `pub fn` (and `pub unsafe fn`).
+fn inject(source: &str, code: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = source;
+    let mut found = false;
+    while let Some(at) = find_pub_fn(rest) {
+        let open = at + rest[at..].find('{')?;
+        out.push_str(&rest[..=open]);
+        out.push_str(&format!("\n    {code}\n"));
+        rest = &rest[open + 1..];
+        found = true;
+    }
+    out.push_str(rest);
+    found.then_some(out)
+}
+
+fn find_pub_fn(text: &str) -> Option<usize> {
+    ["pub fn ", "pub unsafe fn ", "pub const fn "]
+        .iter()
+        .filter_map(|p| text.find(p))
+        .min()
+}
+
+fn replace_once(text: &str, from: &str, to: &str) -> Result<String, String> {
+    match text.matches(from).count() {
+        1 => Ok(text.replacen(from, to, 1)),
+        n => Err(format!("`{from}` occurs {n} times (it must occur exactly once)")),
+    }
+}
+
+/// What is wrong with the grade (or error) of `fixture`, compared with the full
+/// marks of the solutions in `reference`.
+pub fn check(fixture: &Fixture, result: &Result<Grade, String>, reference: &Grade) -> Vec<String> {
+    let expect = &fixture.expect;
+    let grade = match (result, &expect.error) {
+        (Err(e), Some(wanted)) if e.contains(wanted.as_str()) => return Vec::new(),
+        (Err(e), Some(wanted)) => return vec![format!("should not be graded because `{wanted}`, but: {e}")],
+        (Err(e), None) => return vec![format!("could not be graded: {e}")],
+        (Ok(_), Some(wanted)) => return vec![format!("should not be graded (`{wanted}`), but it was")],
+        (Ok(grade), None) => grade,
+    };
+    let mut problems = Vec::new();
+    let broken = fixture.lab.as_deref().unwrap_or_default();
+    for lab in &grade.labs {
+        let Some(full) = reference.lab(&lab.id) else { continue };
+        if lab.id != broken {
+            if lab.score != full.max_score || lab.max_score != full.max_score {
+                problems.push(format!(
+                    "{} should keep full marks ({}/{}), but got {}/{}",
+                    lab.id, full.max_score, full.max_score, lab.score, lab.max_score
+                ));
+            }
+            continue;
+        }
+        let wanted_status = expect.lab_status.unwrap_or(LabStatus::Graded);
+        if lab.status != wanted_status {
+            problems.push(format!(
+                "{} should be {wanted_status:?}, but is {:?}",
+                lab.id, lab.status
+            ));
+        }
+        if lab.status == LabStatus::BuildError
+            && let Some(text) = &expect.message
+            && !lab.message.contains(text.as_str())
+        {
+            problems.push(format!("{}'s message should contain `{text}`: {}", lab.id, lab.message));
+        }
+        for test in &lab.tests {
+            let should_lose =
+                expect.failing.is_empty() || expect.failing.iter().any(|f| test.name.starts_with(f.as_str()));
+            let lost = !matches!(test.status, TestStatus::Pass | TestStatus::Skipped);
+            if should_lose && !lost {
+                problems.push(format!(
+                    "{}::{} should lose its points, but is {}",
+                    lab.id,
+                    test.name,
+                    test.status.as_str()
+                ));
+            }
+            if !should_lose && lost {
+                problems.push(format!(
+                    "{}::{} should pass, but is {}: {}",
+                    lab.id,
+                    test.name,
+                    test.status.as_str(),
+                    test.message
+                ));
+            }
+            if should_lose && lab.status == LabStatus::Graded {
+                if !expect.statuses.is_empty() && !expect.statuses.contains(&test.status) {
+                    problems.push(format!(
+                        "{}::{} should end as {:?}, but is {}: {}",
+                        lab.id,
+                        test.name,
+                        expect.statuses,
+                        test.status.as_str(),
+                        test.message
+                    ));
+                }
+                if let Some(text) = &expect.message
+                    && !test.message.contains(text.as_str())
+                {
+                    problems.push(format!(
+                        "{}::{}'s message should contain `{text}`: {}",
+                        lab.id, test.name, test.message
+                    ));
+                }
+            }
+        }
+    }
+    let ids: BTreeMap<&str, ()> = grade.labs.iter().map(|l| (l.id.as_str(), ())).collect();
+    for lab in &reference.labs {
+        if !ids.contains_key(lab.id.as_str()) {
+            problems.push(format!("{} is missing from the grade", lab.id));
+        }
+    }
+    for file in &expect.ignored {
+        if !grade.ignored.contains(file) {
+            problems.push(format!(
+                "{file} should be listed as ignored (ignored: {:?})",
+                grade.ignored
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LabGrade, TestGrade};
+
+    #[test]
+    fn inject_goes_into_every_pub_fn_body() {
+        let src = "fn private() {}\npub fn a(x: u8) -> u8 {\n    x\n}\npub unsafe fn b(\n    y: u8,\n) -> nix::Result<[(u8, u8); 2]> {\n    todo!()\n}\n";
+        let out = inject(src, "CODE;").unwrap();
+        assert_eq!(out.matches("CODE;").count(), 2, "{out}");
+        assert!(out.contains("pub fn a(x: u8) -> u8 {\n    CODE;\n"));
+        assert!(out.contains("-> nix::Result<[(u8, u8); 2]> {\n    CODE;\n"));
+        assert!(out.starts_with("fn private() {}"));
+        assert_eq!(inject("fn private() {}", "X"), None);
+    }
+
+    #[test]
+    fn replace_must_match_exactly_once() {
+        assert_eq!(replace_once("a b a", "b", "c").unwrap(), "a c a");
+        assert!(replace_once("a b a", "a", "c").unwrap_err().contains("2 times"));
+        assert!(replace_once("a", "z", "c").unwrap_err().contains("0 times"));
+    }
+
+    #[test]
+    fn the_catalogue_parses_and_each_fixture_is_well_formed() {
+        let fixtures = load(&crate::project::root()).unwrap();
+        assert!(fixtures.len() >= 8);
+        assert!(
+            parse("[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n")
+                .unwrap_err()
+                .contains("exactly one")
+        );
+        assert!(parse("[[fixture]]\nname='x'\nwhy='y'\nbogus=1\n").is_err());
+    }
+
+    fn grade(labs: Vec<(&str, Vec<(TestStatus, u32)>)>) -> Grade {
+        Grade::new(
+            labs.into_iter()
+                .map(|(id, tests)| {
+                    LabGrade {
+                        id: id.into(),
+                        title: String::new(),
+                        score: 0,
+                        max_score: 0,
+                        status: LabStatus::Graded,
+                        message: String::new(),
+                        tests: tests
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, (status, points))| TestGrade {
+                                name: format!("t{i}"),
+                                status,
+                                score: if status == TestStatus::Pass { points } else { 0 },
+                                max_score: points,
+                                message: "killed by SIGSEGV".into(),
+                            })
+                            .collect(),
+                    }
+                    .total()
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn check_demands_the_broken_lab_loses_and_the_others_keep_full_marks() {
+        let fixture = &parse(
+            "[[fixture]]\nname='x'\nwhy='y'\nlab='b'\ninject='X'\nexpect = { statuses = ['crash'], message = 'SIGSEGV' }\n",
+        )
+        .unwrap()[0];
+        let reference = grade(vec![
+            ("a", vec![(TestStatus::Pass, 2)]),
+            ("b", vec![(TestStatus::Pass, 1)]),
+        ]);
+        let good = grade(vec![
+            ("a", vec![(TestStatus::Pass, 2)]),
+            ("b", vec![(TestStatus::Crash, 1)]),
+        ]);
+        assert_eq!(check(fixture, &Ok(good), &reference), Vec::<String>::new());
+        let leaky = grade(vec![
+            ("a", vec![(TestStatus::Fail, 2)]),
+            ("b", vec![(TestStatus::Timeout, 1)]),
+        ]);
+        let problems = check(fixture, &Ok(leaky), &reference);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("a should keep full marks"));
+        assert!(problems[1].contains("should end as [Crash]"));
+        let passed = grade(vec![
+            ("a", vec![(TestStatus::Pass, 2)]),
+            ("b", vec![(TestStatus::Pass, 1)]),
+        ]);
+        assert!(check(fixture, &Ok(passed), &reference)[0].contains("should lose its points"));
+    }
+}

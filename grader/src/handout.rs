@@ -1,0 +1,161 @@
+//! `cargo grade handout DIR`: the repository students get.
+//!
+//! Stubs, suites, snapshots, rubric, GRADING.md, the support code, the grader (so
+//! `cargo grade` works for them and on every push), a student README and a GitHub
+//! Actions workflow. Never `solutions/`, the fixtures (near-solutions with one
+//! mistake), CI scripts, or the `solutions` feature.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::workdir;
+
+const STUDENT_README: &str = include_str!("../handout/README.md");
+const WORKFLOW: &str = include_str!("../handout/grade.yml");
+const CARGO_CONFIG: &str = "[alias]\n\
+# Grade this checkout: every lab's points, as GitHub Classroom shows them (see GRADING.md).\n\
+grade = \"run --quiet --package munmap-grader --\"\n";
+
+/// Top-level files copied as they are.
+const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", "rubric.toml", "GRADING.md"];
+/// Folders copied as they are (with the exceptions in [`is_withheld`]).
+const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "grader"];
+
+/// Paths inside the copied folders that never go to students.
+fn is_withheld(rel: &str) -> bool {
+    rel.starts_with("grader/fixtures/")
+        || rel.starts_with("grader/target/")
+        || rel.ends_with(".snap.new")
+        || rel.ends_with(".pending-snap")
+}
+
+/// Every file of the handout: relative path to content.
+pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut files = BTreeMap::new();
+    for name in AS_IS {
+        let path = root.join(name);
+        if path.is_file() {
+            files.insert(name.to_string(), read(&path)?);
+        }
+    }
+    for folder in FOLDERS {
+        let dir = root.join(folder);
+        if !dir.is_dir() {
+            continue;
+        }
+        workdir::walk(root, &dir, &mut |rel, path| {
+            if !is_withheld(rel) {
+                files.insert(rel.to_string(), read(path)?);
+            }
+            Ok(())
+        })?;
+    }
+    let manifest = String::from_utf8_lossy(&read(&root.join("Cargo.toml"))?).into_owned();
+    files.insert("Cargo.toml".into(), without_solutions_feature(&manifest).into_bytes());
+    if let Some(lib) = files.get("src/lib.rs") {
+        let lib = student_lib(&String::from_utf8_lossy(lib));
+        files.insert("src/lib.rs".into(), lib.into_bytes());
+    }
+    files.insert("README.md".into(), STUDENT_README.as_bytes().to_vec());
+    files.insert(".cargo/config.toml".into(), CARGO_CONFIG.as_bytes().to_vec());
+    files.insert(".github/workflows/grade.yml".into(), WORKFLOW.as_bytes().to_vec());
+    Ok(files)
+}
+
+/// Writes the handout into `dir`, which must be new or empty.
+pub fn export(root: &Path, dir: &Path) -> Result<usize, String> {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .next()
+            .is_some()
+    {
+        return Err(format!(
+            "`{}` is not empty: export the handout into a new folder",
+            dir.display()
+        ));
+    }
+    let files = files(root)?;
+    for (rel, content) in &files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(files.len())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The manifest without the `solutions` feature (and the comment above it).
+fn without_solutions_feature(manifest: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for line in manifest.lines() {
+        if line.trim_start().starts_with("solutions") && line.contains('=') {
+            while out.last().is_some_and(|l| l.trim_start().starts_with('#')) {
+                out.pop();
+            }
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n") + "\n"
+}
+
+/// `src/lib.rs` with every lab module taken from `labs/` only.
+fn student_lib(lib: &str) -> String {
+    let mut out = vec![
+        "//! munmap-lab: a teaching lab for Linux `munmap()`.",
+        "//!",
+        "//! Each lab is one module, from `labs/`; its suite is `tests/<lab>.rs`.",
+        "//! [`support`] holds everything the suites share.",
+    ];
+    let mut converted = Vec::new();
+    for line in lib.lines().skip_while(|l| l.starts_with("//!")) {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("#[cfg_attr(feature = \"solutions\"") {
+            continue;
+        }
+        if trimmed.starts_with("//") && trimmed.contains("solutions") {
+            continue;
+        }
+        if let Some(path) = trimmed
+            .strip_prefix("#[cfg_attr(not(feature = \"solutions\"), path = ")
+            .and_then(|rest| rest.strip_suffix(")]"))
+        {
+            converted.push(format!("#[path = {path}]"));
+            continue;
+        }
+        converted.push(line.to_string());
+    }
+    out.extend(converted.iter().map(String::as_str));
+    out.join("\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lib_takes_labs_only() {
+        let lib = "//! doc\n//! with the feature `solutions`\n\npub mod support;\n\n// Each lab module comes from `labs/` or `solutions/`.\n\n#[cfg_attr(not(feature = \"solutions\"), path = \"../labs/lab01_full.rs\")]\n#[cfg_attr(feature = \"solutions\", path = \"../solutions/lab01_full.rs\")]\npub mod lab01_full;\n";
+        let out = student_lib(lib);
+        assert!(!out.contains("solutions"), "{out}");
+        assert!(
+            out.contains("#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n"),
+            "{out}"
+        );
+        assert!(out.contains("pub mod support;"));
+    }
+
+    #[test]
+    fn the_manifest_loses_the_feature_and_its_comment() {
+        let manifest =
+            "[features]\n# Build the labs from `solutions/`.\nsolutions = []\n\n[dependencies]\nlibc = \"0.2\"\n";
+        let out = without_solutions_feature(manifest);
+        assert_eq!(out, "[features]\n\n[dependencies]\nlibc = \"0.2\"\n");
+    }
+}

@@ -1,0 +1,122 @@
+//! What a grade is: the data every writer (terminal, JSON, JUnit, Classroom, CSV) reads.
+//!
+//! The JSON form of [`Grade`] is the `--json` interface instructors' scripts rely on:
+//! `{"score", "max_score", "labs": [{"id", "score", "max_score", "status", "message", "tests": [...]}]}`.
+//! Fields beyond those (`title`, `ignored`, `warnings`) are additions, never renames.
+
+use serde::{Deserialize, Serialize};
+
+/// The grade of one submission (or of this checkout, or of the solutions).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Grade {
+    pub score: u32,
+    pub max_score: u32,
+    pub labs: Vec<LabGrade>,
+    /// Files of the submission that differ from the pristine copy and were not graded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+    /// Problems of the lab itself (rubric and tests disagree), for the instructor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// One lab: its points and every graded test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabGrade {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+    pub score: u32,
+    pub max_score: u32,
+    pub status: LabStatus,
+    /// Empty when graded normally; the compiler's first error for `build_error`.
+    pub message: String,
+    pub tests: Vec<TestGrade>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabStatus {
+    Graded,
+    BuildError,
+}
+
+/// One graded test (libtest's name inside the lab's suite, e.g. `trim_front::case_1_anonymous`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestGrade {
+    pub name: String,
+    pub status: TestStatus,
+    pub score: u32,
+    /// The rubric's points; 0 for a skipped test (it counts neither for nor against).
+    pub max_score: u32,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    Pass,
+    Fail,
+    Crash,
+    Timeout,
+    Skipped,
+}
+
+impl TestStatus {
+    /// The word used in the harness report, the JSON and the terminal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestStatus::Pass => "pass",
+            TestStatus::Fail => "fail",
+            TestStatus::Crash => "crash",
+            TestStatus::Timeout => "timeout",
+            TestStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<TestStatus> {
+        Some(match word {
+            "pass" => TestStatus::Pass,
+            "fail" => TestStatus::Fail,
+            "crash" => TestStatus::Crash,
+            "timeout" => TestStatus::Timeout,
+            "skipped" => TestStatus::Skipped,
+            _ => return None,
+        })
+    }
+}
+
+impl LabGrade {
+    /// Recomputes the lab's sums from its tests.
+    pub fn total(mut self) -> LabGrade {
+        self.score = self.tests.iter().map(|t| t.score).sum();
+        self.max_score = self.tests.iter().map(|t| t.max_score).sum();
+        self
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.status == LabStatus::Graded && self.score == self.max_score
+    }
+}
+
+impl Grade {
+    /// A grade made of these labs, with the sums filled in.
+    pub fn new(labs: Vec<LabGrade>) -> Grade {
+        Grade {
+            score: labs.iter().map(|l| l.score).sum(),
+            max_score: labs.iter().map(|l| l.max_score).sum(),
+            labs,
+            ignored: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn lab(&self, id: &str) -> Option<&LabGrade> {
+        self.labs.iter().find(|l| l.id == id)
+    }
+}
+
+/// The first non-empty line of a message, trimmed (what a one-line report shows).
+pub fn first_line(message: &str) -> &str {
+    message.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
+}

@@ -1,0 +1,165 @@
+//! The report a person reads: one row per lab, the first line of every failure, what
+//! to do next, and `Score: X/Y` last (scripts may read that line).
+
+use std::fmt::Write as _;
+
+use crate::model::{Grade, LabStatus, TestStatus, first_line};
+
+/// How many ignored files are named before "and N more".
+const IGNORED_SHOWN: usize = 8;
+
+pub fn render(grade: &Grade) -> String {
+    let mut out = String::new();
+    let width = grade.labs.iter().map(|l| l.id.len()).max().unwrap_or(0);
+    for lab in &grade.labs {
+        let points = format!("{}/{}", lab.score, lab.max_score);
+        let mark = if lab.is_complete() { "ok" } else { "  " };
+        writeln!(out, "{mark} {:<width$}  {points:>7}  {}", lab.id, lab.title).unwrap();
+        if lab.status == LabStatus::BuildError {
+            writeln!(out, "       does not compile: {}", first_line(&lab.message)).unwrap();
+            continue;
+        }
+        for test in &lab.tests {
+            let word = match test.status {
+                TestStatus::Pass => continue,
+                TestStatus::Skipped => "skipped",
+                TestStatus::Fail => "FAIL",
+                TestStatus::Crash => "CRASH",
+                TestStatus::Timeout => "TIMEOUT",
+            };
+            let message = strip_test_prefix(first_line(&test.message), &lab.id, &test.name);
+            writeln!(out, "       {word:<7} {}: {message}", test.name).unwrap();
+        }
+        if !lab.message.is_empty() {
+            writeln!(out, "       note: {}", first_line(&lab.message)).unwrap();
+        }
+    }
+    if !grade.ignored.is_empty() {
+        let shown: Vec<&str> = grade.ignored.iter().take(IGNORED_SHOWN).map(String::as_str).collect();
+        let more = grade.ignored.len().saturating_sub(IGNORED_SHOWN);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        writeln!(out, "\nIgnored (only labs/*.rs is graded): {}{more}", shown.join(", ")).unwrap();
+    }
+    writeln!(out, "\n{}", next_step(grade)).unwrap();
+    writeln!(out, "Score: {}/{}", grade.score, grade.max_score).unwrap();
+    out
+}
+
+/// Harness messages start with `lab::test ...`; the row already names the test.
+fn strip_test_prefix<'a>(message: &'a str, lab: &str, test: &str) -> &'a str {
+    let full = format!("{lab}::{test}");
+    let rest = message.strip_prefix(full.as_str()).unwrap_or(message);
+    rest.strip_prefix(" failed:")
+        .or_else(|| rest.strip_prefix(':'))
+        .unwrap_or(rest)
+        .trim()
+}
+
+/// One hint: the first lab that is not complete, and the command that shows the details.
+fn next_step(grade: &Grade) -> String {
+    let Some(lab) = grade.labs.iter().find(|l| !l.is_complete()) else {
+        return "Every lab is complete.".into();
+    };
+    let id = &lab.id;
+    if lab.status == LabStatus::BuildError {
+        return format!("Next: make labs/{id}.rs compile; `cargo test --test {id}` shows every error.");
+    }
+    let open = lab.tests.iter().filter(|t| t.score < t.max_score).count();
+    let first = lab.tests.iter().find(|t| t.score < t.max_score);
+    let stuck = first.map(|t| t.status);
+    let why = match stuck {
+        Some(TestStatus::Crash) => " A crash means the process died (SIGSEGV: memory that is not mapped).",
+        Some(TestStatus::Timeout) => " A timeout means the code never returned (a loop that does not end?).",
+        _ => "",
+    };
+    let filter = first.map(|t| format!(" {}", t.name.split("::").next().unwrap_or(&t.name)));
+    format!(
+        "Next: labs/{id}.rs ({open} test{} to go): read the lesson at the top of the file, then run \
+         `cargo test --test {id}{}` for the full messages.{why}",
+        if open == 1 { "" } else { "s" },
+        filter.unwrap_or_default()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LabGrade, TestGrade};
+
+    fn test(name: &str, status: TestStatus, score: u32, max: u32, message: &str) -> TestGrade {
+        TestGrade {
+            name: name.into(),
+            status,
+            score,
+            max_score: max,
+            message: message.into(),
+        }
+    }
+
+    fn sample() -> Grade {
+        let lab1 = LabGrade {
+            id: "lab01_full".into(),
+            title: "Full".into(),
+            score: 2,
+            max_score: 3,
+            status: LabStatus::Graded,
+            message: String::new(),
+            tests: vec![
+                test("map", TestStatus::Pass, 2, 2, ""),
+                test(
+                    "sync",
+                    TestStatus::Fail,
+                    0,
+                    1,
+                    "lab01_full::sync failed: not yet implemented: lab01_full::sync\nsecond line",
+                ),
+                test("dirty", TestStatus::Skipped, 0, 0, "old kernel"),
+            ],
+        };
+        let lab2 = LabGrade {
+            id: "lab02_partial".into(),
+            title: "Partial".into(),
+            score: 0,
+            max_score: 1,
+            status: LabStatus::BuildError,
+            message: "labs/lab02_partial.rs:3:5: error[E0308]: mismatched types".into(),
+            tests: vec![test("trim", TestStatus::Fail, 0, 1, "not run")],
+        };
+        let mut grade = Grade::new(vec![lab1, lab2]);
+        grade.ignored = vec!["Cargo.toml".into(), "tests/lab01_full.rs".into()];
+        grade
+    }
+
+    #[test]
+    fn shows_rows_first_lines_hint_and_score_last() {
+        let text = render(&sample());
+        assert!(text.contains("   lab01_full         2/3  Full\n"), "{text}");
+        assert!(
+            text.contains("       FAIL    sync: not yet implemented: lab01_full::sync\n"),
+            "{text}"
+        );
+        assert!(!text.contains("second line"));
+        assert!(text.contains("       skipped dirty: old kernel\n"), "{text}");
+        assert!(text.contains("does not compile: labs/lab02_partial.rs:3:5: error[E0308]"));
+        assert!(text.contains("Ignored (only labs/*.rs is graded): Cargo.toml, tests/lab01_full.rs\n"));
+        assert!(text.contains("Next: labs/lab01_full.rs (1 test to go)"), "{text}");
+        assert!(text.contains("`cargo test --test lab01_full sync`"), "{text}");
+        assert!(text.ends_with("Score: 2/4\n"), "{text}");
+    }
+
+    #[test]
+    fn full_marks_say_so() {
+        let mut grade = sample();
+        grade.labs.truncate(1);
+        grade.labs[0].tests.remove(1);
+        grade.labs[0] = grade.labs[0].clone().total();
+        let grade = Grade::new(grade.labs);
+        let text = render(&grade);
+        assert!(text.starts_with("ok lab01_full"), "{text}");
+        assert!(text.contains("Every lab is complete."));
+    }
+}

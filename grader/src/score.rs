@@ -1,0 +1,193 @@
+//! Points from verdicts: the rubric decides what counts, the harness what passed.
+//!
+//! - pass: the rubric's points; fail, crash, timeout: 0.
+//! - skipped (this machine cannot check it): counts neither for nor against, so its
+//!   points leave both the score and the maximum.
+//! - no verdict: the suite ended before the test reported, so it counts as a crash.
+//! - a rubric test the suite does not have fails, and is a warning for the instructor.
+
+use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
+use crate::report::Verdicts;
+use crate::rubric::Lab;
+
+/// The harness's side of one lab: the tests it has and the verdicts it gave.
+pub struct Evidence<'a> {
+    pub listed: Option<&'a [String]>,
+    pub verdicts: &'a Verdicts,
+    /// How the suite ended (for tests without a verdict).
+    pub ended: &'a str,
+}
+
+/// Grades `lab` from the evidence; returns the grade and warnings for the instructor.
+pub fn lab_grade(lab: &Lab, evidence: &Evidence) -> (LabGrade, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut tests = Vec::new();
+    for (name, points) in &lab.points {
+        let exists = evidence.listed.is_none_or(|l| l.iter().any(|t| t == name));
+        let (status, message) = if let Some((status, message)) = evidence.verdicts.tests.get(name) {
+            (*status, message.clone())
+        } else if let Some(why) = evidence.verdicts.distrusted.get(name) {
+            (TestStatus::Crash, format!("{}::{name}: {why}", lab.id))
+        } else if !exists {
+            warnings.push(format!(
+                "rubric.toml grades {}::{name}, but tests/{}.rs has no such test",
+                lab.id, lab.id
+            ));
+            (
+                TestStatus::Fail,
+                format!("{}::{name} does not exist in tests/{}.rs", lab.id, lab.id),
+            )
+        } else {
+            (
+                TestStatus::Crash,
+                format!("{}::{name} got no verdict: {}", lab.id, evidence.ended),
+            )
+        };
+        tests.push(test_grade(name, *points, status, message));
+    }
+    if let Some(listed) = evidence.listed {
+        for name in listed.iter().filter(|t| lab.points_of(t).is_none()) {
+            warnings.push(format!(
+                "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
+                lab.id, lab.id
+            ));
+        }
+    }
+    let mut message = String::new();
+    if evidence.verdicts.foreign_lines > 0 {
+        message = format!(
+            "{} line(s) of the harness report were not the harness's own and were ignored",
+            evidence.verdicts.foreign_lines
+        );
+    }
+    let grade = LabGrade {
+        id: lab.id.clone(),
+        title: lab.title.clone(),
+        score: 0,
+        max_score: 0,
+        status: LabStatus::Graded,
+        message,
+        tests,
+    };
+    (grade.total(), warnings)
+}
+
+/// A lab that did not compile: every test fails with the compiler's first error.
+pub fn build_error_grade(lab: &Lab, error: &str) -> LabGrade {
+    let tests = lab
+        .points
+        .iter()
+        .map(|(name, points)| {
+            test_grade(
+                name,
+                *points,
+                TestStatus::Fail,
+                format!("not run: labs/{}.rs does not compile", lab.id),
+            )
+        })
+        .collect();
+    LabGrade {
+        id: lab.id.clone(),
+        title: lab.title.clone(),
+        score: 0,
+        max_score: 0,
+        status: LabStatus::BuildError,
+        message: error.to_string(),
+        tests,
+    }
+    .total()
+}
+
+fn test_grade(name: &str, points: u32, status: TestStatus, message: String) -> TestGrade {
+    let (score, max_score) = match status {
+        TestStatus::Pass => (points, points),
+        TestStatus::Skipped => (0, 0),
+        _ => (0, points),
+    };
+    TestGrade {
+        name: name.to_string(),
+        status,
+        score,
+        max_score,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn lab() -> Lab {
+        Lab {
+            id: "lab02".into(),
+            title: "Partial".into(),
+            points: vec![
+                ("a".into(), 1),
+                ("b".into(), 2),
+                ("c".into(), 3),
+                ("d".into(), 4),
+                ("e".into(), 5),
+                ("f".into(), 6),
+            ],
+        }
+    }
+
+    #[test]
+    fn scores_each_status() {
+        let mut verdicts = Verdicts::default();
+        verdicts.tests.insert("a".into(), (TestStatus::Pass, String::new()));
+        verdicts.tests.insert("b".into(), (TestStatus::Fail, "boom".into()));
+        verdicts
+            .tests
+            .insert("c".into(), (TestStatus::Skipped, "old kernel".into()));
+        verdicts.tests.insert("d".into(), (TestStatus::Timeout, "hung".into()));
+        verdicts.distrusted.insert("e".into(), "forged".into());
+        let listed: Vec<String> = ["a", "b", "c", "d", "e", "f", "extra"].map(String::from).to_vec();
+        let evidence = Evidence {
+            listed: Some(&listed),
+            verdicts: &verdicts,
+            ended: "the suite was killed by signal 9",
+        };
+        let (grade, warnings) = lab_grade(&lab(), &evidence);
+        let by_name: BTreeMap<&str, &TestGrade> = grade.tests.iter().map(|t| (t.name.as_str(), t)).collect();
+        assert_eq!((by_name["a"].score, by_name["a"].max_score), (1, 1));
+        assert_eq!((by_name["b"].score, by_name["b"].max_score), (0, 2));
+        assert_eq!(
+            (by_name["c"].score, by_name["c"].max_score),
+            (0, 0),
+            "skipped is not counted"
+        );
+        assert_eq!(by_name["d"].status, TestStatus::Timeout);
+        assert_eq!(by_name["e"].status, TestStatus::Crash);
+        assert_eq!(by_name["f"].status, TestStatus::Crash);
+        assert!(by_name["f"].message.contains("signal 9"));
+        assert_eq!((grade.score, grade.max_score), (1, 1 + 2 + 4 + 5 + 6));
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("extra carries no points"));
+    }
+
+    #[test]
+    fn a_rubric_test_missing_from_the_suite_fails_with_a_warning() {
+        let listed = vec!["a".to_string()];
+        let verdicts = Verdicts::default();
+        let evidence = Evidence {
+            listed: Some(&listed),
+            verdicts: &verdicts,
+            ended: "",
+        };
+        let (grade, warnings) = lab_grade(&lab(), &evidence);
+        assert_eq!(grade.tests[1].status, TestStatus::Fail);
+        assert_eq!(warnings.len(), 5);
+        assert!(warnings[0].contains("rubric.toml grades lab02::b"));
+    }
+
+    #[test]
+    fn a_build_error_fails_every_test_and_keeps_the_message() {
+        let grade = build_error_grade(&lab(), "labs/lab02.rs:1:1: error: boom");
+        assert_eq!(grade.status, LabStatus::BuildError);
+        assert_eq!((grade.score, grade.max_score), (0, 21));
+        assert!(grade.tests.iter().all(|t| t.status == TestStatus::Fail));
+        assert_eq!(grade.message, "labs/lab02.rs:1:1: error: boom");
+    }
+}

@@ -1,0 +1,324 @@
+//! `cargo selftest`: the project's own tests, quiet unless something is wrong.
+//!
+//! 1. the support layer's unit tests and the grader's unit tests;
+//! 2. GRADING.md's points table matches rubric.toml;
+//! 3. the solutions get full marks, with every rubric test present and every test graded;
+//! 4. the stubs: every graded test fails;
+//! 5. the fixture submissions (`grader/fixtures/fixtures.toml`), graded as one batch:
+//!    a crash, hang, exit, wiped process or compile error in one lab costs only that
+//!    lab, and tampering gains nothing;
+//! 6. the student handout has no solutions and builds.
+//!
+//! Each check prints one line; a failing one prints what went wrong and the command
+//! that fixes it. The last line is `selftest: N passed, M failed`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::grade::{self, Options};
+use crate::model::{Grade, LabStatus, TestStatus};
+use crate::workdir::Source;
+use crate::{batch, fixtures, handout, project, rubric};
+
+struct Checks {
+    passed: usize,
+    failed: Vec<String>,
+    started: Instant,
+}
+
+impl Checks {
+    /// Runs one check and prints its line (and, on failure, its explanation).
+    fn run<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String), String>) -> Option<T> {
+        let started = Instant::now();
+        let result = check();
+        let secs = started.elapsed().as_secs_f64();
+        match result {
+            Ok((value, summary)) => {
+                println!("selftest: ok    {name}: {summary} ({secs:.0} s)");
+                self.passed += 1;
+                Some(value)
+            }
+            Err(why) => {
+                println!("selftest: FAIL  {name} ({secs:.0} s)");
+                for line in why.lines() {
+                    println!("    {line}");
+                }
+                self.failed.push(name.to_string());
+                None
+            }
+        }
+    }
+}
+
+pub fn run(root: &Path) -> Result<(), String> {
+    if !root.join("solutions").is_dir() {
+        return Err(
+            "selftest checks the full project, and this checkout has no solutions/ (a student handout): \
+             use `cargo test` and `cargo grade`"
+                .into(),
+        );
+    }
+    let mut checks = Checks {
+        passed: 0,
+        failed: Vec::new(),
+        started: Instant::now(),
+    };
+    checks.run("support unit tests", || {
+        cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-lab", "--lib"])
+    });
+    checks.run("grader unit tests", || {
+        cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
+    });
+    checks.run("GRADING.md points table", || grading_table(root));
+    let solutions = checks.run("solutions get full marks", || solutions(root));
+    checks.run("stubs fail every graded test", || stubs(root));
+    match &solutions {
+        Some(reference) => {
+            checks.run("fixture submissions", || fixture_batch(root, reference));
+        }
+        None => println!("selftest: skip  fixture submissions (they need the solutions' full marks)"),
+    }
+    checks.run("student handout", || handout_check(root));
+
+    println!("selftest: took {:.0} s", checks.started.elapsed().as_secs_f64());
+    // The closing line CI reads: `N passed, N failed` alone.
+    println!("selftest: {} passed, {} failed", checks.passed, checks.failed.len());
+    if checks.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("selftest failed: {}", checks.failed.join(", ")))
+    }
+}
+
+/// Runs `cargo ARGS` with its output captured; shows it only when it fails.
+fn cargo_tests(root: &Path, cwd: &Path, args: &[&str]) -> Result<((), String), String> {
+    cargo_in(root, cwd, &project::target_dir(root), args)
+}
+
+/// `cargo ARGS` run in `cwd` with `target` as its target directory.
+fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<((), String), String> {
+    let output = project::cargo(root)
+        .env("CARGO_TARGET_DIR", target)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        let all = format!("{stdout}\n{stderr}");
+        let tail: Vec<&str> = all.lines().rev().take(60).collect();
+        return Err(format!(
+            "`cargo {}` failed:\n{}",
+            args.join(" "),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    let passed: usize = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: ok. "))
+        .filter_map(|l| l.split_whitespace().next()?.parse::<usize>().ok())
+        .sum();
+    Ok(((), format!("{passed} passed")))
+}
+
+fn grading_table(root: &Path) -> Result<((), String), String> {
+    let path = root.join("GRADING.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let updated = rubric::with_table(&doc, &rubric::table(&labs)).map_err(|e| format!("GRADING.md: {e}"))?;
+    if updated != doc {
+        return Err(
+            "GRADING.md's points table is out of date with rubric.toml: run `cargo grade rubric --write GRADING.md`"
+                .into(),
+        );
+    }
+    Ok(((), format!("{} labs", labs.len())))
+}
+
+fn solutions(root: &Path) -> Result<(Grade, String), String> {
+    let grade = grade::grade(root, &Source::Solutions, &Options::default())?;
+    let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
+    for lab in &grade.labs {
+        if lab.status == LabStatus::BuildError {
+            problems.push(format!("solutions/{}.rs does not compile: {}", lab.id, lab.message));
+        }
+        for test in &lab.tests {
+            if !matches!(test.status, TestStatus::Pass | TestStatus::Skipped) {
+                problems.push(format!(
+                    "{}::{} should pass against the solutions, but is {}: {}",
+                    lab.id,
+                    test.name,
+                    test.status.as_str(),
+                    test.message
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        problems.push("details: cargo test --features solutions".into());
+        return Err(problems.join("\n"));
+    }
+    let skipped: Vec<String> = grade
+        .labs
+        .iter()
+        .flat_map(|l| {
+            l.tests
+                .iter()
+                .filter(|t| t.status == TestStatus::Skipped)
+                .map(move |t| format!("{}::{}", l.id, t.name))
+        })
+        .collect();
+    let note = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(", skipped on this machine: {}", skipped.join(", "))
+    };
+    let summary = format!("{}/{}{note}", grade.score, grade.max_score);
+    Ok((grade, summary))
+}
+
+fn stubs(root: &Path) -> Result<((), String), String> {
+    let grade = grade::grade(root, &Source::Checkout, &Options::default())?;
+    let mut problems = Vec::new();
+    let mut count = 0;
+    for lab in &grade.labs {
+        if lab.status == LabStatus::BuildError {
+            problems.push(format!(
+                "labs/{}.rs (the stub) does not compile: {}",
+                lab.id, lab.message
+            ));
+        }
+        for test in &lab.tests {
+            count += 1;
+            if matches!(test.status, TestStatus::Pass | TestStatus::Skipped) {
+                problems.push(format!(
+                    "{}::{} should FAIL against the stub, but is {}: a test that cannot fail is a defect",
+                    lab.id,
+                    test.name,
+                    test.status.as_str()
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    Ok(((), format!("{count} tests, {}/{}", grade.score, grade.max_score)))
+}
+
+fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String> {
+    let fixtures = fixtures::load(root)?;
+    let base = project::grader_dir(root).join("selftest");
+    let dir = base.join("fixtures");
+    let _ = std::fs::remove_dir_all(&dir);
+    for fixture in &fixtures {
+        fixtures::make(root, fixture, &dir.join(&fixture.name))?;
+    }
+    // Short per-test timeout: the hanging fixture costs seconds, not minutes.
+    let options = Options {
+        timeout: Duration::from_secs(5),
+    };
+    let graded = batch::run(root, &dir, &base.join("fixtures-grades"), &options, false)?;
+    let mut problems = Vec::new();
+    let mut lines = Vec::new();
+    for fixture in &fixtures {
+        let Some(result) = graded.iter().find(|g| g.name == fixture.name) else {
+            problems.push(format!("{}: not graded", fixture.name));
+            continue;
+        };
+        let found = fixtures::check(fixture, &result.result, reference);
+        let verdict = match &result.result {
+            Ok(g) => format!("{}/{}", g.score, g.max_score),
+            Err(_) => "not graded".into(),
+        };
+        lines.push(format!(
+            "{:<20} {verdict:>7} {:>5.1} s  {}",
+            fixture.name, result.seconds, fixture.why
+        ));
+        for problem in found {
+            problems.push(format!("{} ({}): {problem}", fixture.name, fixture.why));
+        }
+    }
+    if !problems.is_empty() {
+        problems.push(format!("grades and logs: {}", base.display()));
+        return Err(problems.join("\n"));
+    }
+    for line in &lines {
+        println!("    {line}");
+    }
+    let total: f64 = graded.iter().map(|g| g.seconds).sum();
+    Ok((
+        (),
+        format!(
+            "{} submissions, {:.1} s each",
+            graded.len(),
+            total / graded.len().max(1) as f64
+        ),
+    ))
+}
+
+fn handout_check(root: &Path) -> Result<((), String), String> {
+    let files = handout::files(root)?;
+    let mut problems = Vec::new();
+    for required in [
+        "README.md",
+        "GRADING.md",
+        ".github/workflows/grade.yml",
+        "rubric.toml",
+        "src/lib.rs",
+    ] {
+        if !files.contains_key(required) {
+            problems.push(format!("the handout lacks {required}"));
+        }
+    }
+    // A line of a solution that no stub, suite or support file has must appear nowhere
+    // in the handout.
+    let mut shared = String::new();
+    for dir in ["labs", "src", "tests"] {
+        crate::workdir::walk(root, &root.join(dir), &mut |_, path| {
+            shared.push_str(&std::fs::read_to_string(path).unwrap_or_default());
+            Ok(())
+        })?;
+    }
+    let mut telltales = Vec::new();
+    for stem in crate::workdir::stubs(root)?.keys() {
+        let path = root.join("solutions").join(format!("{stem}.rs"));
+        let solution = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        for line in solution.lines().map(str::trim) {
+            if line.len() >= 24 && !line.starts_with("//") && !shared.contains(line) {
+                telltales.push((stem.clone(), line.to_string()));
+            }
+        }
+    }
+    for (rel, content) in &files {
+        if rel.starts_with("solutions/") || rel.starts_with("grader/fixtures/") {
+            problems.push(format!("the handout contains {rel}"));
+        }
+        let text = String::from_utf8_lossy(content);
+        if rel == "src/lib.rs" && text.contains("solutions") {
+            problems.push("the handout's src/lib.rs still mentions solutions".into());
+        }
+        if let Some((stem, line)) = telltales.iter().find(|(_, line)| text.contains(line.as_str())) {
+            problems.push(format!("{rel} reveals solutions/{stem}.rs: `{line}`"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    let dir = project::grader_dir(root).join("selftest").join("handout");
+    let _ = std::fs::remove_dir_all(&dir);
+    handout::export(root, &dir)?;
+    // A target directory of its own: the handout's packages have the same names and
+    // workspace-relative paths as this project's, so sharing one would mix their builds.
+    // Its lab package needs only the suites' light dependencies; the grader is this code.
+    let target = project::grader_dir(root).join("handout-target");
+    cargo_in(
+        root,
+        &dir,
+        &target,
+        &["build", "--quiet", "--package", "munmap-lab", "--tests"],
+    )
+    .map_err(|e| format!("the handout does not build:\n{e}"))?;
+    Ok(((), format!("{} files, no solutions, builds", files.len())))
+}

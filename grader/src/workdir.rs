@@ -1,0 +1,355 @@
+//! The overlay: what is graded is the pristine project with only `labs/*.rs` taken
+//! from the submission.
+//!
+//! A work directory under the target directory holds a copy of what the build needs
+//! from the pristine project (manifest, lock file, `src/`, `tests/`, `snapshots/`;
+//! never `solutions/`, never the submission's own manifest or build script), plus the
+//! chosen lab files. It is kept between runs and only changed files are rewritten,
+//! so cargo rebuilds just what a submission changed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// What is being graded.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// This checkout's own `labs/`.
+    Checkout,
+    /// The reference solutions, laid in as the lab files.
+    Solutions,
+    /// A student's checkout: only `DIR/labs/*.rs` is taken.
+    Submission(PathBuf),
+}
+
+/// The lab files chosen for grading, and what else was found and left alone.
+#[derive(Debug, Default)]
+pub struct Overlay {
+    /// Lab file stem (`lab02_partial`) to its content.
+    pub labs: BTreeMap<String, Vec<u8>>,
+    /// Files of the submission that differ from the pristine copy and are not graded.
+    pub ignored: Vec<String>,
+    /// Lab files the submission lacks (graded as the stub).
+    pub missing: Vec<String>,
+}
+
+/// The pristine stubs, `labs/*.rs` of the grader's own checkout, by file stem.
+pub fn stubs(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let dir = root.join("labs");
+    let mut stubs = BTreeMap::new();
+    for entry in fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| format!("cannot list {}: {e}", dir.display()))?.path();
+        if let Some(stem) = lab_stem(&path) {
+            stubs.insert(stem, read(&path)?);
+        }
+    }
+    Ok(stubs)
+}
+
+/// Chooses the lab files for `source`. `handed_out` says whether a file of the
+/// submission equals what the student was given (the pristine file or its handout
+/// version), so only real changes are listed as ignored.
+pub fn collect(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) -> bool) -> Result<Overlay, String> {
+    let stubs = stubs(root)?;
+    let mut overlay = Overlay::default();
+    match source {
+        Source::Checkout => overlay.labs = stubs_from(&root.join("labs"), &stubs, &mut overlay)?,
+        Source::Solutions => {
+            let dir = root.join("solutions");
+            if !dir.is_dir() {
+                return Err(format!(
+                    "{} does not exist: --solutions needs the full project (a student handout has no solutions)",
+                    dir.display()
+                ));
+            }
+            overlay.labs = stubs_from(&dir, &stubs, &mut overlay)?;
+            if !overlay.missing.is_empty() {
+                return Err(format!("solutions/ lacks {}", overlay.missing.join(", ")));
+            }
+        }
+        Source::Submission(dir) => {
+            check_submission_dir(dir)?;
+            overlay.labs = stubs_from(&dir.join("labs"), &stubs, &mut overlay)?;
+            let mut ignored = BTreeSet::new();
+            walk(dir, dir, &mut |rel, path| {
+                if is_taken_lab(rel, &stubs) && !is_symlink(path) {
+                    return Ok(());
+                }
+                let same = !is_symlink(path) && fs::read(path).is_ok_and(|bytes| handed_out(rel, &bytes));
+                if !same {
+                    ignored.insert(rel.to_string());
+                }
+                Ok(())
+            })?;
+            overlay.ignored = ignored.into_iter().collect();
+        }
+    }
+    Ok(overlay)
+}
+
+/// A clear error for a path that cannot be a student's checkout.
+pub fn check_submission_dir(dir: &Path) -> Result<(), String> {
+    if !dir.exists() {
+        return Err(format!("submission directory `{}` does not exist", dir.display()));
+    }
+    if !dir.is_dir() {
+        return Err(format!("`{}` is not a directory", dir.display()));
+    }
+    if !dir.join("labs").is_dir() {
+        return Err(format!(
+            "`{}` has no labs/ folder: point at the root of a student's checkout (the folder holding labs/)",
+            dir.display()
+        ));
+    }
+    fs::read_dir(dir.join("labs")).map_err(|e| format!("cannot read {}/labs: {e}", dir.display()))?;
+    Ok(())
+}
+
+/// For every stub, the file of the same name in `dir` (or the stub, noted as missing).
+/// Symbolic links are never followed: a link could point at the solutions.
+fn stubs_from(
+    dir: &Path,
+    stubs: &BTreeMap<String, Vec<u8>>,
+    overlay: &mut Overlay,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut labs = BTreeMap::new();
+    for (stem, stub) in stubs {
+        let path = dir.join(format!("{stem}.rs"));
+        let content = if path.is_file() && !is_symlink(&path) {
+            read(&path)?
+        } else {
+            overlay.missing.push(format!("labs/{stem}.rs"));
+            stub.clone()
+        };
+        labs.insert(stem.clone(), content);
+    }
+    Ok(labs)
+}
+
+fn is_taken_lab(rel: &str, stubs: &BTreeMap<String, Vec<u8>>) -> bool {
+    rel.strip_prefix("labs/")
+        .and_then(|f| f.strip_suffix(".rs"))
+        .is_some_and(|stem| stubs.contains_key(stem))
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+fn lab_stem(path: &Path) -> Option<String> {
+    (path.extension()? == "rs").then(|| path.file_stem()?.to_str().map(String::from))?
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Calls `visit(relative path, path)` for every file under `dir`, skipping `target/`
+/// at the top and every `.git/`. Symbolic links are reported, never followed.
+pub fn walk(base: &Path, dir: &Path, visit: &mut dyn FnMut(&str, &Path) -> Result<(), String>) -> Result<(), String> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let rel = path
+            .strip_prefix(base)
+            .expect("walk stays under its base")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let meta = fs::symlink_metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if meta.is_dir() {
+            if name == ".git" || (rel == "target" && dir == base) {
+                continue;
+            }
+            walk(base, &path, visit)?;
+        } else {
+            visit(&rel, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// The files a build needs from the pristine project (relative path to content), with
+/// `labs` as the lab files and a manifest that stands alone (its own workspace, no
+/// grader member, no default features) under a package name of its own (`slot`).
+pub fn build_files(
+    root: &Path,
+    slot: &str,
+    labs: &BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut files = BTreeMap::new();
+    files.insert("Cargo.toml".to_string(), standalone_manifest(root, slot)?);
+    for name in ["Cargo.lock", "build.rs"] {
+        let path = root.join(name);
+        if path.is_file() {
+            files.insert(name.to_string(), read(&path)?);
+        }
+    }
+    for dir in ["src", "tests", "snapshots"] {
+        let path = root.join(dir);
+        if path.is_dir() {
+            walk(root, &path, &mut |rel, path| {
+                if !rel.ends_with(".snap.new") && !rel.ends_with(".pending-snap") {
+                    files.insert(rel.to_string(), read(path)?);
+                }
+                Ok(())
+            })?;
+        }
+    }
+    for (stem, content) in labs {
+        files.insert(format!("labs/{stem}.rs"), content.clone());
+    }
+    Ok(files)
+}
+
+/// The pristine manifest, made a workspace of its own, with the package renamed per
+/// slot (the library keeps its name, `munmap_lab`).
+///
+/// The rename matters: cargo names the artifacts of a workspace's root package by a
+/// hash of its name and path RELATIVE to the workspace, and judges freshness by file
+/// times. Every work directory (and the project itself) would otherwise share one
+/// set of test binaries, and a build in one could be taken as fresh for another.
+/// The dependencies keep their hashes, so they are still built once for everything.
+fn standalone_manifest(root: &Path, slot: &str) -> Result<Vec<u8>, String> {
+    let path = root.join("Cargo.toml");
+    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut manifest: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{} is not valid TOML: {e}", path.display()))?;
+    manifest.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
+    let package = manifest
+        .get_mut("package")
+        .and_then(|p| p.as_table_mut())
+        .ok_or_else(|| format!("{} has no [package]", path.display()))?;
+    let name = package
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("munmap-lab")
+        .to_string();
+    package.insert("name".into(), format!("{name}-graded-{slot}").into());
+    let lib = manifest
+        .entry("lib")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let Some(lib) = lib.as_table_mut() {
+        lib.entry("name").or_insert_with(|| name.replace('-', "_").into());
+    }
+    if let Some(features) = manifest.get_mut("features").and_then(|f| f.as_table_mut()) {
+        features.remove("default");
+    }
+    let text = toml::to_string(&manifest).map_err(|e| format!("cannot write a manifest: {e}"))?;
+    Ok(format!("# Written by munmap-grader from the pristine Cargo.toml; edits are overwritten.\n{text}").into_bytes())
+}
+
+/// Makes `dir` hold exactly `files`: rewrites what differs, removes what is extra
+/// (outside cargo's own `target/`). Unchanged files keep their times, so cargo
+/// does not rebuild them.
+pub fn sync(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut extra = Vec::new();
+    walk(dir, dir, &mut |rel, path| {
+        if !files.contains_key(rel) {
+            extra.push(path.to_path_buf());
+        }
+        Ok(())
+    })?;
+    for path in extra {
+        fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+    }
+    for (rel, content) in files {
+        let path = dir.join(rel);
+        if fs::read(&path).is_ok_and(|old| old == *content) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        }
+        fs::write(&path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Keeps two graders from sharing one work directory at once (held until dropped).
+pub struct Lock(#[allow(dead_code)] fs::File);
+
+pub fn lock(dir: &Path) -> Result<Lock, String> {
+    let path = dir.with_extension("lock");
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let file = fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    Ok(Lock(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("munmap-grader-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn sync_rewrites_only_changes_and_removes_extras() {
+        let dir = temp("sync");
+        let mut files = BTreeMap::new();
+        files.insert("a/x.rs".to_string(), b"one".to_vec());
+        files.insert("b.rs".to_string(), b"two".to_vec());
+        sync(&dir, &files).unwrap();
+        fs::write(dir.join("extra.rs"), "x").unwrap();
+        let before = fs::metadata(dir.join("b.rs")).unwrap().modified().unwrap();
+        files.insert("a/x.rs".to_string(), b"changed".to_vec());
+        sync(&dir, &files).unwrap();
+        assert_eq!(fs::read(dir.join("a/x.rs")).unwrap(), b"changed");
+        assert_eq!(fs::metadata(dir.join("b.rs")).unwrap().modified().unwrap(), before);
+        assert!(!dir.join("extra.rs").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_submission_gives_only_known_lab_files_and_lists_the_rest() {
+        let root = temp("root");
+        fs::create_dir_all(root.join("labs")).unwrap();
+        fs::write(root.join("labs/lab01_a.rs"), "stub a").unwrap();
+        fs::write(root.join("labs/lab02_b.rs"), "stub b").unwrap();
+        fs::write(root.join("Cargo.toml"), "pristine").unwrap();
+        let sub = temp("sub");
+        fs::create_dir_all(sub.join("labs")).unwrap();
+        fs::create_dir_all(sub.join("tests")).unwrap();
+        fs::create_dir_all(sub.join("target/debug")).unwrap();
+        fs::write(sub.join("labs/lab01_a.rs"), "answer a").unwrap();
+        fs::write(sub.join("labs/extra.rs"), "x").unwrap();
+        fs::write(sub.join("tests/lab01_a.rs"), "edited").unwrap();
+        fs::write(sub.join("Cargo.toml"), "pristine").unwrap();
+        fs::write(sub.join("target/debug/junk"), "x").unwrap();
+        std::os::unix::fs::symlink(root.join("labs/lab01_a.rs"), sub.join("labs/lab02_b.rs")).unwrap();
+
+        let same_as_root = |rel: &str, bytes: &[u8]| fs::read(root.join(rel)).is_ok_and(|b| b == bytes);
+        let overlay = collect(&root, &Source::Submission(sub.clone()), &same_as_root).unwrap();
+        assert_eq!(overlay.labs["lab01_a"], b"answer a");
+        assert_eq!(overlay.labs["lab02_b"], b"stub b", "a symlink is never followed");
+        assert_eq!(overlay.missing, ["labs/lab02_b.rs"]);
+        assert_eq!(
+            overlay.ignored,
+            ["labs/extra.rs", "labs/lab02_b.rs", "tests/lab01_a.rs"]
+        );
+        fs::remove_dir_all(&root).unwrap();
+        fs::remove_dir_all(&sub).unwrap();
+    }
+
+    #[test]
+    fn bad_submission_paths_get_one_clear_line() {
+        let missing = Path::new("/nonexistent/munmap-grader");
+        assert!(check_submission_dir(missing).unwrap_err().contains("does not exist"));
+        let dir = temp("nolabs");
+        assert!(check_submission_dir(&dir).unwrap_err().contains("no labs/"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
