@@ -113,20 +113,22 @@ fn student_lib(lib: &str) -> String {
         "//! Each lab is one module, from `labs/`; its suite is `tests/<lab>.rs`.",
         "//! [`support`] holds everything the suites share.",
     ];
+    // Each lab is declared twice, `#[cfg(not(feature = "solutions"))] #[path = "../labs/.."]`
+    // and `#[cfg(feature = "solutions")] #[path = "../solutions/.."]`: keep the first
+    // without its cfg, drop the second with the two lines it governs.
     let mut converted = Vec::new();
-    for line in lib.lines().skip_while(|l| l.starts_with("//!")) {
+    let mut lines = lib.lines().skip_while(|l| l.starts_with("//!"));
+    while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("#[cfg_attr(feature = \"solutions\"") {
+        if trimmed == "#[cfg(feature = \"solutions\")]" {
+            lines.next();
+            lines.next();
             continue;
         }
-        if trimmed.starts_with("//") && trimmed.contains("solutions") {
+        if trimmed == "#[cfg(not(feature = \"solutions\"))]" {
             continue;
         }
-        if let Some(path) = trimmed
-            .strip_prefix("#[cfg_attr(not(feature = \"solutions\"), path = ")
-            .and_then(|rest| rest.strip_suffix(")]"))
-        {
-            converted.push(format!("#[path = {path}]"));
+        if trimmed.starts_with("//") && (trimmed.contains("solutions") || trimmed.contains("cargo-mutants")) {
             continue;
         }
         converted.push(line.to_string());
@@ -141,7 +143,7 @@ mod tests {
 
     #[test]
     fn the_lib_takes_labs_only() {
-        let lib = "//! doc\n//! with the feature `solutions`\n\npub mod support;\n\n// Each lab module comes from `labs/` or `solutions/`.\n\n#[cfg_attr(not(feature = \"solutions\"), path = \"../labs/lab01_full.rs\")]\n#[cfg_attr(feature = \"solutions\", path = \"../solutions/lab01_full.rs\")]\npub mod lab01_full;\n";
+        let lib = "//! doc\n//! with the feature `solutions`\n\npub mod support;\n\n// Each lab module comes from `labs/` or `solutions/`.\n\n#[cfg(not(feature = \"solutions\"))]\n#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n#[cfg(feature = \"solutions\")]\n#[path = \"../solutions/lab01_full.rs\"]\npub mod lab01_full;\n";
         let out = student_lib(lib);
         assert!(!out.contains("solutions"), "{out}");
         assert!(
