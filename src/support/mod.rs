@@ -8,12 +8,20 @@
 //! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
 //! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat).
+//! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
+//! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
+//! - [`exec_probe`]: the small program lab 07's children exec to report their own address space.
+//! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
 
 pub mod arena;
+pub mod children;
+pub mod exec_probe;
 pub mod expect;
+pub mod fault;
 pub mod isolate;
 pub mod kernel;
 pub mod maps;
+pub mod memlock;
 pub mod probe;
 pub mod scratch;
 pub mod snapshot;
