@@ -74,8 +74,19 @@ fn lock_locks_every_page() {
 
         let view = arena.view();
         story.step("after lock(addr, 4 pages)", &view);
-        check_locks(&view, &arena, &[1, 2, 3, 4], at_start, "mlock locks every page of the range");
-        expect::mapped(&view, AT..AT + MAPPING_PAGES, "rw-p", "locking keeps the mapping as it was");
+        check_locks(
+            &view,
+            &arena,
+            &[1, 2, 3, 4],
+            at_start,
+            "mlock locks every page of the range",
+        );
+        expect::mapped(
+            &view,
+            AT..AT + MAPPING_PAGES,
+            "rw-p",
+            "locking keeps the mapping as it was",
+        );
         check_neighbours(&view);
         story.assert_snapshot();
     });
@@ -118,7 +129,10 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case]
             "munmap unlocks exactly the pages it removes; the pages that stay keep their lock",
         );
         check_neighbours(&view);
-        story.note(format!("VmLck and smaps Locked: count {} locked page(s) of this mapping", kept.len()));
+        story.note(format!(
+            "VmLck and smaps Locked: count {} locked page(s) of this mapping",
+            kept.len()
+        ));
         story.assert_snapshot();
     });
 }
@@ -132,8 +146,7 @@ fn locked_kib_reports_vm_lck() {
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
         let reported = locked_kib().expect("locked_kib should read /proc/self/status");
         assert_eq!(
-            reported,
-            kernel,
+            reported, kernel,
             "with 3 pages locked, VmLck in /proc/self/status says {kernel} kB, but locked_kib returned {reported}"
         );
 
@@ -141,8 +154,7 @@ fn locked_kib_reports_vm_lck() {
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
         let reported = locked_kib().expect("locked_kib should read /proc/self/status");
         assert_eq!(
-            reported,
-            kernel,
+            reported, kernel,
             "after munmap of the locked pages VmLck says {kernel} kB, but locked_kib returned {reported}: \
              read the value again on every call"
         );

@@ -39,10 +39,9 @@ pub fn within<T: Send + 'static>(
         Err(mpsc::RecvTimeoutError::Timeout) => {
             let _ = kill(pid, Signal::SIGKILL);
             panic!(
-                "waited {:.0} s for the child process {pid}, but it never happened that {what}. \
-                 The child was killed. A child that never execs or never exits keeps its parent waiting: \
-                 check that the child calls execv (and _exit if execv fails) and that the parent waits for \
-                 the right pid.",
+                "gave up after {:.0} s waiting for child process {pid}; expected: {what}. The child was killed. \
+                 A child that never execs or never exits keeps its parent waiting: check that the child calls \
+                 execv (and _exit if execv fails) and that the parent waits for the right pid.",
                 limit.as_secs_f64()
             )
         }
