@@ -11,10 +11,12 @@
 //! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
 //! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
 //! - [`exec_probe`]: the small program lab 07's children exec to report their own address space.
+//! - [`compile`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
 //! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
 
 pub mod arena;
 pub mod children;
+pub mod compile;
 pub mod exec_probe;
 pub mod expect;
 pub mod fault;
