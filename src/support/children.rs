@@ -121,6 +121,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped by pid with reap_within")]
     fn maps_of_a_reaped_process_is_none() {
         let child = std::process::Command::new("true").spawn().expect("spawning true");
         let pid = Pid::from_raw(child.id() as i32);
@@ -136,6 +137,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped by pid with reap_within")]
     fn within_kills_a_child_that_never_ends() {
         let child = std::process::Command::new("sleep")
             .arg("30")
