@@ -369,17 +369,19 @@ fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] exp
             .expect("unmap of a whole valid mapping should return Ok");
         expect::unmapped(&arena.view(), AT..AT + MAPPING_PAGES, "unmap removes the mapping");
 
-        let dir = scratch_dir!();
+        // skip() ends the process at once, so the scratch directory goes before any skip.
         let lab = "lab08_ownership";
-        match check("uses_mapping_correctly", USES_MAPPING_CORRECTLY, lab, dir.path()) {
-            Ok(Compiled::Yes) => {}
-            Ok(Compiled::No(errors)) => panic!(
+        let dir = scratch_dir!();
+        let checked = check("uses_mapping_correctly", USES_MAPPING_CORRECTLY, lab, dir.path())
+            .and_then(|control| Ok((control, check(name, source, lab, dir.path())?)));
+        drop(dir);
+        let (control, result) = checked.unwrap_or_else(|why| skip(format!("cannot run compile checks here: {why}")));
+        if let Compiled::No(errors) = control {
+            panic!(
                 "correct use of Mapping (anonymous, as_slice, as_mut_slice, len, is_empty, as_ptr, unmap, drop) \
                  does not compile: keep the API of the stub.\n{errors}"
-            ),
-            Err(why) => skip(format!("cannot run compile checks here: {why}")),
+            );
         }
-        let result = check(name, source, lab, dir.path()).unwrap_or_else(|why| skip(why));
         let codes = result.error_codes();
         assert!(
             codes.iter().any(|c| c == expected),
