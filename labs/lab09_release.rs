@@ -19,8 +19,8 @@
 //! Two ways to look: `mincore(addr, len, vec)` sets bit 0 of `vec[i]` when page `i` of a
 //! mapped range is resident (and fails with ENOMEM when part of the range is not
 //! mapped); `/proc/self/smaps_rollup` sums this process's memory over all its mappings
-//! (`Anonymous:` in kB). Prefer it to `RssAnon:` in `/proc/self/status`, which on some
-//! kernels (6.2 to 6.15) is a per-CPU estimate that can lag by dozens of pages.
+//! (`Anonymous:` in kB). Prefer it to `RssAnon:` in `/proc/self/status`, which on many
+//! kernels is kept in per-CPU batches and can lag behind by dozens of pages.
 //!
 //! Useful calls: `libc::mincore`, `nix::sys::mman::{mmap, munmap}`, `std::fs::File`.
 

@@ -6,8 +6,8 @@
 //!   but the test itself runs between two readings (reading a /proc file allocates; the
 //!   allocator or the stack may touch a fresh page). [`NOISE_PAGES`] allows for that:
 //!   a 16-page release must show as a fall of at least 12 pages. `RssAnon:` in
-//!   /proc/self/status is avoided: on Linux 6.2-6.15 it is a per-CPU estimate that can
-//!   lag by dozens of pages. A file's share of the process is measured by its own
+//!   /proc/self/status is avoided: since Linux 6.2 it is summed from per-CPU batches
+//!   and can lag behind by dozens of pages. A file's share of the process is measured by its own
 //!   mappings (smaps `Rss:` of every mapping of that file), never as total file-backed
 //!   RSS: running new code faults in 16 pages of the test binary at a time
 //!   (fault-around), which moved a total by +-16 pages between two readings;
