@@ -48,6 +48,36 @@ impl Arena {
         }
     }
 
+    /// Reserves a window of `window_pages` pages whose page 0 is exactly `addr`, if that range
+    /// (and its guard pages) is free: `MAP_FIXED_NOREPLACE` never replaces anything.
+    ///
+    /// For scenarios that need the same address in another process image (a probe after
+    /// `execve`). Errors: `EEXIST` when something is mapped there already, `EINVAL` or
+    /// `ENOMEM` when the address lies outside this machine's user address space.
+    pub fn at(addr: usize, window_pages: usize) -> nix::Result<Arena> {
+        assert!(window_pages > 0, "an arena needs at least one page");
+        assert_eq!(addr % page_size(), 0, "an arena starts on a page boundary");
+        let start = addr.checked_sub(pages(GUARD_PAGES)).ok_or(nix::errno::Errno::EINVAL)?;
+        let total = pages(window_pages + 2 * GUARD_PAGES);
+        let reservation = unsafe {
+            mmap_anonymous(
+                NonZeroUsize::new(start),
+                NonZeroUsize::new(total).expect("non-zero length"),
+                ProtFlags::PROT_NONE,
+                MapFlags::MAP_PRIVATE | MapFlags::MAP_NORESERVE | MapFlags::MAP_FIXED_NOREPLACE,
+            )
+        }?;
+        // Kernels before 4.17 treat MAP_FIXED_NOREPLACE as a hint and may map elsewhere.
+        if reservation.as_ptr() as usize != start {
+            let _ = unsafe { munmap(reservation, total) };
+            return Err(nix::errno::Errno::EEXIST);
+        }
+        Ok(Arena {
+            reservation,
+            window_pages,
+        })
+    }
+
     /// Number of pages in the window.
     pub fn window_pages(&self) -> usize {
         self.window_pages

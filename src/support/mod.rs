@@ -9,13 +9,23 @@
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
 //! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat, mseal).
 //! - [`map_limit`]: runs a few lines in a forked process filled up to `vm.max_map_count`.
+//! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
+//! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
+//! - [`exec_probe`]: the small program lab 07's children exec to report their own address space.
+//! - [`compile`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
+//! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
 
 pub mod arena;
+pub mod children;
+pub mod compile;
+pub mod exec_probe;
 pub mod expect;
+pub mod fault;
 pub mod isolate;
 pub mod kernel;
 pub mod map_limit;
 pub mod maps;
+pub mod memlock;
 pub mod probe;
 pub mod scratch;
 pub mod snapshot;

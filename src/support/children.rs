@@ -1,0 +1,158 @@
+//! Child processes in a test: waits with a deadline of their own, and another
+//! process's address space seen from outside.
+//!
+//! The harness kills a whole test after 10 s, but a lab's fork/exec/wait code that
+//! hangs deserves a better message than "timed out". So every wait on a lab's child
+//! gets [`CHILD_DEADLINE`]: when it runs out, the child is killed and the test fails
+//! saying which step never happened.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::unistd::Pid;
+use procfs::FromBufRead;
+use procfs::process::MemoryMaps;
+
+use super::maps::MapsView;
+
+/// How long a test waits for one step of a child process (start, report, exit).
+pub const CHILD_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Runs `wait` (lab code that waits for `pid`) on a thread of its own and returns its
+/// result. When it has not returned within `limit`, kills `pid` with SIGKILL and fails
+/// the test with `what` (e.g. "wait_exit returned").
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    pid: Pid,
+    what: &str,
+    wait: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(wait());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let _ = kill(pid, Signal::SIGKILL);
+            panic!(
+                "gave up after {:.0} s waiting for child process {pid}; expected: {what}. The child was killed. \
+                 A child that never execs or never exits keeps its parent waiting: check that the child calls \
+                 execv (and _exit if execv fails) and that the parent waits for the right pid.",
+                limit.as_secs_f64()
+            )
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("the lab code waiting for child {pid} panicked (see above)")
+        }
+    }
+}
+
+/// Polls `pid` (without blocking) until it ends, for at most `limit`; `None` if it is
+/// still running then. Reaps it, so use it only for children the lab does not wait for.
+pub fn reap_within(pid: Pid, limit: Duration) -> Option<WaitStatus> {
+    let started = Instant::now();
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
+            Ok(WaitStatus::StillAlive) => return None,
+            Ok(status) => return Some(status),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => panic!("waitpid({pid}) failed: {e}"),
+        }
+    }
+}
+
+/// Waits until `pid` has exited but is not reaped yet (a zombie), for at most `limit`.
+/// `waitid(WNOWAIT)` leaves the exit status for the lab's own wait to collect.
+pub fn exited_unreaped(pid: Pid, limit: Duration) -> bool {
+    let started = Instant::now();
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
+    loop {
+        match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::StillAlive) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
+            Ok(WaitStatus::StillAlive) => return false,
+            Ok(_) => return true,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => panic!("waitid({pid}, WNOWAIT) failed: {e}"),
+        }
+    }
+}
+
+/// Polls until `path` exists, for at most `limit`.
+pub fn file_appears(path: &Path, limit: Duration) -> bool {
+    let started = Instant::now();
+    while !path.exists() {
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    true
+}
+
+/// Whether `/proc/PID` exists: a process that was reaped has none (a zombie still has one).
+pub fn process_exists(pid: Pid) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The window of `window_pages` pages at `start` in process `pid`'s address space, read
+/// from `/proc/PID/smaps` in one pass; `None` once the process has been reaped. A
+/// process that exited but is not reaped yet has no mappings at all.
+pub fn maps_of(pid: Pid, start: u64, window_pages: usize) -> Option<MapsView> {
+    let bytes = std::fs::read(format!("/proc/{pid}/smaps")).ok()?;
+    Some(view_from_smaps(&bytes, start, window_pages))
+}
+
+/// The window of `window_pages` pages at `start`, from smaps text another process wrote.
+pub fn view_from_smaps(text: &[u8], start: u64, window_pages: usize) -> MapsView {
+    let maps: Vec<_> = MemoryMaps::from_buf_read(text)
+        .expect("parsing smaps text")
+        .into_iter()
+        .collect();
+    MapsView::from_maps(&maps, start, window_pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped by pid with reap_within")]
+    fn maps_of_a_reaped_process_is_none() {
+        let child = std::process::Command::new("true").spawn().expect("spawning true");
+        let pid = Pid::from_raw(child.id() as i32);
+        assert!(exited_unreaped(pid, CHILD_DEADLINE));
+        assert!(process_exists(pid), "a zombie still has /proc/PID");
+        let view = maps_of(pid, 0x10_0000, 1).expect("a zombie's smaps can be read");
+        assert!(view.is_unmapped(0), "a process that exited has no mappings");
+        assert!(matches!(
+            reap_within(pid, CHILD_DEADLINE),
+            Some(WaitStatus::Exited(_, 0))
+        ));
+        assert!(maps_of(pid, 0x10_0000, 1).is_none());
+    }
+
+    #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped by pid with reap_within")]
+    fn within_kills_a_child_that_never_ends() {
+        let child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawning sleep");
+        let pid = Pid::from_raw(child.id() as i32);
+        let result = std::panic::catch_unwind(|| {
+            within(Duration::from_millis(100), pid, "sleep ended", move || {
+                std::thread::sleep(Duration::from_secs(30))
+            })
+        });
+        assert!(result.is_err(), "within() must fail when the wait does not return");
+        assert!(matches!(
+            reap_within(pid, CHILD_DEADLINE),
+            Some(WaitStatus::Signaled(_, Signal::SIGKILL, _))
+        ));
+    }
+}

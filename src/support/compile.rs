@@ -1,0 +1,140 @@
+//! Compile-fail checks without trybuild: does a small snippet compile against the
+//! very build of this crate that the running test binary links?
+//!
+//! trybuild builds a whole copy of the crate and its dependencies in a target
+//! directory of its own (tens of seconds on a small machine, the first time). A
+//! snippet only needs the crate's metadata, so [`check`] runs `rustc --emit=metadata`
+//! on it with `--extern munmap_lab=<rlib>` from the test binary's own `deps/`
+//! directory: a fraction of a second per snippet.
+//!
+//! The right rlib: `deps/` may hold two builds of this crate (stubs and, with the
+//! `solutions` feature, solutions). Each rlib records its module source paths, so the
+//! one whose metadata names `labs/<lab>.rs` (or `solutions/<lab>.rs`, whichever this
+//! build uses) is the one this test binary links; the newest wins if several do.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What `rustc` said about a snippet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compiled {
+    /// It compiled.
+    Yes,
+    /// It did not; the diagnostics (`--error-format=short`).
+    No(String),
+}
+
+impl Compiled {
+    /// The error codes in the diagnostics (`E0382`, ...), in order.
+    pub fn error_codes(&self) -> Vec<String> {
+        match self {
+            Compiled::Yes => Vec::new(),
+            Compiled::No(text) => text
+                .match_indices("error[E")
+                .map(|(at, _)| {
+                    text[at + 6..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Error codes that mean the toolchain cannot read this build (a different rustc, a
+/// missing crate), not that the snippet is wrong.
+const SETUP_ERRORS: [&str; 3] = ["E0460", "E0463", "E0514"];
+
+/// Compiles `source` as a library crate named `name` against this crate (the build of
+/// lab `lab` the test binary links), in `work_dir`. `Err` says why it could not be
+/// tried at all (no rustc, no rlib, an incompatible toolchain): a reason to skip.
+pub fn check(name: &str, source: &str, lab: &str, work_dir: &Path) -> Result<Compiled, String> {
+    let deps = deps_dir()?;
+    let rlib = own_rlib(&deps, lab)?;
+    let file = work_dir.join(format!("{name}.rs"));
+    std::fs::write(&file, source).map_err(|e| format!("writing {}: {e}", file.display()))?;
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(&rustc)
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "lib",
+            "--emit=metadata",
+            "--error-format=short",
+        ])
+        .args(["-A", "warnings", "--crate-name", name])
+        .arg("-o")
+        .arg(work_dir.join(format!("lib{name}.rmeta")))
+        .arg("-L")
+        .arg(format!("dependency={}", deps.display()))
+        .arg("--extern")
+        .arg(format!("munmap_lab={}", rlib.display()))
+        .arg(&file)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", rustc.to_string_lossy()))?;
+    if output.status.success() {
+        return Ok(Compiled::Yes);
+    }
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    let result = Compiled::No(text.clone());
+    if result.error_codes().iter().any(|c| SETUP_ERRORS.contains(&c.as_str())) {
+        return Err(format!("rustc cannot use this build of munmap_lab: {}", text.trim()));
+    }
+    Ok(result)
+}
+
+/// `target/<profile>/deps`, where the running test binary lives.
+fn deps_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    exe.parent()
+        .filter(|dir| dir.file_name().is_some_and(|n| n == "deps"))
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("the test binary {} is not in a cargo deps/ directory", exe.display()))
+}
+
+/// The rlib of this crate built with the same lab sources as this test binary.
+fn own_rlib(deps: &Path, lab: &str) -> Result<PathBuf, String> {
+    let tree = if cfg!(feature = "solutions") {
+        "solutions"
+    } else {
+        "labs"
+    };
+    let marker = format!("{tree}/{lab}.rs");
+    let entries = std::fs::read_dir(deps).map_err(|e| format!("listing {}: {e}", deps.display()))?;
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with("libmunmap_lab-") && name.ends_with(".rlib")
+        })
+        .filter(|path| std::fs::read(path).is_ok_and(|bytes| contains(&bytes, marker.as_bytes())))
+        .max_by_key(|path| path.metadata().and_then(|m| m.modified()).ok())
+        .ok_or_else(|| format!("no build of munmap_lab from {marker} in {}", deps.display()))
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_read_from_short_diagnostics() {
+        let out = Compiled::No(
+            "a.rs:3:9: error[E0382]: use of moved value: `m`\na.rs:4:1: error[E0505]: cannot move\n".into(),
+        );
+        assert_eq!(out.error_codes(), ["E0382", "E0505"]);
+        assert!(Compiled::Yes.error_codes().is_empty());
+    }
+
+    #[test]
+    fn finds_needles() {
+        assert!(contains(b"xx labs/lab08.rs yy", b"labs/lab08.rs"));
+        assert!(!contains(b"solutions/lab08x.rs", b"labs/lab08.rs"));
+    }
+}

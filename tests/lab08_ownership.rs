@@ -1,0 +1,389 @@
+//! Lab 08: touching unmapped memory is SIGSEGV (SEGV_MAPERR); an owning `Mapping`
+//! unmaps exactly once and makes a second unmap or a use after unmap a compile error.
+//!
+//! Scenarios live at window pages 1-4 of a 6-page arena. "Exactly once" is checked by
+//! counting this process's munmap calls over the mapping's range: the test binary
+//! defines the `munmap` symbol itself, so every call (lab code, nix, std) comes here
+//! first, is recorded, and goes on to the real system call unchanged.
+
+use std::ffi::c_void;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
+use munmap_lab::scratch_dir;
+use munmap_lab::support::compile::{Compiled, check};
+use munmap_lab::support::fault::{SEGV_MAPERR, death_of};
+use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
+use nix::errno::Errno;
+use nix::sys::mman::ProtFlags;
+use nix::sys::signal::Signal;
+use rstest::rstest;
+
+const MAPPING_PAGES: usize = 4;
+const AT: usize = 1;
+const WINDOW: usize = MAPPING_PAGES + 2;
+
+/// This process's munmap calls, recorded as `(start, len)` before they reach the kernel.
+mod munmap_calls {
+    use super::*;
+
+    const CAPACITY: usize = 4096;
+    static STARTS: [AtomicUsize; CAPACITY] = [const { AtomicUsize::new(0) }; CAPACITY];
+    static LENGTHS: [AtomicUsize; CAPACITY] = [const { AtomicUsize::new(0) }; CAPACITY];
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+    /// Records the call, then makes the real system call (async-signal-safe: atomics only).
+    ///
+    /// # Safety
+    /// As `munmap(2)`.
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn munmap(addr: *mut c_void, len: libc::size_t) -> libc::c_int {
+        let n = COUNT.fetch_add(1, Ordering::SeqCst);
+        if n < CAPACITY {
+            STARTS[n].store(addr as usize, Ordering::SeqCst);
+            LENGTHS[n].store(len, Ordering::SeqCst);
+        }
+        unsafe { libc::syscall(libc::SYS_munmap, addr, len) as libc::c_int }
+    }
+
+    /// A point in the call history to count from.
+    pub fn mark() -> usize {
+        COUNT.load(Ordering::SeqCst)
+    }
+
+    /// Calls since `mark` whose range overlaps `[start, start + len)`.
+    pub fn overlapping_since(mark: usize, start: usize, len: usize) -> usize {
+        let end = COUNT.load(Ordering::SeqCst).min(CAPACITY);
+        (mark..end)
+            .filter(|&n| {
+                let (s, l) = (STARTS[n].load(Ordering::SeqCst), LENGTHS[n].load(Ordering::SeqCst));
+                s < start + len && start < s + l.max(1)
+            })
+            .count()
+    }
+}
+
+/// The arena with a 4-page read-write mapping at window pages 1-4, every byte `byte`.
+fn four_pages(byte: u8) -> (Arena, NonNull<u8>) {
+    let arena = Arena::new(WINDOW);
+    let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+    unsafe { addr.write_bytes(byte, pages(MAPPING_PAGES)) };
+    (arena, addr)
+}
+
+fn check_neighbours(view: &MapsView) {
+    let why = "the reservation around the mapping is not the lab's to unmap";
+    expect::mapped(view, 0..AT, "---p", why);
+    expect::mapped(view, AT + MAPPING_PAGES..WINDOW, "---p", why);
+}
+
+/// Exactly one munmap call over the mapping since `mark`.
+fn unmapped_once(mark: usize, addr: NonNull<u8>, what: &str) {
+    let calls = munmap_calls::overlapping_since(mark, addr.as_ptr() as usize, pages(MAPPING_PAGES));
+    assert_eq!(
+        calls, 1,
+        "{what} should call munmap on the mapping exactly once, but called it {calls} time(s). A second munmap of \
+         the same range would remove whatever was mapped there in the meantime: after unmap(self), the drop \
+         must not unmap again (ManuallyDrop or mem::forget)"
+    );
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Release {
+    Unmap,
+    Drop,
+}
+
+impl std::fmt::Display for Release {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Release::Unmap => "mapping.unmap()",
+            Release::Drop => "drop(mapping)",
+        })
+    }
+}
+
+#[rstest]
+#[case::after_unmap(Release::Unmap)]
+#[case::after_drop(Release::Drop)]
+fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
+    isolated(|| {
+        let (arena, addr) = four_pages(b'S');
+        let mut story = Story::new(format!(
+            "a child process takes ownership of a 4-page mapping at window pages 1-4, releases it ({release}), \
+             then reads window page 2: the kernel kills it with SIGSEGV, si_code SEGV_MAPERR"
+        ));
+        story.step("before (this process)", &arena.view());
+        let stale = unsafe { addr.add(pages(1)) };
+
+        let death = death_of(|| {
+            let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
+            match release {
+                Release::Unmap => {
+                    if mapping.unmap().is_err() {
+                        unsafe { libc::_exit(3) };
+                    }
+                }
+                Release::Drop => drop(mapping),
+            }
+            unsafe { stale.read_volatile() };
+        });
+
+        match (death.signal, death.exit_code) {
+            (Some(Signal::SIGSEGV), _) => {}
+            (None, Some(0)) => panic!(
+                "the child read window page 2 after {release} and lived: the mapping was not unmapped \
+                 ({release} must munmap the whole range)"
+            ),
+            (None, Some(3)) => panic!("Mapping::unmap returned an error for a valid whole mapping"),
+            (None, Some(101)) => panic!("the lab code panicked in the child (see its output)"),
+            other => panic!("the child should die of SIGSEGV, but ended with {other:?}"),
+        }
+        assert_eq!(
+            death.fault,
+            Some((SEGV_MAPERR, stale.as_ptr() as usize)),
+            "the SIGSEGV should be SEGV_MAPERR (no mapping at the address) at window page 2, but was {} at {:?}",
+            death.si_code_name(),
+            death.fault.map(|(_, a)| a as *const u8)
+        );
+        let fault_page = (death.fault.map_or(0, |(_, a)| a) - arena.page(0).as_ptr() as usize) / page_size();
+        story.note(format!(
+            "the child, reading window page {fault_page} after {release}: killed by {}, si_code {}",
+            Signal::SIGSEGV.as_str(),
+            death.si_code_name()
+        ));
+        story.assert_snapshot();
+    });
+}
+
+#[rstest]
+#[case::by_drop(Release::Drop)]
+#[case::by_unmap(Release::Unmap)]
+fn a_mapping_is_unmapped_exactly_once(#[case] release: Release) {
+    isolated(|| {
+        let (arena, addr) = four_pages(b'O');
+        let mut story = Story::new(format!(
+            "a Mapping owns a 4-page mapping at window pages 1-4; {release} removes it with exactly one munmap"
+        ));
+        story.step("before", &arena.view());
+
+        let mut mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
+        assert_eq!(mapping.as_ptr(), addr, "as_ptr should return the mapping's address");
+        assert_eq!(
+            mapping.len(),
+            pages(MAPPING_PAGES),
+            "len should return the mapping's length in bytes"
+        );
+        assert!(!mapping.is_empty(), "a 4-page mapping is not empty");
+        assert!(
+            mapping.as_slice().iter().all(|&b| b == b'O'),
+            "as_slice should show the mapping's bytes"
+        );
+        mapping.as_mut_slice()[pages(2)] = b'W';
+        assert_eq!(
+            unsafe { addr.add(pages(2)).read() },
+            b'W',
+            "as_mut_slice should write to the mapping"
+        );
+
+        let mark = munmap_calls::mark();
+        match release {
+            Release::Drop => drop(mapping),
+            Release::Unmap => mapping
+                .unmap()
+                .expect("unmap of a whole valid mapping should return Ok"),
+        }
+        let view = arena.view();
+        story.step(format!("after {release}"), &view);
+        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the Mapping owned these pages");
+        check_neighbours(&view);
+        unmapped_once(mark, addr, &release.to_string());
+        story.assert_snapshot();
+    });
+}
+
+#[rstest]
+fn unmap_returns_the_error_and_does_not_retry() {
+    isolated(|| {
+        let (arena, addr) = four_pages(b'E');
+        // A misaligned address: munmap refuses it with EINVAL and leaves the pages alone.
+        let misaligned = unsafe { addr.add(1) };
+        let mapping = unsafe { Mapping::from_raw(misaligned, pages(MAPPING_PAGES) - 1) };
+        let mark = munmap_calls::mark();
+        assert_eq!(
+            mapping.unmap(),
+            Err(Errno::EINVAL),
+            "unmap should return munmap's error (EINVAL for a misaligned address), not hide it"
+        );
+        unmapped_once(mark, addr, "an unmap that failed");
+        expect::mapped(
+            &arena.view(),
+            AT..AT + MAPPING_PAGES,
+            "rw-p",
+            "a failed munmap removes nothing",
+        );
+    });
+}
+
+#[rstest]
+fn anonymous_maps_fresh_zeroed_memory() {
+    isolated(|| {
+        assert_eq!(
+            Mapping::anonymous(0).err(),
+            Some(Errno::EINVAL),
+            "a mapping of 0 bytes does not exist: anonymous(0) should fail with EINVAL"
+        );
+        let mut mapping = Mapping::anonymous(pages(3)).expect("anonymous(3 pages) should map");
+        let addr = mapping.as_ptr();
+        assert_eq!(mapping.len(), pages(3));
+        let view = MapsView::of(addr, 3);
+        expect::mapped(&view, 0..3, "rw-p", "anonymous maps private read-write memory");
+        assert!(
+            mapping.as_slice().iter().all(|&b| b == 0),
+            "fresh anonymous memory is zero-filled"
+        );
+        mapping.as_mut_slice().fill(b'Z');
+        mapping.unmap().expect("unmapping a fresh mapping");
+        assert!(
+            !munmap_lab::support::is_mapped(addr, pages(3)),
+            "after unmap the 3 pages should be gone"
+        );
+    });
+}
+
+#[rstest]
+fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
+    isolated(|| {
+        let (arena, addr) = four_pages(b'C');
+        let mut story = Story::new(
+            "the C idiom: unmap_and_clear unmaps window pages 1-4 and sets the pointer to None; the page range is \
+             mapped again by someone else, and a second unmap_and_clear of the same slot leaves it alone",
+        );
+        story.step("before", &arena.view());
+        let mut slot = Some(addr);
+        let mark = munmap_calls::mark();
+        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
+        assert_eq!(
+            slot, None,
+            "after unmapping, the slot should be None (C: the pointer set to NULL)"
+        );
+        let view = arena.view();
+        story.step(
+            "after unmap_and_clear(&mut slot, 4 pages), which set slot to None",
+            &view,
+        );
+        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the slot's mapping is unmapped");
+
+        let reused = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ);
+        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
+        let view = arena.view();
+        story.step(
+            "after the range was mapped again (r--p) and a second unmap_and_clear",
+            &view,
+        );
+        expect::mapped(
+            &view,
+            AT..AT + MAPPING_PAGES,
+            "r--p",
+            "a None slot must not be unmapped again: the range now belongs to a new mapping",
+        );
+        unmapped_once(mark, reused, "two unmap_and_clear calls on one slot");
+        check_neighbours(&view);
+        story.assert_snapshot();
+    });
+}
+
+/// Code that uses `Mapping` correctly: it must compile, or the checks below mean nothing.
+const USES_MAPPING_CORRECTLY: &str = r#"
+use munmap_lab::lab08_ownership::Mapping;
+pub fn correct() {
+    let mut m = Mapping::anonymous(4096).unwrap();
+    m.as_mut_slice()[0] = 1;
+    let first = m.as_slice()[0];
+    let _ = (first, m.len(), m.is_empty(), m.as_ptr());
+    let _ = m.unmap();
+    let dropped = Mapping::anonymous(4096).unwrap();
+    drop(dropped);
+}
+"#;
+
+const SECOND_UNMAP: &str = r#"
+use munmap_lab::lab08_ownership::Mapping;
+pub fn second_unmap() {
+    let m = Mapping::anonymous(4096).unwrap();
+    let _ = m.unmap();
+    let _ = m.unmap();
+}
+"#;
+
+const USE_AFTER_UNMAP: &str = r#"
+use munmap_lab::lab08_ownership::Mapping;
+pub fn use_after_unmap() -> u8 {
+    let m = Mapping::anonymous(4096).unwrap();
+    let _ = m.unmap();
+    m.as_slice()[0]
+}
+"#;
+
+const SLICE_OUTLIVES_MAPPING: &str = r#"
+use munmap_lab::lab08_ownership::Mapping;
+pub fn slice_outlives_mapping() -> u8 {
+    let m = Mapping::anonymous(4096).unwrap();
+    let bytes = m.as_slice();
+    let _ = m.unmap();
+    bytes[0]
+}
+"#;
+
+const CLONE_THEN_UNMAP_BOTH: &str = r#"
+use munmap_lab::lab08_ownership::Mapping;
+pub fn clone_then_unmap_both() {
+    let m = Mapping::anonymous(4096).unwrap();
+    let copy = m.clone();
+    let _ = m.unmap();
+    let _ = copy.unmap();
+}
+"#;
+
+#[rstest]
+#[case::second_unmap("second_unmap", SECOND_UNMAP, "E0382")]
+#[case::use_after_unmap("use_after_unmap", USE_AFTER_UNMAP, "E0382")]
+#[case::slice_outlives_the_mapping("slice_outlives_mapping", SLICE_OUTLIVES_MAPPING, "E0505")]
+#[case::no_clone("clone_then_unmap_both", CLONE_THEN_UNMAP_BOTH, "E0599")]
+fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] expected: &str) {
+    isolated(|| {
+        // The Mapping must really work before its compile-time promises are worth checking.
+        let (arena, addr) = four_pages(b'M');
+        let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
+        assert_eq!(mapping.as_slice()[0], b'M', "as_slice should show the mapping's bytes");
+        mapping
+            .unmap()
+            .expect("unmap of a whole valid mapping should return Ok");
+        expect::unmapped(&arena.view(), AT..AT + MAPPING_PAGES, "unmap removes the mapping");
+
+        // skip() ends the process at once, so the scratch directory goes before any skip.
+        let lab = "lab08_ownership";
+        let dir = scratch_dir!();
+        let checked = check("uses_mapping_correctly", USES_MAPPING_CORRECTLY, lab, dir.path())
+            .and_then(|control| Ok((control, check(name, source, lab, dir.path())?)));
+        drop(dir);
+        let (control, result) = checked.unwrap_or_else(|why| skip(format!("cannot run compile checks here: {why}")));
+        if let Compiled::No(errors) = control {
+            panic!(
+                "correct use of Mapping (anonymous, as_slice, as_mut_slice, len, is_empty, as_ptr, unmap, drop) \
+                 does not compile: keep the API of the stub.\n{errors}"
+            );
+        }
+        let codes = result.error_codes();
+        assert!(
+            codes.iter().any(|c| c == expected),
+            "this must not compile (error {expected}), because Mapping owns its range and unmap(self) consumes it:\n\
+             {source}\nbut rustc said: {}",
+            match &result {
+                Compiled::Yes => "it compiles".to_string(),
+                Compiled::No(errors) => errors.clone(),
+            }
+        );
+    });
+}

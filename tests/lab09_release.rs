@@ -1,0 +1,269 @@
+//! Lab 09: munmap gives dirty anonymous memory back; a file's pages stay in the page cache.
+//!
+//! Measures, chosen not to flake on a shared machine:
+//! - window-local: mincore and smaps `Rss:` of the test's own mapping are exact;
+//! - process-wide: `/proc/self/smaps_rollup` walks the page tables, so it is exact too,
+//!   but the test itself runs between two readings (reading a /proc file allocates; the
+//!   allocator or the stack may touch a fresh page). [`NOISE_PAGES`] allows for that:
+//!   a 16-page release must show as a fall of at least 12 pages. `RssAnon:` in
+//!   /proc/self/status is avoided: since Linux 6.2 it is summed from per-CPU batches
+//!   and can lag behind by dozens of pages. A file's share of the process is measured by its own
+//!   mappings (smaps `Rss:` of every mapping of that file), never as total file-backed
+//!   RSS: running new code faults in 16 pages of the test binary at a time
+//!   (fault-around), which moved a total by +-16 pages between two readings;
+//! - the page cache: memory pressure could evict a just-read page at any moment, so a
+//!   file is "still cached" when at least 12 of its 16 pages are.
+
+use std::path::Path;
+
+use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
+use munmap_lab::scratch_dir;
+use munmap_lab::support::{Arena, ScratchDir, Story, expect, isolated, page_size, pages, probe, skip};
+use nix::errno::Errno;
+use nix::sys::mman::{MapFlags, ProtFlags};
+use rstest::rstest;
+
+/// Pages that the test's own activity may add between two process-wide readings.
+const NOISE_PAGES: u64 = 4;
+const MAPPING_PAGES: usize = 16;
+const AT: usize = 1;
+const WINDOW: usize = MAPPING_PAGES + 2;
+
+/// A field of /proc/self/smaps_rollup, in pages (the kernel's own measure, for cross-checks).
+fn rollup_pages(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup").expect("reading /proc/self/smaps_rollup");
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("smaps_rollup has no {key}: line"));
+    kib * 1024 / page_size() as u64
+}
+
+/// The lab's `anonymous_kib`, in pages.
+fn anonymous_pages() -> u64 {
+    anonymous_kib().expect("anonymous_kib should read /proc/self/smaps_rollup") * 1024 / page_size() as u64
+}
+
+/// smaps `Rss:` of the mappings that start inside the window, in pages (exact).
+fn window_rss_pages(arena: &Arena) -> u64 {
+    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
+    let maps = <procfs::process::MemoryMaps as procfs::FromBufRead>::from_buf_read(&bytes[..]).expect("smaps");
+    let from = arena.page(0).as_ptr() as u64;
+    let to = from + pages(WINDOW) as u64;
+    maps.into_iter()
+        .filter(|m| (from..to).contains(&m.address.0))
+        .map(|m| m.extension.map.get("Rss").copied().unwrap_or(0))
+        .sum::<u64>()
+        / page_size() as u64
+}
+
+/// smaps `Rss:` of every mapping of the file named `name` in this process, in pages (exact).
+fn rss_of_file_pages(name: &str) -> u64 {
+    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
+    let maps = <procfs::process::MemoryMaps as procfs::FromBufRead>::from_buf_read(&bytes[..]).expect("smaps");
+    maps.into_iter()
+        .filter(
+            |m| matches!(&m.pathname, procfs::process::MMapPath::Path(p) if p.file_name().is_some_and(|f| f == name)),
+        )
+        .map(|m| m.extension.map.get("Rss").copied().unwrap_or(0))
+        .sum::<u64>()
+        / page_size() as u64
+}
+
+/// How many pages of `path` are cached, seen through a fresh mapping made by the test.
+fn kernel_cached_pages(path: &Path, count: usize) -> usize {
+    let file = ScratchDir::open_rw(path);
+    let arena = Arena::new(count);
+    let addr = arena.map_file(0, count, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
+    probe::resident_pages(addr, pages(count))
+}
+
+/// Whether any line of /proc/self/maps names `path`.
+fn still_mapped(path: &Path) -> bool {
+    let name = path.to_string_lossy().into_owned();
+    std::fs::read_to_string("/proc/self/maps")
+        .expect("reading /proc/self/maps")
+        .lines()
+        .any(|l| l.contains(&name))
+}
+
+#[rstest]
+#[case::none_touched(0)]
+#[case::three_touched(3)]
+#[case::all_eight_touched(8)]
+fn resident_pages_counts_the_touched_pages(#[case] touched: usize) {
+    isolated(|| {
+        let arena = Arena::new(10);
+        let addr = arena.map_anonymous(AT, 8, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        for n in 0..touched {
+            unsafe { addr.add(pages(n)).write_volatile(b'T') };
+        }
+        let counted = resident_pages(addr, pages(8)).expect("resident_pages of a mapped range should succeed");
+        assert_eq!(
+            counted, touched,
+            "{touched} of the 8 fresh anonymous pages were written, so exactly those are resident \
+             (an untouched anonymous page has no memory yet)"
+        );
+    });
+}
+
+#[rstest]
+fn resident_pages_reports_enomem_for_unmapped_pages() {
+    isolated(|| {
+        let arena = Arena::new(4);
+        let addr = arena.map_anonymous(0, 4, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        unsafe { nix::sys::mman::munmap(addr.add(pages(2)).cast(), pages(1)) }.expect("punching a hole");
+        assert_eq!(
+            resident_pages(addr, pages(4)),
+            Err(Errno::ENOMEM),
+            "window page 2 is unmapped: mincore fails with ENOMEM and resident_pages should return that error"
+        );
+    });
+}
+
+#[rstest]
+fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
+    isolated(|| {
+        let arena = Arena::new(WINDOW);
+        let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        unsafe { addr.write_bytes(b'D', pages(MAPPING_PAGES)) };
+        let mut story = Story::new(
+            "16 private anonymous pages at window pages 1-16 are written (dirty), then unmapped: the process's \
+             anonymous memory falls by those 16 pages",
+        );
+        story.step("before (16 dirty pages)", &arena.view());
+        assert_eq!(
+            window_rss_pages(&arena),
+            MAPPING_PAGES as u64,
+            "16 written pages are resident"
+        );
+        assert_eq!(
+            resident_pages(addr, pages(MAPPING_PAGES)),
+            Ok(MAPPING_PAGES),
+            "all 16 written pages are resident, so resident_pages should count 16"
+        );
+
+        // Warm up: the first call of a code path may fault in pages of its own (heap, stack).
+        let _ = (anonymous_pages(), rollup_pages("Anonymous"));
+        let (lab_before, kernel_before) = (anonymous_pages(), rollup_pages("Anonymous"));
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the 16 pages");
+        let (kernel_after, lab_after) = (rollup_pages("Anonymous"), anonymous_pages());
+
+        let view = arena.view();
+        story.step("after munmap", &view);
+        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the test unmapped these pages");
+        let wanted = MAPPING_PAGES as u64 - NOISE_PAGES;
+        let kernel_fall = kernel_before.saturating_sub(kernel_after);
+        assert!(
+            kernel_fall >= wanted,
+            "the kernel's own smaps_rollup shows anonymous memory falling by only {kernel_fall} pages: \
+             the test's measure is broken here"
+        );
+        let lab_fall = lab_before.saturating_sub(lab_after);
+        assert!(
+            lab_fall >= wanted,
+            "unmapping 16 dirty anonymous pages frees them, so anonymous_kib should fall by at least {wanted} \
+             pages' worth (16, less {NOISE_PAGES} for the test's own activity), but it fell by {lab_fall} pages \
+             ({lab_before} -> {lab_after} pages); the kernel saw a fall of {kernel_fall}"
+        );
+        story.note(format!(
+            "smaps_rollup Anonymous: fell by at least {wanted} pages (16 freed, {NOISE_PAGES} allowed for the test's own activity)"
+        ));
+        story.assert_snapshot();
+    });
+}
+
+#[rstest]
+fn file_pages_stay_cached_after_unmap() {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let path = dir.file("lab09.data", MAPPING_PAGES, |n| b'a' + n as u8);
+        let arena = Arena::new(WINDOW);
+        let file = ScratchDir::open_rw(&path);
+        let addr = arena.map_file(AT, MAPPING_PAGES, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
+        drop(file);
+        for n in 0..MAPPING_PAGES {
+            let byte = unsafe { addr.add(pages(n)).read_volatile() };
+            assert_eq!(byte, b'a' + n as u8, "the mapping shows the file");
+        }
+        let mut story = Story::new(
+            "a 16-page file mapped MAP_SHARED read-only at window pages 1-16 and read, then unmapped: the process's \
+             resident memory falls, but the file's pages stay in the page cache",
+        );
+        story.step("before (every page read)", &arena.view());
+        assert_eq!(
+            window_rss_pages(&arena),
+            MAPPING_PAGES as u64,
+            "16 read pages are resident"
+        );
+        assert_eq!(
+            resident_pages(addr, pages(MAPPING_PAGES)),
+            Ok(MAPPING_PAGES),
+            "all 16 read pages are resident, so resident_pages should count 16"
+        );
+
+        let mapped_before = rss_of_file_pages("lab09.data");
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the file");
+        let mapped_after = rss_of_file_pages("lab09.data");
+        let view = arena.view();
+        story.step("after munmap", &view);
+        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the test unmapped these pages");
+        assert_eq!(
+            (mapped_before, mapped_after),
+            (MAPPING_PAGES as u64, 0),
+            "the process's resident pages of lab09.data (smaps Rss over every mapping of it) should fall from 16 to 0"
+        );
+
+        let cached = cached_pages(&path).expect("cached_pages should map and measure the file");
+        let kept = MAPPING_PAGES * 3 / 4;
+        assert!(
+            (kept..=MAPPING_PAGES).contains(&cached),
+            "the file's pages stay in the page cache after munmap, so a fresh mapping should find (nearly) all 16 \
+             resident (at least {kept}, allowing for memory pressure), but cached_pages counted {cached}"
+        );
+        assert!(
+            !still_mapped(&path),
+            "cached_pages must unmap its own mapping of the file before returning"
+        );
+        story.note(format!(
+            "a fresh mapping of lab09.data finds at least {kept} of its 16 pages resident: they stayed in the page cache"
+        ));
+        story.assert_snapshot();
+    });
+}
+
+#[rstest]
+fn cached_pages_sees_an_evicted_file_come_back() {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let count = 8;
+        let path = dir.file("evicted.data", count, |_| b'e');
+        let file = ScratchDir::open_rw(&path);
+        // The file was synced when written, so its cached pages are clean and may be dropped.
+        let rc =
+            unsafe { libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(&file), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        assert_eq!(rc, 0, "posix_fadvise(DONTNEED) failed: {}", Errno::from_raw(rc));
+        if kernel_cached_pages(&path, count) != 0 {
+            drop(dir); // skip() ends the process without running destructors
+            skip("the kernel kept the file's pages after POSIX_FADV_DONTNEED (tmpfs?): cannot test an evicted file");
+        }
+        let evicted = cached_pages(&path).expect("cached_pages should map and measure the file");
+        assert_eq!(
+            evicted, 0,
+            "the file's pages were evicted from the page cache, so cached_pages should count 0"
+        );
+
+        std::fs::read(&path).expect("reading the file back into the page cache");
+        let back = cached_pages(&path).expect("cached_pages should map and measure the file");
+        assert!(
+            back >= count * 3 / 4,
+            "after reading the whole {count}-page file, cached_pages should find (nearly) all of it cached, but \
+             counted {back}"
+        );
+        assert!(
+            !still_mapped(&path),
+            "cached_pages must unmap its own mapping of the file before returning"
+        );
+    });
+}
