@@ -94,7 +94,9 @@ fn deps_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| format!("the test binary {} is not in a cargo deps/ directory", exe.display()))
 }
 
-/// The rlib of this crate built with the same lab sources as this test binary.
+/// The rlib of this crate built with the same lab sources as this test binary: the
+/// newest `libmunmap_lab-HASH.rlib` whose dep-info file (`munmap_lab-HASH.d`, a few
+/// lines of text) lists `labs/LAB.rs` or `solutions/LAB.rs` to match this build.
 fn own_rlib(deps: &Path, lab: &str) -> Result<PathBuf, String> {
     let tree = if cfg!(feature = "solutions") {
         "solutions"
@@ -108,15 +110,16 @@ fn own_rlib(deps: &Path, lab: &str) -> Result<PathBuf, String> {
         .map(|entry| entry.path())
         .filter(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.starts_with("libmunmap_lab-") && name.ends_with(".rlib")
+            let Some(hash) = name
+                .strip_prefix("libmunmap_lab-")
+                .and_then(|n| n.strip_suffix(".rlib"))
+            else {
+                return false;
+            };
+            std::fs::read_to_string(deps.join(format!("munmap_lab-{hash}.d"))).is_ok_and(|d| d.contains(&marker))
         })
-        .filter(|path| std::fs::read(path).is_ok_and(|bytes| contains(&bytes, marker.as_bytes())))
         .max_by_key(|path| path.metadata().and_then(|m| m.modified()).ok())
         .ok_or_else(|| format!("no build of munmap_lab from {marker} in {}", deps.display()))
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -133,8 +136,20 @@ mod tests {
     }
 
     #[test]
-    fn finds_needles() {
-        assert!(contains(b"xx labs/lab08.rs yy", b"labs/lab08.rs"));
-        assert!(!contains(b"solutions/lab08x.rs", b"labs/lab08.rs"));
+    fn picks_the_rlib_whose_dep_info_names_this_build_s_lab_file() {
+        let dir = std::env::temp_dir().join(format!("munmap-lab-own-rlib-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (hash, tree) in [("aaa", "labs"), ("bbb", "solutions")] {
+            std::fs::write(dir.join(format!("libmunmap_lab-{hash}.rlib")), b"").unwrap();
+            std::fs::write(
+                dir.join(format!("munmap_lab-{hash}.d")),
+                format!("x: src/../{tree}/lab08.rs\n"),
+            )
+            .unwrap();
+        }
+        let found = own_rlib(&dir, "lab08");
+        let _ = std::fs::remove_dir_all(&dir);
+        let want = if cfg!(feature = "solutions") { "bbb" } else { "aaa" };
+        assert!(found.unwrap().ends_with(format!("libmunmap_lab-{want}.rlib")));
     }
 }
