@@ -7,12 +7,25 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::page_size;
 
 /// A private directory for one test; deleted, with its files, on drop.
 pub struct ScratchDir {
     path: PathBuf,
+}
+
+/// Scratch directories alive in this process, so [`remove_live`] can delete them when
+/// [`crate::support::skip`] ends the process without running destructors.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Deletes every scratch directory this process still has (used right before `skip()` exits).
+pub(crate) fn remove_live() {
+    let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(|p| p.into_inner()));
+    for path in live {
+        let _ = fs::remove_dir_all(path);
+    }
 }
 
 /// A [`ScratchDir`] under this test binary's `CARGO_TARGET_TMPDIR`.
@@ -30,6 +43,7 @@ impl ScratchDir {
         let path = base.as_ref().join(format!("{test}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating scratch dir {}: {e}", path.display()));
+        LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());
         ScratchDir { path }
     }
 
@@ -64,5 +78,8 @@ impl ScratchDir {
 impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.path);
+        LIVE.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|p| *p != self.path);
     }
 }
