@@ -6,6 +6,8 @@
 //! - no verdict: the suite ended before the test reported, so it counts as a crash.
 //! - a rubric test the suite does not have fails, and is a warning for the instructor.
 
+use std::collections::BTreeSet;
+
 use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
 use crate::report::Verdicts;
 use crate::rubric::Lab;
@@ -96,6 +98,39 @@ pub fn build_error_grade(lab: &Lab, error: &str) -> LabGrade {
         tests,
     }
     .total()
+}
+
+/// A skip is honoured only where the reference solution skips the same test on this
+/// machine: lab code can call `skip()` (it lives in the same crate) or break what a
+/// test needs to run, and a skip takes the test's points out of the maximum. Every
+/// skipped test of `lab` that `reference_passes` holds (as `lab::test`) becomes a
+/// failure with the reason; returns how many were overruled.
+pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTreeSet<String>) -> usize {
+    let mut overruled = 0;
+    for test in &mut lab.tests {
+        if test.status == TestStatus::Skipped && reference_passes.contains(&format!("{}::{}", lab.id, test.name)) {
+            let points = rubric
+                .points
+                .iter()
+                .find(|(n, _)| *n == test.name)
+                .map_or(0, |(_, p)| *p);
+            *test = test_grade(
+                &test.name,
+                points,
+                TestStatus::Fail,
+                format!(
+                    "skipped ({}), but the reference solution runs this test on this machine: \
+                     lab code must not skip, so it counts as a failure",
+                    test.message
+                ),
+            );
+            overruled += 1;
+        }
+    }
+    if overruled > 0 {
+        *lab = lab.clone().total();
+    }
+    overruled
 }
 
 fn test_grade(name: &str, points: u32, status: TestStatus, message: String) -> TestGrade {
@@ -189,5 +224,44 @@ mod tests {
         assert_eq!((grade.score, grade.max_score), (0, 21));
         assert!(grade.tests.iter().all(|t| t.status == TestStatus::Fail));
         assert_eq!(grade.message, "labs/lab02.rs:1:1: error: boom");
+    }
+
+    #[test]
+    fn a_skip_where_the_reference_passes_is_a_failure() {
+        let lab = lab();
+        let mut verdicts = BTreeMap::new();
+        verdicts.insert("a".to_string(), (TestStatus::Skipped, "cachestat missing".to_string()));
+        verdicts.insert("b".to_string(), (TestStatus::Skipped, "old kernel".to_string()));
+        let mut grade = LabGrade {
+            id: lab.id.clone(),
+            title: lab.title.clone(),
+            score: 0,
+            max_score: 0,
+            status: LabStatus::Graded,
+            message: String::new(),
+            tests: verdicts
+                .iter()
+                .map(|(name, (status, message))| {
+                    let points = lab.points.iter().find(|(n, _)| n == name).map_or(0, |(_, p)| *p);
+                    test_grade(name, points, *status, message.clone())
+                })
+                .collect(),
+        }
+        .total();
+        assert_eq!((grade.score, grade.max_score), (0, 0));
+        let reference: BTreeSet<String> = ["lab02::a".to_string()].into();
+        assert_eq!(overrule_skips(&mut grade, &lab, &reference), 1);
+        assert_eq!(
+            (grade.score, grade.max_score),
+            (0, 1),
+            "a's point is back in the maximum"
+        );
+        assert_eq!(grade.tests[0].status, TestStatus::Fail);
+        assert!(grade.tests[0].message.contains("reference solution runs this test"));
+        assert_eq!(
+            grade.tests[1].status,
+            TestStatus::Skipped,
+            "the reference skips b too: honoured"
+        );
     }
 }
