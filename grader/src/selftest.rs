@@ -70,6 +70,7 @@ pub fn run(root: &Path) -> Result<(), String> {
         cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
     });
     checks.run("GRADING.md points table", || grading_table(root));
+    checks.run("snapshots belong to graded tests", || snapshot_files(root));
     let solutions = checks.run("solutions get full marks", || solutions(root));
     checks.run("stubs fail every graded test", || stubs(root));
     match &solutions {
@@ -87,6 +88,43 @@ pub fn run(root: &Path) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("selftest failed: {}", checks.failed.join(", ")))
+    }
+}
+
+/// Every file in `snapshots/` is `<lab>__<test>.snap` for a test in rubric.toml (a
+/// renamed or deleted test leaves an orphan that nobody reviews), and none is pending.
+fn snapshot_files(root: &Path) -> Result<((), String), String> {
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let expected: std::collections::BTreeSet<String> = labs
+        .iter()
+        .flat_map(|lab| {
+            lab.points
+                .iter()
+                .map(move |(test, _)| format!("{}__{}.snap", lab.id, test.replace("::", "__")))
+        })
+        .collect();
+    let dir = root.join("snapshots");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let problems: Vec<String> = names
+        .iter()
+        .filter(|name| !expected.contains(*name))
+        .map(|name| {
+            if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+                format!("snapshots/{name} is pending: review it with `cargo insta review`, or delete it")
+            } else {
+                format!("snapshots/{name} belongs to no test in rubric.toml: delete it, or fix its name")
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(((), format!("{} files", names.len())))
+    } else {
+        Err(problems.join("\n"))
     }
 }
 
