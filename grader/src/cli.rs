@@ -221,7 +221,10 @@ mod tests {
 
     #[test]
     fn subcommands() {
-        assert!(matches!(parse_words("selftest").unwrap(), Command::Selftest { only: None }));
+        assert!(matches!(
+            parse_words("selftest").unwrap(),
+            Command::Selftest { only: None }
+        ));
         assert!(matches!(
             parse_words("selftest mistakes").unwrap(),
             Command::Selftest { only: Some(o) } if o == "mistakes"

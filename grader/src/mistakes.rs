@@ -295,7 +295,10 @@ inject = "z"
         mistakes.truncate(2);
         let table = table(&mistakes, &labs).unwrap();
         assert!(table.contains("| a | first mistake in a | `t1` | 2 of 4 |"), "{table}");
-        assert!(table.contains("| b | harmless in b | nothing (harmless) | 0 of 1 |"), "{table}");
+        assert!(
+            table.contains("| b | harmless in b | nothing (harmless) | 0 of 1 |"),
+            "{table}"
+        );
         assert_eq!(
             folded(&[("t1", 2), ("t3::case_1_x", 1), ("t3::case_2_y", 1)], &labs[0]),
             "`t1`, `t3` (2 cases)"

@@ -124,12 +124,7 @@ pub fn update_grading(root: &Path, doc: &str) -> Result<String, String> {
     let labs = load(&root.join("rubric.toml"))?;
     let with_points = with_table(doc, &table(&labs))?;
     let mistakes = crate::mistakes::table(&crate::mistakes::load(root)?, &labs)?;
-    with_section(
-        &with_points,
-        crate::mistakes::BEGIN,
-        crate::mistakes::END,
-        &mistakes,
-    )
+    with_section(&with_points, crate::mistakes::BEGIN, crate::mistakes::END, &mistakes)
 }
 
 #[cfg(test)]

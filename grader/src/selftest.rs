@@ -111,7 +111,10 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
     // The closing line CI reads: `N passed, N failed` alone.
     println!("selftest: {} passed, {} failed", checks.passed, checks.failed.len());
     if checks.passed + checks.failed.len() == 0 {
-        return Err(format!("no selftest check has `{}` in its name", only.unwrap_or_default()));
+        return Err(format!(
+            "no selftest check has `{}` in its name",
+            only.unwrap_or_default()
+        ));
     }
     if checks.failed.is_empty() {
         Ok(())
@@ -345,11 +348,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
         (),
-        format!(
-            "{} mistakes in {} rounds, {total:.0} s",
-            catalogue.len(),
-            rounds.len()
-        ),
+        format!("{} mistakes in {} rounds, {total:.0} s", catalogue.len(), rounds.len()),
     ))
 }
 
