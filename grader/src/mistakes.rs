@@ -277,6 +277,16 @@ inject = "z"
         assert!(problems[1].1.contains("b::t1 should pass"));
         assert!(problems[2].1.contains("c should keep full marks"));
 
+        // A test this machine skipped even for the solutions cannot be judged: no problem.
+        let skipping = Grade::new(vec![
+            lab("a", &[("t1", Skipped, 2), ("t2", Pass, 1)]),
+            lab("b", &[("t1", Pass, 1)]),
+            lab("c", &[("t1", Pass, 1), ("t2", Skipped, 1)]),
+        ]);
+        let mut reference_skipping = reference.clone();
+        reference_skipping.labs[0] = lab("a", &[("t1", Skipped, 2), ("t2", Pass, 1)]);
+        assert_eq!(check_round(round, &Ok(skipping), &reference_skipping), vec![]);
+
         // A harmful mistake that loses nothing is reported.
         let untouched = reference.clone();
         let problems = check_round(round, &Ok(untouched), &reference);

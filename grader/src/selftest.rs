@@ -333,7 +333,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String
                 .map(|l| mistakes::tests_lost(mistake, l).len())
                 .unwrap_or_default();
             lines.push(format!(
-                "{name} {:<16} {:<28} {landed:>5}  {lost} test(s) lost",
+                "{name} {:<16} {:<36} {landed:>5}  {lost} test(s) lost",
                 id, mistake.name
             ));
         }
