@@ -117,7 +117,7 @@ fn rubric_command(
                 path.display()
             ));
         }
-        println!("{} matches rubric.toml and {}", path.display(), mistakes::CATALOGUE);
+        println!("{}'s generated tables are up to date", path.display());
     } else if updated != doc {
         std::fs::write(path, updated).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("updated the points and mistakes tables in {}", path.display());

@@ -123,6 +123,10 @@ pub fn with_section(doc: &str, begin: &str, end: &str, text: &str) -> Result<Str
 pub fn update_grading(root: &Path, doc: &str) -> Result<String, String> {
     let labs = load(&root.join("rubric.toml"))?;
     let with_points = with_table(doc, &table(&labs))?;
+    if !root.join(crate::mistakes::CATALOGUE).is_file() {
+        // A student handout has no catalogue (it is withheld): its table stays as it was.
+        return Ok(with_points);
+    }
     let mistakes = crate::mistakes::table(&crate::mistakes::load(root)?, &labs)?;
     with_section(&with_points, crate::mistakes::BEGIN, crate::mistakes::END, &mistakes)
 }
