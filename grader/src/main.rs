@@ -122,11 +122,7 @@ fn rubric_command(
         std::fs::write(path, updated).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("updated the points and mistakes tables in {}", path.display());
     } else {
-        println!(
-            "{} already matches rubric.toml and {}",
-            path.display(),
-            mistakes::CATALOGUE
-        );
+        println!("{}'s generated tables are already up to date", path.display());
     }
     Ok(())
 }
