@@ -5,7 +5,8 @@
 //! - process-wide: `/proc/self/smaps_rollup` walks the page tables, so it is exact too,
 //!   but the test itself runs between two readings (reading a /proc file allocates; the
 //!   allocator or the stack may touch a fresh page). [`NOISE_PAGES`] allows for that:
-//!   a 16-page release must show as a fall of at least 12 pages. `RssAnon:` in
+//!   a 16-page release must show as a fall of at least 12 pages, and the lab's
+//!   reading must lie within that noise of the kernel's `Anonymous:`. `RssAnon:` in
 //!   /proc/self/status is avoided: since Linux 6.2 it is summed from per-CPU batches
 //!   and can lag behind by dozens of pages. A file's share of the process is measured by its own
 //!   mappings (smaps `Rss:` of every mapping of that file), never as total file-backed
@@ -159,6 +160,15 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
             kernel_fall >= wanted,
             "the kernel's own smaps_rollup shows anonymous memory falling by only {kernel_fall} pages: \
              the test's measure is broken here"
+        );
+        // A fall alone does not show which memory was measured: every resident page
+        // (`Rss:`) falls by the same 16 pages. The level does.
+        let apart = lab_before.abs_diff(kernel_before);
+        assert!(
+            apart <= NOISE_PAGES,
+            "anonymous_kib said {lab_before} pages just before smaps_rollup's `Anonymous:` said {kernel_before}: \
+             {apart} pages apart. It should report that field, the process's anonymous memory only \
+             (`Rss:` counts resident file pages too)"
         );
         let lab_fall = lab_before.saturating_sub(lab_after);
         assert!(

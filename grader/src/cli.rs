@@ -21,7 +21,8 @@ usage:
   cargo grade handout DIR           export the student repository into DIR (new or empty)
   cargo grade rubric [--write FILE | --check FILE]
                                     print the points table, or rewrite / check it in FILE
-  cargo selftest                    the project's own tests
+  cargo selftest [CHECK]            the project's own tests (only those whose name has CHECK,
+                                    e.g. `cargo selftest mistakes`)
 ";
 
 /// Where the extra forms of a grade go.
@@ -52,7 +53,9 @@ pub enum Command {
         write: Option<PathBuf>,
         check: Option<PathBuf>,
     },
-    Selftest,
+    Selftest {
+        only: Option<String>,
+    },
 }
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -60,8 +63,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     match args.peek().copied() {
         Some("selftest") => {
             args.next();
+            let only = args.next().map(str::to_string);
             no_more(args)?;
-            return Ok(Command::Selftest);
+            return Ok(Command::Selftest { only });
         }
         Some("handout") => {
             args.next();
@@ -217,7 +221,14 @@ mod tests {
 
     #[test]
     fn subcommands() {
-        assert!(matches!(parse_words("selftest").unwrap(), Command::Selftest));
+        assert!(matches!(
+            parse_words("selftest").unwrap(),
+            Command::Selftest { only: None }
+        ));
+        assert!(matches!(
+            parse_words("selftest mistakes").unwrap(),
+            Command::Selftest { only: Some(o) } if o == "mistakes"
+        ));
         assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
         assert!(matches!(
             parse_words("rubric --check GRADING.md").unwrap(),

@@ -1,14 +1,15 @@
 //! Fixture submissions (`grader/fixtures/fixtures.toml`): made at test time from a
 //! copy of `solutions/` with one lab broken, graded as one batch, and checked
 //! against what the grader must say about them. See the catalogue's header for the
-//! format; a catalogue of classic student mistakes can reuse it unchanged.
+//! format. The catalogue of classic student mistakes (`crate::mistakes`) uses the
+//! same format and the same per-lab patch and check.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::model::{Grade, LabStatus, TestStatus};
+use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 
 pub const CATALOGUE: &str = "grader/fixtures/fixtures.toml";
 
@@ -68,6 +69,9 @@ struct Expect {
     ignored: Vec<String>,
     #[serde(default)]
     error: Option<String>,
+    /// The mistake is harmless: the lab keeps full marks (no test may lose).
+    #[serde(default)]
+    full_marks: bool,
 }
 
 /// Reads the catalogue.
@@ -77,9 +81,17 @@ pub fn load(root: &Path) -> Result<Vec<Fixture>, String> {
     parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn parse(text: &str) -> Result<Vec<Fixture>, String> {
+pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
     let catalogue: Catalogue = toml::from_str(text).map_err(|e| e.to_string())?;
     for f in &catalogue.fixture {
+        let e = &f.expect;
+        let loses = !e.failing.is_empty() || !e.statuses.is_empty() || e.lab_status.is_some() || e.message.is_some();
+        if e.full_marks && loses {
+            return Err(format!(
+                "fixture `{}`: `full_marks` cannot go with failing, statuses, lab_status or message",
+                f.name
+            ));
+        }
         let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some(), f.stub]
             .iter()
             .filter(|w| **w)
@@ -101,34 +113,8 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
     if fixture.no_labs {
         return write(&dir.join("README.md"), "not a checkout\n");
     }
-    for entry in std::fs::read_dir(root.join("solutions")).map_err(|e| format!("cannot list solutions/: {e}"))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        if name.ends_with(".rs") {
-            let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            write(&dir.join("labs").join(&name), &content)?;
-        }
-    }
-    let lab = fixture.lab.as_deref().unwrap_or_default();
-    let file = dir.join("labs").join(format!("{lab}.rs"));
-    let solution = std::fs::read_to_string(&file)
-        .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
-    let broken = if let Some(code) = &fixture.inject {
-        inject(&solution, code)
-            .ok_or_else(|| format!("fixture `{}`: no `pub fn` in solutions/{lab}.rs", fixture.name))?
-    } else if let Some([from, to]) = &fixture.replace {
-        replace_once(&solution, from, to).map_err(|e| format!("fixture `{}`: solutions/{lab}.rs: {e}", fixture.name))?
-    } else if let Some(text) = &fixture.text {
-        text.replace("{root}", &root.display().to_string())
-    } else {
-        let stub = root.join("labs").join(format!("{lab}.rs"));
-        std::fs::read_to_string(&stub).map_err(|e| format!("cannot read {}: {e}", stub.display()))?
-    };
-    write(&file, &broken)?;
+    copy_solutions(root, dir)?;
+    patch_lab(root, fixture, dir)?;
     for edit in &fixture.edit {
         let target = dir.join(&edit.path);
         let pristine = std::fs::read_to_string(root.join(&edit.path)).unwrap_or_default();
@@ -147,6 +133,60 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
         write(&target, &content)?;
     }
     Ok(())
+}
+
+/// Writes a copy of `solutions/*.rs` as `dir/labs/*.rs`.
+pub fn copy_solutions(root: &Path, dir: &Path) -> Result<(), String> {
+    for entry in std::fs::read_dir(root.join("solutions")).map_err(|e| format!("cannot list solutions/: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if name.ends_with(".rs") {
+            let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            write(&dir.join("labs").join(&name), &content)?;
+        }
+    }
+    Ok(())
+}
+
+impl Fixture {
+    /// Whether the fixture changes only its lab file (what a catalogued mistake must do).
+    pub fn patches_one_lab_only(&self) -> bool {
+        self.lab.is_some() && self.edit.is_empty() && !self.no_labs && !self.stub && self.text.is_none()
+    }
+
+    /// Whether the lab must keep full marks.
+    pub fn keeps_full_marks(&self) -> bool {
+        self.expect.full_marks
+    }
+
+    /// The tests of the lab that must lose (libtest names or prefixes); empty: every test.
+    pub fn failing(&self) -> &[String] {
+        &self.expect.failing
+    }
+}
+
+/// Writes the fixture's version of its lab file over `dir/labs/LAB.rs` (a copy of the solution).
+pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
+    let lab = fixture.lab.as_deref().unwrap_or_default();
+    let file = dir.join("labs").join(format!("{lab}.rs"));
+    let solution = std::fs::read_to_string(&file)
+        .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
+    let broken = if let Some(code) = &fixture.inject {
+        inject(&solution, code)
+            .ok_or_else(|| format!("fixture `{}`: no `pub fn` in solutions/{lab}.rs", fixture.name))?
+    } else if let Some([from, to]) = &fixture.replace {
+        replace_once(&solution, from, to).map_err(|e| format!("fixture `{}`: solutions/{lab}.rs: {e}", fixture.name))?
+    } else if let Some(text) = &fixture.text {
+        text.replace("{root}", &root.display().to_string())
+    } else {
+        let stub = root.join("labs").join(format!("{lab}.rs"));
+        std::fs::read_to_string(&stub).map_err(|e| format!("cannot read {}: {e}", stub.display()))?
+    };
+    write(&file, &broken)
 }
 
 fn write(path: &Path, content: &str) -> Result<(), String> {
@@ -201,69 +241,10 @@ pub fn check(fixture: &Fixture, result: &Result<Grade, String>, reference: &Grad
     let broken = fixture.lab.as_deref().unwrap_or_default();
     for lab in &grade.labs {
         let Some(full) = reference.lab(&lab.id) else { continue };
-        if lab.id != broken {
-            if lab.score != full.max_score || lab.max_score != full.max_score {
-                problems.push(format!(
-                    "{} should keep full marks ({}/{}), but got {}/{}",
-                    lab.id, full.max_score, full.max_score, lab.score, lab.max_score
-                ));
-            }
-            continue;
-        }
-        let wanted_status = expect.lab_status.unwrap_or(LabStatus::Graded);
-        if lab.status != wanted_status {
-            problems.push(format!(
-                "{} should be {wanted_status:?}, but is {:?}",
-                lab.id, lab.status
-            ));
-        }
-        if lab.status == LabStatus::BuildError
-            && let Some(text) = &expect.message
-            && !lab.message.contains(text.as_str())
-        {
-            problems.push(format!("{}'s message should contain `{text}`: {}", lab.id, lab.message));
-        }
-        for test in &lab.tests {
-            let should_lose =
-                expect.failing.is_empty() || expect.failing.iter().any(|f| test.name.starts_with(f.as_str()));
-            let lost = !matches!(test.status, TestStatus::Pass | TestStatus::Skipped);
-            if should_lose && !lost {
-                problems.push(format!(
-                    "{}::{} should lose its points, but is {}",
-                    lab.id,
-                    test.name,
-                    test.status.as_str()
-                ));
-            }
-            if !should_lose && lost {
-                problems.push(format!(
-                    "{}::{} should pass, but is {}: {}",
-                    lab.id,
-                    test.name,
-                    test.status.as_str(),
-                    test.message
-                ));
-            }
-            if should_lose && lab.status == LabStatus::Graded {
-                if !expect.statuses.is_empty() && !expect.statuses.contains(&test.status) {
-                    problems.push(format!(
-                        "{}::{} should end as {:?}, but is {}: {}",
-                        lab.id,
-                        test.name,
-                        expect.statuses,
-                        test.status.as_str(),
-                        test.message
-                    ));
-                }
-                if let Some(text) = &expect.message
-                    && !test.message.contains(text.as_str())
-                {
-                    problems.push(format!(
-                        "{}::{}'s message should contain `{text}`: {}",
-                        lab.id, test.name, test.message
-                    ));
-                }
-            }
+        if lab.id == broken {
+            problems.extend(check_lab(fixture, lab, full));
+        } else {
+            problems.extend(check_full_marks(lab, full));
         }
     }
     let ids: BTreeMap<&str, ()> = grade.labs.iter().map(|l| (l.id.as_str(), ())).collect();
@@ -283,10 +264,94 @@ pub fn check(fixture: &Fixture, result: &Result<Grade, String>, reference: &Grad
     problems
 }
 
+/// What is wrong with `lab` when it should keep the full marks of `full` (the solutions' grade).
+pub fn check_full_marks(lab: &LabGrade, full: &LabGrade) -> Vec<String> {
+    if lab.score != full.max_score || lab.max_score != full.max_score {
+        return vec![format!(
+            "{} should keep full marks ({}/{}), but got {}/{}",
+            lab.id, full.max_score, full.max_score, lab.score, lab.max_score
+        )];
+    }
+    Vec::new()
+}
+
+/// What is wrong with `lab`, the lab `fixture` changed, against its expectation; `full`
+/// is the solutions' grade of the lab (a test it skipped on this machine cannot be judged).
+pub fn check_lab(fixture: &Fixture, lab: &LabGrade, full: &LabGrade) -> Vec<String> {
+    let expect = &fixture.expect;
+    let mut problems = Vec::new();
+    let wanted_status = expect.lab_status.unwrap_or(LabStatus::Graded);
+    if lab.status != wanted_status {
+        problems.push(format!(
+            "{} should be {wanted_status:?}, but is {:?}",
+            lab.id, lab.status
+        ));
+    }
+    if lab.status == LabStatus::BuildError
+        && let Some(text) = &expect.message
+        && !lab.message.contains(text.as_str())
+    {
+        problems.push(format!("{}'s message should contain `{text}`: {}", lab.id, lab.message));
+    }
+    for test in &lab.tests {
+        let should_lose = !expect.full_marks
+            && (expect.failing.is_empty() || expect.failing.iter().any(|f| test.name.starts_with(f.as_str())));
+        let lost = !matches!(test.status, TestStatus::Pass | TestStatus::Skipped);
+        let skipped_here = test.status == TestStatus::Skipped
+            && full
+                .tests
+                .iter()
+                .any(|t| t.name == test.name && t.status == TestStatus::Skipped);
+        if should_lose && !lost && !skipped_here {
+            problems.push(format!(
+                "{}::{} should lose its points, but is {}",
+                lab.id,
+                test.name,
+                test.status.as_str()
+            ));
+        }
+        if !should_lose && lost {
+            problems.push(format!(
+                "{}::{} should pass, but is {}: {}",
+                lab.id,
+                test.name,
+                test.status.as_str(),
+                test.message
+            ));
+        }
+        if should_lose && lost && lab.status == LabStatus::Graded {
+            if !expect.statuses.is_empty() && !expect.statuses.contains(&test.status) {
+                problems.push(format!(
+                    "{}::{} should end as {:?}, but is {}: {}",
+                    lab.id,
+                    test.name,
+                    expect.statuses,
+                    test.status.as_str(),
+                    test.message
+                ));
+            }
+            if let Some(text) = &expect.message
+                && !test.message.contains(text.as_str())
+            {
+                problems.push(format!(
+                    "{}::{}'s message should contain `{text}`: {}",
+                    lab.id, test.name, test.message
+                ));
+            }
+        }
+    }
+    for prefix in &expect.failing {
+        if !lab.tests.iter().any(|t| t.name.starts_with(prefix.as_str())) {
+            problems.push(format!("{}: `{prefix}` names no test of the lab", lab.id));
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LabGrade, TestGrade};
+    use crate::model::TestGrade;
 
     #[test]
     fn inject_goes_into_every_pub_fn_body() {

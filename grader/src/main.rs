@@ -5,7 +5,7 @@
 //! cargo grade --batch DIR [--out DIR] [--timeout S]
 //! cargo grade handout DIR
 //! cargo grade rubric [--write FILE | --check FILE]
-//! cargo selftest
+//! cargo selftest [CHECK]
 //! ```
 
 mod batch;
@@ -14,6 +14,7 @@ mod compile;
 mod fixtures;
 mod grade;
 mod handout;
+mod mistakes;
 mod model;
 mod output;
 mod project;
@@ -90,37 +91,38 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Rubric { write, check } => rubric_command(&root, write, check),
-        Command::Selftest => selftest::run(&root),
+        Command::Selftest { only } => selftest::run(&root, only.as_deref()),
     }
 }
 
-/// Prints the points table, or rewrites / checks it inside a Markdown file.
+/// Prints the points table, or rewrites / checks the generated tables (points and
+/// mistakes) inside a Markdown file.
 fn rubric_command(
     root: &std::path::Path,
     write: Option<std::path::PathBuf>,
     check: Option<std::path::PathBuf>,
 ) -> Result<(), String> {
-    let table = rubric::table(&rubric::load(&root.join("rubric.toml"))?);
     let Some(path) = write.as_ref().or(check.as_ref()) else {
-        print!("{table}");
+        print!("{}", rubric::table(&rubric::load(&root.join("rubric.toml"))?));
         return Ok(());
     };
     let doc = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let updated = rubric::with_table(&doc, &table).map_err(|e| format!("{}: {e}", path.display()))?;
+    let updated = rubric::update_grading(root, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
     if check.is_some() {
         if updated != doc {
             return Err(format!(
-                "{}'s points table is out of date with rubric.toml: run `cargo grade rubric --write {}`",
+                "{}'s generated tables are out of date with rubric.toml or {}: run `cargo grade rubric --write {}`",
                 path.display(),
+                mistakes::CATALOGUE,
                 path.display()
             ));
         }
-        println!("{} matches rubric.toml", path.display());
+        println!("{}'s generated tables are up to date", path.display());
     } else if updated != doc {
         std::fs::write(path, updated).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        println!("updated the points table in {}", path.display());
+        println!("updated the points and mistakes tables in {}", path.display());
     } else {
-        println!("{} already matches rubric.toml", path.display());
+        println!("{}'s generated tables are already up to date", path.display());
     }
     Ok(())
 }

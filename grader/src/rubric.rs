@@ -103,14 +103,32 @@ pub fn table(labs: &[Lab]) -> String {
 
 /// `doc` with the text between the markers replaced by `table`; an error when the markers are missing.
 pub fn with_table(doc: &str, table: &str) -> Result<String, String> {
+    with_section(doc, BEGIN, END, table)
+}
+
+/// `doc` with the text between the lines `begin` and `end` replaced by `text`.
+pub fn with_section(doc: &str, begin: &str, end: &str, text: &str) -> Result<String, String> {
     let start = doc
-        .find(BEGIN)
-        .ok_or_else(|| format!("the marker line `{BEGIN}` is missing"))?;
-    let end = doc[start..]
-        .find(END)
+        .find(begin)
+        .ok_or_else(|| format!("the marker line `{begin}` is missing"))?;
+    let stop = doc[start..]
+        .find(end)
         .map(|i| start + i)
-        .ok_or_else(|| format!("the marker line `{END}` is missing after the first marker"))?;
-    Ok(format!("{}{BEGIN}\n{table}{}", &doc[..start], &doc[end..]))
+        .ok_or_else(|| format!("the marker line `{end}` is missing after the first marker"))?;
+    Ok(format!("{}{begin}\n{text}{}", &doc[..start], &doc[stop..]))
+}
+
+/// GRADING.md's text `doc` with both generated tables brought up to date: the points
+/// (from rubric.toml) and the catalogue of mistakes (from grader/fixtures/mistakes.toml).
+pub fn update_grading(root: &Path, doc: &str) -> Result<String, String> {
+    let labs = load(&root.join("rubric.toml"))?;
+    let with_points = with_table(doc, &table(&labs))?;
+    if !root.join(crate::mistakes::CATALOGUE).is_file() {
+        // A student handout has no catalogue (it is withheld): its table stays as it was.
+        return Ok(with_points);
+    }
+    let mistakes = crate::mistakes::table(&crate::mistakes::load(root)?, &labs)?;
+    with_section(&with_points, crate::mistakes::BEGIN, crate::mistakes::END, &mistakes)
 }
 
 #[cfg(test)]

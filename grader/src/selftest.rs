@@ -7,7 +7,9 @@
 //! 5. the fixture submissions (`grader/fixtures/fixtures.toml`), graded as one batch:
 //!    a crash, hang, exit, wiped process or compile error in one lab costs only that
 //!    lab, and tampering gains nothing;
-//! 6. the student handout has no solutions and builds.
+//! 6. the catalogue of classic mistakes (`grader/fixtures/mistakes.toml`): each loses
+//!    exactly the tests it names in its own lab, or keeps full marks when harmless;
+//! 7. the student handout has no solutions and builds.
 //!
 //! Each check prints one line; a failing one prints what went wrong and the command
 //! that fixes it. The last line is `selftest: N passed, M failed`.
@@ -18,17 +20,31 @@ use std::time::{Duration, Instant};
 use crate::grade::{self, Options};
 use crate::model::{Grade, LabStatus, TestStatus};
 use crate::workdir::Source;
-use crate::{batch, fixtures, handout, project, rubric};
+use crate::{batch, fixtures, handout, mistakes, project, rubric};
 
-struct Checks {
+struct Checks<'a> {
+    /// Run only the checks whose name contains this (all when None).
+    only: Option<&'a str>,
     passed: usize,
     failed: Vec<String>,
     started: Instant,
 }
 
-impl Checks {
-    /// Runs one check and prints its line (and, on failure, its explanation).
+impl Checks<'_> {
+    fn wanted(&self, name: &str) -> bool {
+        self.only.is_none_or(|only| name.contains(only))
+    }
+
+    /// Runs one check (if wanted) and prints its line (and, on failure, its explanation).
     fn run<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String), String>) -> Option<T> {
+        if !self.wanted(name) {
+            return None;
+        }
+        self.run_anyway(name, check)
+    }
+
+    /// Runs one check, wanted or not (other checks need its result).
+    fn run_anyway<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String), String>) -> Option<T> {
         let started = Instant::now();
         let result = check();
         let secs = started.elapsed().as_secs_f64();
@@ -50,7 +66,8 @@ impl Checks {
     }
 }
 
-pub fn run(root: &Path) -> Result<(), String> {
+/// Runs every check, or with `only` the checks whose name contains it.
+pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
     if !root.join("solutions").is_dir() {
         return Err(
             "selftest checks the full project, and this checkout has no solutions/ (a student handout): \
@@ -59,6 +76,7 @@ pub fn run(root: &Path) -> Result<(), String> {
         );
     }
     let mut checks = Checks {
+        only,
         passed: 0,
         failed: Vec::new(),
         started: Instant::now(),
@@ -69,21 +87,36 @@ pub fn run(root: &Path) -> Result<(), String> {
     checks.run("grader unit tests", || {
         cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
     });
-    checks.run("GRADING.md points table", || grading_table(root));
+    checks.run("GRADING.md tables", || grading_table(root));
     checks.run("snapshots belong to graded tests", || snapshot_files(root));
-    let solutions = checks.run("solutions get full marks", || solutions(root));
+    let graded_against_solutions = ["fixture submissions", "mistakes catalogue"];
+    let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
+        checks.run_anyway("solutions get full marks", || solutions(root))
+    } else {
+        checks.run("solutions get full marks", || solutions(root))
+    };
     checks.run("stubs fail every graded test", || stubs(root));
     match &solutions {
         Some(reference) => {
             checks.run("fixture submissions", || fixture_batch(root, reference));
+            checks.run("mistakes catalogue", || mistake_rounds(root, reference));
         }
-        None => println!("selftest: skip  fixture submissions (they need the solutions' full marks)"),
+        None if graded_against_solutions.iter().any(|n| checks.wanted(n)) => {
+            println!("selftest: skip  fixture submissions and mistakes (they need the solutions' full marks)")
+        }
+        None => {}
     }
     checks.run("student handout", || handout_check(root));
 
     println!("selftest: took {:.0} s", checks.started.elapsed().as_secs_f64());
     // The closing line CI reads: `N passed, N failed` alone.
     println!("selftest: {} passed, {} failed", checks.passed, checks.failed.len());
+    if checks.passed + checks.failed.len() == 0 {
+        return Err(format!(
+            "no selftest check has `{}` in its name",
+            only.unwrap_or_default()
+        ));
+    }
     if checks.failed.is_empty() {
         Ok(())
     } else {
@@ -164,14 +197,14 @@ fn grading_table(root: &Path) -> Result<((), String), String> {
     let path = root.join("GRADING.md");
     let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let labs = rubric::load(&root.join("rubric.toml"))?;
-    let updated = rubric::with_table(&doc, &rubric::table(&labs)).map_err(|e| format!("GRADING.md: {e}"))?;
+    let updated = rubric::update_grading(root, &doc).map_err(|e| format!("GRADING.md: {e}"))?;
     if updated != doc {
-        return Err(
-            "GRADING.md's points table is out of date with rubric.toml: run `cargo grade rubric --write GRADING.md`"
-                .into(),
-        );
+        return Err(format!(
+            "GRADING.md's tables are out of date with rubric.toml or {}: run `cargo grade rubric --write GRADING.md`",
+            mistakes::CATALOGUE
+        ));
     }
-    Ok(((), format!("{} labs", labs.len())))
+    Ok(((), format!("{} labs, the mistakes catalogue", labs.len())))
 }
 
 fn solutions(root: &Path) -> Result<(Grade, String), String> {
@@ -293,6 +326,67 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
             graded.len(),
             total / graded.len().max(1) as f64
         ),
+    ))
+}
+
+/// The catalogue of classic mistakes, graded in rounds (see `crate::mistakes`): each
+/// mistake must land exactly where it says, every unpatched lab keeps full marks.
+fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String> {
+    let catalogue = mistakes::load(root)?;
+    let rounds = mistakes::rounds(&catalogue);
+    let base = project::grader_dir(root).join("selftest");
+    let dir = base.join("mistakes");
+    let _ = std::fs::remove_dir_all(&dir);
+    let names: Vec<String> = (1..=rounds.len()).map(|n| format!("round-{n:02}")).collect();
+    for (round, name) in rounds.iter().zip(&names) {
+        mistakes::make_round(root, round, &dir.join(name))?;
+    }
+    let options = Options {
+        timeout: Duration::from_secs(5),
+    };
+    let graded = batch::run(root, &dir, &base.join("mistakes-grades"), &options, false)?;
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let mut problems = Vec::new();
+    let mut lines = Vec::new();
+    for (round, name) in rounds.iter().zip(&names) {
+        let Some(result) = graded.iter().find(|g| &g.name == name) else {
+            problems.push(format!("{name}: not graded"));
+            continue;
+        };
+        for (who, problem) in mistakes::check_round(round, &result.result, reference) {
+            let why = round.iter().find(|m| m.name == who).map(|m| format!(" ({})", m.why));
+            problems.push(format!("{name}: {who}{}: {problem}", why.unwrap_or_default()));
+        }
+        for mistake in round {
+            let id = mistake.lab.as_deref().unwrap_or_default();
+            let landed = result
+                .result
+                .as_ref()
+                .ok()
+                .and_then(|g| g.lab(id))
+                .map_or("?".into(), |l| format!("{}/{}", l.score, l.max_score));
+            let lost = labs
+                .iter()
+                .find(|l| l.id == id)
+                .map(|l| mistakes::tests_lost(mistake, l).len())
+                .unwrap_or_default();
+            lines.push(format!(
+                "{name} {:<16} {:<36} {landed:>5}  {lost} test(s) lost",
+                id, mistake.name
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.push(format!("grades and logs: {}", base.join("mistakes-grades").display()));
+        return Err(problems.join("\n"));
+    }
+    for line in &lines {
+        println!("    {line}");
+    }
+    let total: f64 = graded.iter().map(|g| g.seconds).sum();
+    Ok((
+        (),
+        format!("{} mistakes in {} rounds, {total:.0} s", catalogue.len(), rounds.len()),
     ))
 }
 
