@@ -26,6 +26,13 @@ fn is_mapped(page: *mut u8) -> nix::Result<bool> {
 /// # Safety
 /// Every mapping in the range must belong to the caller, and nothing may use the range afterwards.
 pub unsafe fn unmap_and_count(addr: NonNull<u8>, len: usize) -> nix::Result<usize> {
+    let mapped = count_mapped(addr, len)?;
+    unsafe { munmap(addr.cast(), len) }?;
+    Ok(mapped)
+}
+
+/// The mapped pages of `[addr, addr + len)`, one mincore call per page.
+fn count_mapped(addr: NonNull<u8>, len: usize) -> nix::Result<usize> {
     let page = page_size();
     let mut mapped = 0;
     for offset in (0..len).step_by(page) {
@@ -33,7 +40,6 @@ pub unsafe fn unmap_and_count(addr: NonNull<u8>, len: usize) -> nix::Result<usiz
             mapped += 1;
         }
     }
-    unsafe { munmap(addr.cast(), len) }?;
     Ok(mapped)
 }
 
