@@ -19,7 +19,7 @@
 //! Every function gets the mapping as `(addr, len)` and a count of pages, and
 //! returns what is left, so the caller never keeps a pointer to pages that are gone.
 //! The page size comes from `nix::unistd::sysconf(SysconfVar::PAGE_SIZE)` (or
-//! `munmap_lab::support::page_size()`); never assume 4096.
+//! `munmap_lab::page_size()`); never assume 4096.
 
 use std::ptr::NonNull;
 

@@ -21,7 +21,7 @@
 //!
 //! Useful calls: `nix::sys::mman::{mlock, munmap}`, `procfs::process::Process::myself()`
 //! and its `status()` (or read `/proc/self/status` yourself). The page size comes from
-//! `munmap_lab::support::page_size()`; never assume 4096.
+//! `munmap_lab::page_size()`; never assume 4096.
 
 use std::ptr::NonNull;
 

@@ -5,7 +5,7 @@ use std::ptr::NonNull;
 use nix::errno::Errno;
 use nix::sys::mman::{mlock, munmap};
 
-use crate::support::pages;
+use crate::pages;
 
 /// Locks every page of `(addr, len)` with `mlock()`.
 ///

@@ -4,11 +4,28 @@
 //! with the cargo feature `solutions` the same modules come from `solutions/`, so the
 //! suites in `tests/` are written once and run against either.
 //!
-//! [`support`] holds everything the suites share: the arena that places a scenario,
-//! the normalised view of `/proc/self/maps`, the probes, the snapshot helper and the
-//! per-test process isolation.
+//! This crate holds lab code and nothing else a lab could misuse: the test harness
+//! (arena, maps view, isolation, snapshots) is the crate `munmap-lab-harness`, a
+//! dev-dependency that only the suites can name.
 
-pub mod support;
+use std::sync::OnceLock;
+
+/// The system page size in bytes (4096 on x86-64, 4096-65536 on arm64).
+pub fn page_size() -> usize {
+    static PAGE: OnceLock<usize> = OnceLock::new();
+    *PAGE.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .map(|p| p as usize)
+            .expect("sysconf(_SC_PAGESIZE) must report the page size")
+    })
+}
+
+/// `n` pages in bytes.
+pub fn pages(n: usize) -> usize {
+    n * page_size()
+}
 
 // Each lab module comes from `labs/` or, with `--features solutions`, from `solutions/`.
 // Every lab spells out both paths: `#[path]` takes only a literal, and tools that read

@@ -10,8 +10,8 @@ use std::ops::Range;
 use std::ptr::NonNull;
 
 use munmap_lab::lab04_unmapped::{release, unmap_and_count};
-use munmap_lab::scratch_dir;
-use munmap_lab::support::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
+use munmap_lab_harness::scratch_dir;
+use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;

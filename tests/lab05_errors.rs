@@ -7,8 +7,8 @@
 use std::ptr::NonNull;
 
 use munmap_lab::lab05_errors::unmap;
-use munmap_lab::support::map_limit::{AtLimit, WORDS, mapped_mask, run_at_map_count_limit};
-use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, note, page_size, pages, skip};
+use munmap_lab_harness::map_limit::{AtLimit, WORDS, mapped_mask, run_at_map_count_limit};
+use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, note, page_size, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::ProtFlags;
 use rstest::rstest;

@@ -8,8 +8,8 @@
 use std::ptr::NonNull;
 
 use munmap_lab::lab06_mlock::{lock, locked_kib, unmap_pages};
-use munmap_lab::support::memlock::{lock_or_skip, lockable_or_skip, smaps_locked_pages, vm_lck_pages};
-use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, page_size, pages};
+use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, smaps_locked_pages, vm_lck_pages};
+use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, page_size, pages};
 use nix::sys::mman::ProtFlags;
 use rstest::rstest;
 

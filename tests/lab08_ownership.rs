@@ -11,10 +11,10 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
-use munmap_lab::scratch_dir;
-use munmap_lab::support::compile::{Compiled, check};
-use munmap_lab::support::fault::{SEGV_MAPERR, death_of};
-use munmap_lab::support::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
+use munmap_lab_harness::scratch_dir;
+use munmap_lab_harness::compile::{Compiled, check};
+use munmap_lab_harness::fault::{SEGV_MAPERR, death_of};
+use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::ProtFlags;
 use nix::sys::signal::Signal;
@@ -246,7 +246,7 @@ fn anonymous_maps_fresh_zeroed_memory() {
         mapping.as_mut_slice().fill(b'Z');
         mapping.unmap().expect("unmapping a fresh mapping");
         assert!(
-            !munmap_lab::support::is_mapped(addr, pages(3)),
+            !munmap_lab_harness::is_mapped(addr, pages(3)),
             "after unmap the 3 pages should be gone"
         );
     });
@@ -363,7 +363,11 @@ fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] exp
         expect::unmapped(&arena.view(), AT..AT + MAPPING_PAGES, "unmap removes the mapping");
 
         // skip() ends the process at once, so the scratch directory goes before any skip.
-        let lab = "lab08_ownership";
+        let lab = if cfg!(feature = "solutions") {
+            "solutions/lab08_ownership.rs"
+        } else {
+            "labs/lab08_ownership.rs"
+        };
         let dir = scratch_dir!();
         let checked = check("uses_mapping_correctly", USES_MAPPING_CORRECTLY, lab, dir.path())
             .and_then(|control| Ok((control, check(name, source, lab, dir.path())?)));

@@ -18,8 +18,8 @@
 use std::path::Path;
 
 use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
-use munmap_lab::scratch_dir;
-use munmap_lab::support::{Arena, ScratchDir, Story, expect, isolated, page_size, pages, probe, skip};
+use munmap_lab_harness::scratch_dir;
+use munmap_lab_harness::{Arena, ScratchDir, Story, expect, isolated, page_size, pages, probe, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;

@@ -46,12 +46,12 @@ impl Compiled {
 /// missing crate), not that the snippet is wrong.
 const SETUP_ERRORS: [&str; 3] = ["E0460", "E0463", "E0514"];
 
-/// Compiles `source` as a library crate named `name` against this crate (the build of
-/// lab `lab` the test binary links), in `work_dir`. `Err` says why it could not be
+/// Compiles `source` as a library crate named `name` against the lab crate (the build
+/// from `lab_file`, e.g. `labs/lab08_ownership.rs`, that the test binary links), in `work_dir`. `Err` says why it could not be
 /// tried at all (no rustc, no rlib, an incompatible toolchain): a reason to skip.
-pub fn check(name: &str, source: &str, lab: &str, work_dir: &Path) -> Result<Compiled, String> {
+pub fn check(name: &str, source: &str, lab_file: &str, work_dir: &Path) -> Result<Compiled, String> {
     let deps = deps_dir()?;
-    let rlib = own_rlib(&deps, lab)?;
+    let rlib = own_rlib(&deps, lab_file)?;
     let file = work_dir.join(format!("{name}.rs"));
     std::fs::write(&file, source).map_err(|e| format!("writing {}: {e}", file.display()))?;
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
@@ -96,14 +96,10 @@ fn deps_dir() -> Result<PathBuf, String> {
 
 /// The rlib of this crate built with the same lab sources as this test binary: the
 /// newest `libmunmap_lab-HASH.rlib` whose dep-info file (`munmap_lab-HASH.d`, a few
-/// lines of text) lists `labs/LAB.rs` or `solutions/LAB.rs` to match this build.
-fn own_rlib(deps: &Path, lab: &str) -> Result<PathBuf, String> {
-    let tree = if cfg!(feature = "solutions") {
-        "solutions"
-    } else {
-        "labs"
-    };
-    let marker = format!("{tree}/{lab}.rs");
+/// lines of text) lists `lab_file` (`labs/LAB.rs`, or `solutions/LAB.rs` in a build
+/// with the `solutions` feature: the suite knows which, this crate does not).
+fn own_rlib(deps: &Path, lab_file: &str) -> Result<PathBuf, String> {
+    let marker = lab_file;
     let entries = std::fs::read_dir(deps).map_err(|e| format!("listing {}: {e}", deps.display()))?;
     entries
         .filter_map(Result::ok)
@@ -116,7 +112,7 @@ fn own_rlib(deps: &Path, lab: &str) -> Result<PathBuf, String> {
             else {
                 return false;
             };
-            std::fs::read_to_string(deps.join(format!("munmap_lab-{hash}.d"))).is_ok_and(|d| d.contains(&marker))
+            std::fs::read_to_string(deps.join(format!("munmap_lab-{hash}.d"))).is_ok_and(|d| d.contains(marker))
         })
         .max_by_key(|path| path.metadata().and_then(|m| m.modified()).ok())
         .ok_or_else(|| format!("no build of munmap_lab from {marker} in {}", deps.display()))

@@ -144,7 +144,7 @@ pub fn death_of(body: impl FnOnce()) -> Death {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::Arena;
+    use crate::Arena;
 
     #[test]
     fn unmapped_page_is_maperr_and_prot_none_is_accerr() {

@@ -62,7 +62,7 @@ impl Story {
         super::isolate::restore_insta_env();
         let name = snapshot_name();
         let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+        settings.set_snapshot_path(std::path::Path::new(super::PROJECT_ROOT).join("snapshots"));
         settings.set_prepend_module_to_snapshot(false);
         settings.set_description(self.description.clone());
         settings.set_omit_expression(true);

@@ -2,7 +2,9 @@
 //!
 //! Tests pass `env!("CARGO_TARGET_TMPDIR")` (via [`crate::scratch_dir!`]): it lies in
 //! the target directory, so it is on a real disk-backed filesystem (where page-cache
-//! dirtiness can be observed) and writable by whoever builds, root or not.
+//! dirtiness can be observed) and writable by whoever builds, root or not. When the
+//! grader runs a test it names a folder of the test's own instead
+//! (`MUNMAP_LAB_SCRATCH`, also on disk): the only place that test process may write.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -17,7 +19,7 @@ pub struct ScratchDir {
 }
 
 /// Scratch directories alive in this process, so [`remove_live`] can delete them when
-/// [`crate::support::skip`] ends the process without running destructors.
+/// [`crate::skip`] ends the process without running destructors.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Deletes every scratch directory this process still has (used right before `skip()` exits).
@@ -32,15 +34,19 @@ pub(crate) fn remove_live() {
 #[macro_export]
 macro_rules! scratch_dir {
     () => {
-        $crate::support::ScratchDir::new(env!("CARGO_TARGET_TMPDIR"))
+        $crate::ScratchDir::new(env!("CARGO_TARGET_TMPDIR"))
     };
 }
 
 impl ScratchDir {
-    /// Creates `<base>/<test name>-<pid>`; the pid keeps concurrent runs apart.
+    /// Creates `<base>/<test name>-<pid>`; the pid keeps concurrent runs apart. The
+    /// grader's folder for this test (`MUNMAP_LAB_SCRATCH`) takes the place of `base`.
     pub fn new(base: impl AsRef<Path>) -> ScratchDir {
         let test = std::thread::current().name().unwrap_or("unnamed").replace("::", "__");
-        let path = base.as_ref().join(format!("{test}-{}", std::process::id()));
+        let base = std::env::var_os(munmap_lab_protocol::SCRATCH_ENV)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| base.as_ref().to_path_buf());
+        let path = base.join(format!("{test}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating scratch dir {}: {e}", path.display()));
         LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(path.clone());

@@ -54,7 +54,7 @@ pub fn open_fds_to(path: &std::path::Path) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::Arena;
+    use crate::Arena;
     use nix::sys::mman::ProtFlags;
 
     #[test]

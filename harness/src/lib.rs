@@ -1,4 +1,8 @@
-//! What every lab suite shares, written once.
+//! munmap-lab-harness: what every lab suite shares, written once.
+//!
+//! A crate of its own, and only a dev-dependency of the lab crate: lab code (`labs/`,
+//! `solutions/`) cannot name anything here, so it cannot call [`isolated`] or [`skip`],
+//! place an arena or print a verdict. The suites in `tests/` use both crates.
 //!
 //! - [`arena`]: a PROT_NONE reservation that places each scenario where nothing foreign can merge with it.
 //! - [`maps`]: a normalised view of `/proc/self/smaps` for one window (page offsets, no raw addresses).
@@ -11,7 +15,7 @@
 //! - [`map_limit`]: runs a few lines in a forked process filled up to `vm.max_map_count`.
 //! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
 //! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
-//! - [`exec_probe`]: the small program lab 07's children exec to report their own address space.
+//! - [`exec_probe`]: how lab 07's tests talk to the small program its children exec.
 //! - [`compile`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
 //! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
 
@@ -38,6 +42,9 @@ pub use scratch::ScratchDir;
 pub use snapshot::Story;
 
 use std::sync::OnceLock;
+
+/// The project root (this crate lives in `harness/` beneath it): where `snapshots/` is.
+pub const PROJECT_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// The system page size in bytes (4096 on x86-64, 4096-65536 on arm64).
 pub fn page_size() -> usize {

@@ -349,7 +349,7 @@ fn judge(status: Option<WaitStatus>, reader: OwnedFd, max_map_count: usize, tota
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::Arena;
+    use crate::Arena;
 
     #[test]
     fn the_kernel_default_limit_is_filled_and_a_huge_one_is_skipped() {

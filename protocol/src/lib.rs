@@ -1,0 +1,132 @@
+//! The one place that says how a test process is started and how its end is judged.
+//!
+//! Two judges use it: the harness, when a student runs `cargo test` (each test body
+//! re-runs its own test binary for that one test), and the grader, which starts every
+//! graded test process itself and runs no lab code of its own. Both start the test
+//! binary as `EXE --exact NAME --test-threads=1 --nocapture` with a one-time token in
+//! [`TOKEN_ENV`]; the harness in that process takes the token out of its environment
+//! before lab code runs and prints a [`pass`](Kind::Pass) marker carrying it only after
+//! the body returned. Whatever else happens (a signal, an early exit, a hang, printed
+//! text) is judged here from outside, into a [`Verdict`] whose message a student can
+//! act on.
+
+pub mod bounded;
+mod judge;
+
+pub use judge::{Verdict, judge};
+
+use std::time::Duration;
+
+/// Carries the one-time token from the judge to the test process.
+pub const TOKEN_ENV: &str = "MUNMAP_LAB_CHILD_TOKEN";
+/// Seconds a test body may run before it is killed (default [`DEFAULT_TIMEOUT`]).
+pub const TIMEOUT_ENV: &str = "MUNMAP_LAB_TEST_TIMEOUT";
+/// A folder of its own where the test process keeps its scratch files (set by the
+/// grader, which lets the process write nowhere else).
+pub const SCRATCH_ENV: &str = "MUNMAP_LAB_SCRATCH";
+/// How long a test body may run by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The shortest and longest per-test time limit a judge accepts.
+pub const TIMEOUT_RANGE: std::ops::RangeInclusive<f64> = 0.5..=600.0;
+/// Most output kept from one test process; the rest is dropped with a note.
+pub const OUTPUT_CAP: usize = 1 << 20;
+
+const MARKER: &str = "@@munmap-lab";
+
+/// What a marker line says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The body returned.
+    Pass,
+    /// The body ended itself: this machine cannot check the case (the text says why).
+    Skip,
+    /// A measured fact shown to whoever runs the test.
+    Note,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Pass => "pass",
+            Kind::Skip => "skip",
+            Kind::Note => "note",
+        }
+    }
+}
+
+/// The line a test process prints (on its own line) to tell the judge `kind`.
+pub fn marker(kind: Kind, token: &str, text: &str) -> String {
+    format!("\n{MARKER}:{}:{token}@@ {text}\n", kind.word())
+}
+
+/// The texts of every `kind` marker carrying `token` in `output`.
+pub fn markers<'a>(output: &'a str, kind: Kind, token: &str) -> impl Iterator<Item = &'a str> {
+    let prefix = format!("{MARKER}:{}:{token}@@", kind.word());
+    output
+        .lines()
+        .filter_map(move |l| l.strip_prefix(prefix.as_str()))
+        .map(str::trim)
+}
+
+/// A fresh one-time token: 128 random bits as hex.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        // SAFETY: getrandom writes at most the given length into the buffer.
+        let n = unsafe { libc::getrandom(bytes[filled..].as_mut_ptr().cast(), bytes.len() - filled, 0) };
+        assert!(n > 0 || std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted);
+        filled += n.max(0) as usize;
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The per-test time limit in seconds from `text` (an environment value or a command-line
+/// argument), or why it is not one.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !secs.is_finite() || !TIMEOUT_RANGE.contains(&secs) {
+        return Err(format!(
+            "{text} s is outside {}..={} s",
+            TIMEOUT_RANGE.start(),
+            TIMEOUT_RANGE.end()
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The arguments that make a libtest binary run exactly `test`, alone, uncaptured.
+pub fn test_args(test: &str) -> [&str; 5] {
+    ["--exact", test, "--test-threads=1", "--nocapture", "--color=never"]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_carry_the_token() {
+        let out = format!("noise{}{}", marker(Kind::Pass, "t1", ""), marker(Kind::Note, "t1", "took 3 ms"));
+        assert_eq!(markers(&out, Kind::Pass, "t1").count(), 1);
+        assert_eq!(markers(&out, Kind::Pass, "other").count(), 0);
+        assert_eq!(markers(&out, Kind::Note, "t1").collect::<Vec<_>>(), ["took 3 ms"]);
+    }
+
+    #[test]
+    fn tokens_are_fresh() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn timeouts_outside_the_range_are_refused() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        for bad in ["1e308", "1e19", "1e-9", "0", "-1", "NaN", "inf", "ten"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+    }
+}
