@@ -1,9 +1,9 @@
 //! Lab 01: map a file MAP_SHARED, close the fd, write, msync, munmap.
 
 use munmap_lab::lab01_full::{map_shared, sync_and_unmap};
-use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::kernel::{cachestat, is_tmpfs};
 use munmap_lab_harness::probe::open_fds_to;
+use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};

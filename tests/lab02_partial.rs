@@ -7,8 +7,8 @@
 use std::ptr::NonNull;
 
 use munmap_lab::lab02_partial::{punch_hole, trim_back, trim_front};
-use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::maps::Backing as Shown;
+use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;

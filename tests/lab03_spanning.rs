@@ -8,8 +8,8 @@
 use std::ops::Range;
 
 use munmap_lab::lab03_spanning::release_range;
-use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::kernel::mseal;
+use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};

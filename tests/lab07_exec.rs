@@ -10,12 +10,12 @@ use std::ffi::{CStr, CString};
 use std::ptr::NonNull;
 
 use munmap_lab::lab07_exec::{fork_paused, spawn, wait_exit};
-use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::children::{
     CHILD_DEADLINE, exited_unreaped, file_appears, maps_of, process_exists, view_from_smaps, within,
 };
 use munmap_lab_harness::exec_probe::{HOLD, SMAPS};
 use munmap_lab_harness::memlock::lock_or_skip;
+use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, Story, expect, isolated, pages, skip};
 use nix::sys::mman::ProtFlags;
 use nix::sys::signal::{Signal, kill};

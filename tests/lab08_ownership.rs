@@ -11,9 +11,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
-use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::compile::{Compiled, check};
 use munmap_lab_harness::fault::{SEGV_MAPERR, death_of};
+use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::ProtFlags;

@@ -81,6 +81,9 @@ struct Outcome {
 
 fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, String> {
     let mut cmd = project::cargo(root);
+    // The slot's own target directory: a submission's build shares no folder with the
+    // reference solutions' build.
+    cmd.env("CARGO_TARGET_DIR", dir.join("target"));
     cmd.args(["build", "--keep-going", "--message-format=json", "--manifest-path"])
         .arg(dir.join("Cargo.toml"));
     for suite in suites {

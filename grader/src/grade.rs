@@ -1,35 +1,51 @@
 //! Grades one source (this checkout, the solutions, or a submission) from start to end:
-//! overlay, refuse, build, run every lab, score.
+//! overlay, refuse, build, run every rubric test in its own confined process, score.
+//!
+//! Each kind of source has a slot of its own under the grader's folder
+//! (`target/munmap-grader/<slot>/`): `work/` holds the sources and, in `work/target/`,
+//! the build; `runs/` the test processes' scratch folders. A submission's build and its
+//! test processes never share a folder with the reference solutions' build.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use munmap_lab_protocol::{self as protocol, Verdict};
+
 use crate::model::{Grade, TestStatus};
+use crate::run::{self, Bench};
+use crate::sandbox::{self, Sandbox};
 use crate::workdir::{self, Source};
-use crate::{compile, handout, project, rubric, run, scan, score};
+use crate::{compile, handout, project, rubric, scan, score};
 
 /// Settings of one grading run.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// How long one test body may run.
     pub timeout: Duration,
+    /// Folders no test process may read (the batch of submissions, the grade outputs),
+    /// besides the project itself and the submission being graded.
+    pub hidden: Vec<PathBuf>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        let timeout = std::env::var("MUNMAP_LAB_TEST_TIMEOUT")
+        let timeout = std::env::var(protocol::TIMEOUT_ENV)
             .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(Duration::from_secs(10));
-        Options { timeout }
+            .and_then(|s| protocol::parse_timeout(&s).ok())
+            .unwrap_or(protocol::DEFAULT_TIMEOUT);
+        Options {
+            timeout,
+            hidden: Vec::new(),
+        }
     }
 }
 
-/// The work directory for a kind of source: one per kind, reused run after run.
+/// The tests the reference solutions pass on this machine (`lab::test`): a skip counts
+/// only where the reference skips too (see [`score::overrule_skips`]).
+pub type Reference = BTreeSet<String>;
+
+/// The slot a kind of source is graded in.
 fn slot(source: &Source) -> &'static str {
     match source {
         Source::Checkout => "checkout",
@@ -38,17 +54,18 @@ fn slot(source: &Source) -> &'static str {
     }
 }
 
-/// The tests the reference solutions pass on this machine (`lab::test`), graded once
-/// per process and only when a submission skipped something: a skip counts only where
-/// the reference skips too (see [`score::overrule_skips`]).
-fn reference_passes(root: &Path, options: &Options) -> Result<BTreeSet<String>, String> {
-    static REFERENCE: Mutex<Option<BTreeSet<String>>> = Mutex::new(None);
-    let mut cached = REFERENCE.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(passes) = cached.as_ref() {
-        return Ok(passes.clone());
+/// Grades the reference solutions, when this project has them, and keeps what they pass.
+/// Done before any submission runs, once per grading run.
+pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>, String> {
+    if !root.join("solutions").is_dir() {
+        return Ok(None);
     }
-    let reference = grade(root, &Source::Solutions, options)?;
-    let passes: BTreeSet<String> = reference
+    Ok(Some(passes(&grade(root, &Source::Solutions, options, None)?)))
+}
+
+/// `lab::test` for every test `grade` passed.
+pub fn passes(grade: &Grade) -> Reference {
+    grade
         .labs
         .iter()
         .flat_map(|lab| {
@@ -57,13 +74,12 @@ fn reference_passes(root: &Path, options: &Options) -> Result<BTreeSet<String>, 
                 .filter(|t| t.status == TestStatus::Pass)
                 .map(move |t| format!("{}::{}", lab.id, t.name))
         })
-        .collect();
-    *cached = Some(passes.clone());
-    Ok(passes)
+        .collect()
 }
 
-/// Grades `source` against the pristine project at `root`.
-pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, String> {
+/// Grades `source` against the pristine project at `root`; `reference` (what the
+/// solutions pass here) decides which skips are honoured.
+pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade, String> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let handed_out = handout::files(root)?;
     let is_handed_out = |rel: &str, bytes: &[u8]| {
@@ -76,7 +92,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
     // Lab files that could reach outside the lab are refused like a compile error.
     let mut refused = BTreeMap::new();
     for (stem, content) in &overlay.labs {
-        if let Some(why) = scan::forbidden(&String::from_utf8_lossy(content)) {
+        if let Some(why) = scan::refuse(content) {
             refused.insert(stem.clone(), format!("labs/{stem}.rs:{why}"));
             files.insert(stem.clone(), stubs[stem].clone());
         }
@@ -94,21 +110,24 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
             lab.id, lab.id
         ));
     }
-    if let Ok(entries) = std::fs::read_dir(root.join("tests")) {
-        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            if path.extension().is_some_and(|e| e == "rs") && !labs.iter().any(|l| l.id == stem) {
-                warnings.push(format!(
-                    "tests/{stem}.rs carries no points: add [{stem}] to rubric.toml"
-                ));
-            }
-        }
-    }
 
-    let workdir = project::grader_dir(root).join("work").join(slot(source));
+    let slot_dir = project::grader_dir(root).join(slot(source));
+    let workdir = slot_dir.join("work");
     let _lock = workdir::lock(&workdir)?;
     let built = compile::build(root, &workdir, slot(source), &suites, &mut files, &stubs, refused)?;
-    let scratch = project::grader_dir(root).join("runs").join(slot(source));
+    let sandbox = confinement(root, source, options, &workdir)?;
+    warnings.extend(sandbox.not_enforced().iter().map(|w| format!("sandbox: {w}")));
+    if let Err(e) = sandbox::become_subreaper() {
+        warnings.push(format!("cannot become the test processes' subreaper: {e}"));
+    }
+    let scratch = slot_dir.join("runs");
+    let bench = Bench {
+        workdir: &workdir,
+        scratch: &scratch,
+        timeout: options.timeout,
+        sandbox: &sandbox,
+    };
+    let pristine = workdir::build_files(root, slot(source), &files)?;
 
     let mut graded = Vec::new();
     for lab in &labs {
@@ -116,44 +135,26 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
             graded.push(score::build_error_grade(lab, error));
             continue;
         }
-        let lab_run = built.binaries.get(&lab.id).map(|exe| {
-            // A test of an earlier lab could have written into the work directory: put
-            // the pristine snapshots (and everything else) back before each suite.
-            if let Err(e) = workdir::sync(
-                &workdir,
-                &workdir::build_files(root, slot(source), &files).unwrap_or_default(),
-            ) {
-                warnings.push(format!("could not restore the work directory: {e}"));
+        let tests: Vec<String> = lab.points.iter().map(|(name, _)| name.clone()).collect();
+        let verdicts: BTreeMap<String, Verdict> = match built.binaries.get(&lab.id) {
+            Some(exe) => {
+                // Test processes cannot write the work folder where the sandbox holds;
+                // where it does not, put the pristine files back before each suite.
+                if let Err(e) = workdir::sync(&workdir, &pristine) {
+                    warnings.push(format!("could not restore the work directory: {e}"));
+                }
+                run::run_lab(exe, &lab.id, &tests, &bench)
             }
-            run::run_lab(exe, &lab.id, &workdir, &scratch, options.timeout)
-        });
-        let no_verdicts = Default::default();
-        let evidence = match &lab_run {
-            Some(r) => score::Evidence {
-                listed: r.listed.as_deref(),
-                verdicts: &r.verdicts,
-                ended: &r.ended,
-            },
-            None => score::Evidence {
-                listed: Some(&[]),
-                verdicts: &no_verdicts,
-                ended: "its suite was not built",
-            },
+            None => BTreeMap::new(),
         };
-        let (lab_grade, lab_warnings) = score::lab_grade(lab, &evidence);
-        if lab_run.is_some() {
-            warnings.extend(lab_warnings);
-        }
-        graded.push(lab_grade);
+        graded.push(score::lab_grade(lab, &verdicts));
     }
-    let any_skip = graded
-        .iter()
-        .flat_map(|l| &l.tests)
-        .any(|t| t.status == TestStatus::Skipped);
-    if any_skip && !matches!(source, Source::Solutions) && root.join("solutions").is_dir() {
-        let reference = reference_passes(root, options)?;
+    if matches!(source, Source::Solutions) {
+        warnings.extend(unlisted_tests(&labs, &built.binaries));
+    }
+    if let Some(reference) = reference {
         for (lab_grade, lab) in graded.iter_mut().zip(&labs) {
-            score::overrule_skips(lab_grade, lab, &reference);
+            score::overrule_skips(lab_grade, lab, reference);
         }
     }
     let mut grade = Grade::new(graded);
@@ -163,4 +164,39 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
     }
     grade.warnings.extend(warnings);
     Ok(grade)
+}
+
+/// The sandbox for `source`'s test processes: they may read their own work folder
+/// (sources and build) but nothing else of the project, the submission or the batch.
+fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox, String> {
+    let mut hidden = vec![root.to_path_buf()];
+    if let Source::Submission(dir) = source {
+        hidden.push(dir.clone());
+    }
+    hidden.extend(options.hidden.iter().cloned());
+    Sandbox::new(&hidden, &[workdir.to_path_buf()]).map_err(|e| format!("cannot prepare the sandbox: {e}"))
+}
+
+/// Tests of the (trusted) reference build that the rubric gives no points: a warning
+/// for the instructor, an error in `cargo selftest`.
+fn unlisted_tests(labs: &[rubric::Lab], binaries: &BTreeMap<String, PathBuf>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for lab in labs {
+        let Some(exe) = binaries.get(&lab.id) else { continue };
+        let mut cmd = project::clean_command(exe);
+        cmd.args(["--list", "--format", "terse"]);
+        let Ok(ended) = protocol::bounded::run(cmd, Duration::from_secs(30), protocol::OUTPUT_CAP) else {
+            continue;
+        };
+        let listed = String::from_utf8_lossy(&ended.output).into_owned();
+        for name in listed.lines().filter_map(|l| l.strip_suffix(": test")) {
+            if lab.points_of(name).is_none() {
+                warnings.push(format!(
+                    "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
+                    lab.id, lab.id
+                ));
+            }
+        }
+    }
+    warnings
 }

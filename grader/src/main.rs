@@ -18,9 +18,9 @@ mod mistakes;
 mod model;
 mod output;
 mod project;
-mod report;
 mod rubric;
 mod run;
+mod sandbox;
 mod scan;
 mod score;
 mod selftest;
@@ -64,7 +64,13 @@ fn run(command: Command) -> Result<(), String> {
                 Source::Submission(dir) => format!("the submission in {}", dir.display()),
             };
             eprintln!("munmap-grader: grading {what} (building, then one process per test)...");
-            let grade = grade::grade(&root, &source, &options)?;
+            // A skip counts only where the reference solutions skip too: grade them first,
+            // before any lab code of the source runs.
+            let reference = match source {
+                Source::Solutions => None,
+                _ => grade::reference(&root, &options)?,
+            };
+            let grade = grade::grade(&root, &source, &options, reference.as_ref())?;
             for warning in &grade.warnings {
                 eprintln!("warning: {warning}");
             }
@@ -80,7 +86,7 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", output::terminal::render(&grade));
             Ok(())
         }
-        Command::Batch { dir, out, options } => batch::run(&root, &dir, &out, &options, true).map(|_| ()),
+        Command::Batch { dir, out, options } => batch::run(&root, &dir, &out, &options, None, true).map(|_| ()),
         Command::Handout { dir } => {
             let count = handout::export(&root, &dir)?;
             println!(

@@ -73,17 +73,6 @@ impl TestStatus {
             TestStatus::Skipped => "skipped",
         }
     }
-
-    pub fn parse(word: &str) -> Option<TestStatus> {
-        Some(match word {
-            "pass" => TestStatus::Pass,
-            "fail" => TestStatus::Fail,
-            "crash" => TestStatus::Crash,
-            "timeout" => TestStatus::Timeout,
-            "skipped" => TestStatus::Skipped,
-            _ => return None,
-        })
-    }
 }
 
 impl LabGrade {

@@ -65,16 +65,6 @@ pub fn cargo(root: &Path) -> Command {
     cmd
 }
 
-/// A fresh random hex string (one-time tokens and nonces).
-pub fn random_hex() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .expect("reading /dev/urandom");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,136 +1,86 @@
-//! Runs one lab's test binary and collects the harness's verdicts.
+//! Runs one lab's graded tests, each in a test process the grader starts and judges.
 //!
-//! The binary runs in the clean grading environment with `MUNMAP_LAB_REPORT` (where
-//! its parent process appends one verdict per test) and `MUNMAP_LAB_REPORT_NONCE`
-//! (this run's secret, which the harness removes from its environment before any
-//! test child starts). Each test body runs in a child of that process
-//! (`src/support/isolate.rs`) with its own timeout; the grader adds an outer timeout
-//! for the whole binary in case something takes the parent down.
+//! The grader is the only judge: for every test the rubric names it starts the lab's
+//! test binary as `EXE --exact NAME` with a one-time token (the protocol in
+//! `munmap_lab_protocol`), inside the [`Sandbox`], with a scratch folder of its own
+//! as the only place it may write, and judges how the process ended. No process that
+//! runs lab code ever judges anything or holds anything that outlives its own test:
+//! there is no report file, no nonce, and the test list comes from the rubric, not
+//! from asking a binary that lab code can alter. After each test every process it
+//! left behind (a `setsid` daemon included: the grader is their subreaper) is killed.
 
-use std::fs;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::project;
-use crate::report::{self, Verdicts};
+use crate::sandbox::{self, Sandbox};
 
-/// What running a lab's suite gave.
-#[derive(Debug)]
-pub struct LabRun {
-    /// The tests the binary says it has (`--list`); None when it could not list them.
-    pub listed: Option<Vec<String>>,
-    pub verdicts: Verdicts,
-    /// How the binary ended (and where its output is kept), for a test that got no verdict.
-    pub ended: String,
+/// Where and how one lab's tests run.
+pub struct Bench<'a> {
+    /// The work folder (the build's sources): the test processes' current directory.
+    pub workdir: &'a Path,
+    /// Per-test scratch folders are made beneath this and removed after each test.
+    pub scratch: &'a Path,
+    pub timeout: Duration,
+    pub sandbox: &'a Sandbox,
 }
 
-/// Runs `exe` (the suite of `lab`) from `workdir`; `scratch` holds its report and log.
-pub fn run_lab(exe: &Path, lab: &str, workdir: &Path, scratch: &Path, timeout: Duration) -> LabRun {
-    let _ = fs::create_dir_all(scratch);
-    let log = scratch.join(format!("{lab}.log"));
-    let listed = list_tests(exe, workdir);
-    let report = scratch.join(format!("{lab}.report"));
-    // Created empty up front, so a line forged before the first verdict still lands
-    // in it (and is caught as a duplicate) instead of failing to open.
-    let _ = fs::write(&report, "");
-    let nonce = project::random_hex();
-    let count = listed.as_ref().map_or(50, Vec::len) as u32;
-    let outer = (timeout + Duration::from_secs(3)) * count + Duration::from_secs(30);
-
-    let ended = match fs::File::create(&log) {
-        Err(e) => format!("could not create its log {}: {e}", log.display()),
-        Ok(log_file) => {
-            let mut cmd = project::clean_command(exe);
-            cmd.args(["--test-threads=1", "--color=never"])
-                .env("MUNMAP_LAB_REPORT", &report)
-                .env("MUNMAP_LAB_REPORT_NONCE", &nonce)
-                .env("MUNMAP_LAB_TEST_TIMEOUT", format!("{}", timeout.as_secs_f64()))
-                .current_dir(workdir)
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone().map(Stdio::from).unwrap_or_else(|_| Stdio::null()))
-                .stderr(Stdio::from(log_file))
-                .process_group(0);
-            run_with_timeout(cmd, outer)
-        }
-    };
-    let text = fs::read_to_string(&report).unwrap_or_default();
-    LabRun {
-        listed,
-        verdicts: report::parse(&text, lab, &nonce),
-        ended: format!("{ended} (its output: {})", log.display()),
-    }
-}
-
-/// `exe --list --format terse`: the libtest names of its tests.
-fn list_tests(exe: &Path, workdir: &Path) -> Option<Vec<String>> {
-    let output = project::clean_command(exe)
-        .args(["--list", "--format", "terse"])
-        .current_dir(workdir)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    Some(parse_list(&String::from_utf8_lossy(&output.stdout)))
-}
-
-fn parse_list(stdout: &str) -> Vec<String> {
-    stdout
-        .lines()
-        .filter_map(|l| l.strip_suffix(": test"))
-        .map(String::from)
+/// Runs every test in `tests` of `lab`'s test binary `exe`; returns each one's verdict.
+pub fn run_lab(exe: &Path, lab: &str, tests: &[String], bench: &Bench) -> BTreeMap<String, Verdict> {
+    tests
+        .iter()
+        .enumerate()
+        .map(|(i, test)| {
+            let scratch = bench.scratch.join(lab).join(format!("{i:03}"));
+            (test.clone(), run_test(exe, lab, test, &scratch, bench))
+        })
         .collect()
 }
 
-/// Runs `cmd` (in a process group of its own) and kills the group after `limit`.
-fn run_with_timeout(mut cmd: std::process::Command, limit: Duration) -> String {
-    let mut child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return format!("could not be started: {e}"),
-    };
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= limit => break None,
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return format!("could not be waited for: {e}"),
-        }
-    };
-    // SAFETY: killpg on the group we created for this child; no memory is involved.
-    unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-    match status {
-        Some(status) => describe(status),
-        None => {
-            let _ = child.wait();
-            format!(
-                "the suite was still running after {:.0} s and was killed",
-                limit.as_secs_f64()
-            )
-        }
+/// One test in a fresh, confined test process.
+fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) -> Verdict {
+    if let Err(e) = fresh_dir(scratch) {
+        return Verdict::Fail(format!(
+            "{lab}::{test} was not run: cannot make its scratch folder: {e}"
+        ));
     }
+    let token = protocol::new_token();
+    let mut cmd = project::clean_command(exe);
+    cmd.args(protocol::test_args(test))
+        .env(protocol::TOKEN_ENV, &token)
+        .env(protocol::SCRATCH_ENV, scratch)
+        .env("TMPDIR", scratch)
+        .env("INSTA_WORKSPACE_ROOT", bench.workdir)
+        .current_dir(bench.workdir);
+    bench.sandbox.confine(&mut cmd, scratch);
+    let verdict = match protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP) {
+        Ok(ended) => protocol::judge(
+            lab,
+            test,
+            ended.status,
+            &String::from_utf8_lossy(&ended.output),
+            &token,
+            bench.timeout,
+        ),
+        Err(e) => Verdict::Fail(format!(
+            "{lab}::{test} was not run: cannot start {}: {e}",
+            exe.display()
+        )),
+    };
+    sandbox::kill_orphans(&[]);
+    let _ = std::fs::remove_dir_all(scratch);
+    verdict
 }
 
-fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(0), _) => "the suite exited normally".into(),
-        (Some(101), _) => "the suite exited normally (some tests failed)".into(),
-        (Some(code), _) => format!("the suite exited with status {code}"),
-        (None, Some(signal)) => format!("the suite was killed by signal {signal}"),
-        (None, None) => "the suite ended without a status".into(),
+/// An empty folder at `dir` (whatever was there, links included, is removed, never followed).
+fn fresh_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(dir)?,
+        Ok(_) => std::fs::remove_file(dir)?,
+        Err(_) => {}
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_libtests_terse_list() {
-        let out = "a: test\nb::case_1_x: test\nbench_it: benchmark\n\n";
-        assert_eq!(parse_list(out), ["a", "b::case_1_x"]);
-    }
+    std::fs::create_dir_all(dir)
 }

@@ -285,3 +285,8 @@ pub unsafe fn trim(path: &Path, len: usize) -> nix::Result<usize> {
         refused("let r#include = 1;", "include");
     }
 }
+
+/// Temporary bridge until the syn-based check lands.
+pub fn refuse(bytes: &[u8]) -> Option<String> {
+    forbidden(&String::from_utf8_lossy(bytes))
+}

@@ -1,77 +1,53 @@
-//! Points from verdicts: the rubric decides what counts, the harness what passed.
+//! Points from verdicts: the rubric decides what counts, the grader's own judging what passed.
 //!
 //! - pass: the rubric's points; fail, crash, timeout: 0.
 //! - skipped (this machine cannot check it): counts neither for nor against, so its
-//!   points leave both the score and the maximum.
-//! - no verdict: the suite ended before the test reported, so it counts as a crash.
-//! - a rubric test the suite does not have fails, and is a warning for the instructor.
+//!   points leave both the score and the maximum (where the reference skips too).
+//! - a rubric test the suite does not have fails, with the reason.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use munmap_lab_protocol::Verdict;
 
 use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
-use crate::report::Verdicts;
 use crate::rubric::Lab;
 
-/// The harness's side of one lab: the tests it has and the verdicts it gave.
-pub struct Evidence<'a> {
-    pub listed: Option<&'a [String]>,
-    pub verdicts: &'a Verdicts,
-    /// How the suite ended (for tests without a verdict).
-    pub ended: &'a str,
+/// The status word of a verdict, as the grade spells it.
+pub fn status_of(verdict: &Verdict) -> TestStatus {
+    match verdict {
+        Verdict::Pass => TestStatus::Pass,
+        Verdict::Skipped(_) => TestStatus::Skipped,
+        Verdict::Fail(_) => TestStatus::Fail,
+        Verdict::Crash(_) => TestStatus::Crash,
+        Verdict::Timeout(_) => TestStatus::Timeout,
+    }
 }
 
-/// Grades `lab` from the evidence; returns the grade and warnings for the instructor.
-pub fn lab_grade(lab: &Lab, evidence: &Evidence) -> (LabGrade, Vec<String>) {
-    let mut warnings = Vec::new();
-    let mut tests = Vec::new();
-    for (name, points) in &lab.points {
-        let exists = evidence.listed.is_none_or(|l| l.iter().any(|t| t == name));
-        let (status, message) = if let Some((status, message)) = evidence.verdicts.tests.get(name) {
-            (*status, message.clone())
-        } else if let Some(why) = evidence.verdicts.distrusted.get(name) {
-            (TestStatus::Crash, format!("{}::{name}: {why}", lab.id))
-        } else if !exists {
-            warnings.push(format!(
-                "rubric.toml grades {}::{name}, but tests/{}.rs has no such test",
-                lab.id, lab.id
-            ));
-            (
-                TestStatus::Fail,
-                format!("{}::{name} does not exist in tests/{}.rs", lab.id, lab.id),
-            )
-        } else {
-            (
+/// Grades `lab` from the grader's verdict on each of its rubric tests.
+pub fn lab_grade(lab: &Lab, verdicts: &BTreeMap<String, Verdict>) -> LabGrade {
+    let tests = lab
+        .points
+        .iter()
+        .map(|(name, points)| match verdicts.get(name) {
+            Some(verdict) => test_grade(name, *points, status_of(verdict), verdict.message().to_string()),
+            None => test_grade(
+                name,
+                *points,
                 TestStatus::Crash,
-                format!("{}::{name} got no verdict: {}", lab.id, evidence.ended),
-            )
-        };
-        tests.push(test_grade(name, *points, status, message));
-    }
-    if let Some(listed) = evidence.listed {
-        for name in listed.iter().filter(|t| lab.points_of(t).is_none()) {
-            warnings.push(format!(
-                "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
-                lab.id, lab.id
-            ));
-        }
-    }
-    let mut message = String::new();
-    if evidence.verdicts.foreign_lines > 0 {
-        message = format!(
-            "{} line(s) of the harness report were not the harness's own and were ignored",
-            evidence.verdicts.foreign_lines
-        );
-    }
-    let grade = LabGrade {
+                format!("{}::{name} got no verdict", lab.id),
+            ),
+        })
+        .collect();
+    LabGrade {
         id: lab.id.clone(),
         title: lab.title.clone(),
         score: 0,
         max_score: 0,
         status: LabStatus::Graded,
-        message,
+        message: String::new(),
         tests,
-    };
-    (grade.total(), warnings)
+    }
+    .total()
 }
 
 /// A lab that did not compile: every test fails with the compiler's first error.
@@ -170,21 +146,13 @@ mod tests {
 
     #[test]
     fn scores_each_status() {
-        let mut verdicts = Verdicts::default();
-        verdicts.tests.insert("a".into(), (TestStatus::Pass, String::new()));
-        verdicts.tests.insert("b".into(), (TestStatus::Fail, "boom".into()));
-        verdicts
-            .tests
-            .insert("c".into(), (TestStatus::Skipped, "old kernel".into()));
-        verdicts.tests.insert("d".into(), (TestStatus::Timeout, "hung".into()));
-        verdicts.distrusted.insert("e".into(), "forged".into());
-        let listed: Vec<String> = ["a", "b", "c", "d", "e", "f", "extra"].map(String::from).to_vec();
-        let evidence = Evidence {
-            listed: Some(&listed),
-            verdicts: &verdicts,
-            ended: "the suite was killed by signal 9",
-        };
-        let (grade, warnings) = lab_grade(&lab(), &evidence);
+        let mut verdicts = BTreeMap::new();
+        verdicts.insert("a".to_string(), Verdict::Pass);
+        verdicts.insert("b".to_string(), Verdict::Fail("boom".into()));
+        verdicts.insert("c".to_string(), Verdict::Skipped("old kernel".into()));
+        verdicts.insert("d".to_string(), Verdict::Timeout("hung".into()));
+        verdicts.insert("e".to_string(), Verdict::Crash("SIGSEGV".into()));
+        let grade = lab_grade(&lab(), &verdicts);
         let by_name: BTreeMap<&str, &TestGrade> = grade.tests.iter().map(|t| (t.name.as_str(), t)).collect();
         assert_eq!((by_name["a"].score, by_name["a"].max_score), (1, 1));
         assert_eq!((by_name["b"].score, by_name["b"].max_score), (0, 2));
@@ -195,26 +163,8 @@ mod tests {
         );
         assert_eq!(by_name["d"].status, TestStatus::Timeout);
         assert_eq!(by_name["e"].status, TestStatus::Crash);
-        assert_eq!(by_name["f"].status, TestStatus::Crash);
-        assert!(by_name["f"].message.contains("signal 9"));
+        assert_eq!(by_name["f"].status, TestStatus::Crash, "no verdict");
         assert_eq!((grade.score, grade.max_score), (1, 1 + 2 + 4 + 5 + 6));
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("extra carries no points"));
-    }
-
-    #[test]
-    fn a_rubric_test_missing_from_the_suite_fails_with_a_warning() {
-        let listed = vec!["a".to_string()];
-        let verdicts = Verdicts::default();
-        let evidence = Evidence {
-            listed: Some(&listed),
-            verdicts: &verdicts,
-            ended: "",
-        };
-        let (grade, warnings) = lab_grade(&lab(), &evidence);
-        assert_eq!(grade.tests[1].status, TestStatus::Fail);
-        assert_eq!(warnings.len(), 5);
-        assert!(warnings[0].contains("rubric.toml grades lab02::b"));
     }
 
     #[test]

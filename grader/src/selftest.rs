@@ -208,7 +208,7 @@ fn grading_table(root: &Path) -> Result<((), String), String> {
 }
 
 fn solutions(root: &Path) -> Result<(Grade, String), String> {
-    let grade = grade::grade(root, &Source::Solutions, &Options::default())?;
+    let grade = grade::grade(root, &Source::Solutions, &Options::default(), None)?;
     let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
     for lab in &grade.labs {
         if lab.status == LabStatus::BuildError {
@@ -250,7 +250,7 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
 }
 
 fn stubs(root: &Path) -> Result<((), String), String> {
-    let grade = grade::grade(root, &Source::Checkout, &Options::default())?;
+    let grade = grade::grade(root, &Source::Checkout, &Options::default(), None)?;
     let mut problems = Vec::new();
     let mut count = 0;
     for lab in &grade.labs {
@@ -289,8 +289,17 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
     // Short per-test timeout: the hanging fixture costs seconds, not minutes.
     let options = Options {
         timeout: Duration::from_secs(5),
+        ..Options::default()
     };
-    let graded = batch::run(root, &dir, &base.join("fixtures-grades"), &options, false)?;
+    let passes = grade::passes(reference);
+    let graded = batch::run(
+        root,
+        &dir,
+        &base.join("fixtures-grades"),
+        &options,
+        Some(&passes),
+        false,
+    )?;
     let mut problems = Vec::new();
     let mut lines = Vec::new();
     for fixture in &fixtures {
@@ -343,8 +352,17 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String
     }
     let options = Options {
         timeout: Duration::from_secs(5),
+        ..Options::default()
     };
-    let graded = batch::run(root, &dir, &base.join("mistakes-grades"), &options, false)?;
+    let passes = grade::passes(reference);
+    let graded = batch::run(
+        root,
+        &dir,
+        &base.join("mistakes-grades"),
+        &options,
+        Some(&passes),
+        false,
+    )?;
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let mut problems = Vec::new();
     let mut lines = Vec::new();

@@ -172,9 +172,10 @@ pub fn walk(base: &Path, dir: &Path, visit: &mut dyn FnMut(&str, &Path) -> Resul
     Ok(())
 }
 
-/// The files a build needs from the pristine project (relative path to content), with
-/// `labs` as the lab files and a manifest that stands alone (its own workspace, no
-/// grader member, no default features) under a package name of its own (`slot`).
+/// The files a build needs from the pristine project (relative path to content): the
+/// lab crate with `labs` as its lab files, the harness and protocol crates, the suites
+/// and snapshots, and a manifest that stands alone (its own workspace, no grader
+/// member, no default features) under a package name of its own (`slot`).
 pub fn build_files(
     root: &Path,
     slot: &str,
@@ -188,7 +189,7 @@ pub fn build_files(
             files.insert(name.to_string(), read(&path)?);
         }
     }
-    for dir in ["src", "tests", "snapshots"] {
+    for dir in ["src", "tests", "snapshots", "harness", "protocol"] {
         let path = root.join(dir);
         if path.is_dir() {
             walk(root, &path, &mut |rel, path| {

@@ -203,10 +203,17 @@ fn run_alone(test: &str) -> (Verdict, Vec<String>) {
     let limit = timeout();
     let ended = match protocol::bounded::run(command, limit, protocol::OUTPUT_CAP) {
         Ok(ended) => ended,
-        Err(e) => return (Verdict::Fail(format!("could not start the test process: {e}")), Vec::new()),
+        Err(e) => {
+            return (
+                Verdict::Fail(format!("could not start the test process: {e}")),
+                Vec::new(),
+            );
+        }
     };
     let output = String::from_utf8_lossy(&ended.output);
-    let notes = protocol::markers(&output, Kind::Note, &token).map(String::from).collect();
+    let notes = protocol::markers(&output, Kind::Note, &token)
+        .map(String::from)
+        .collect();
     (
         protocol::judge(&lab_name(), test, ended.status, &output, &token, limit),
         notes,

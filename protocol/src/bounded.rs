@@ -18,7 +18,10 @@ pub struct Ended {
 pub fn run(mut cmd: Command, limit: Duration, cap: usize) -> std::io::Result<Ended> {
     let (mut reader, writer) = std::io::pipe()?;
     let writer_err = writer.try_clone()?;
-    cmd.stdin(Stdio::null()).stdout(writer).stderr(writer_err).process_group(0);
+    cmd.stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(writer_err)
+        .process_group(0);
     let started = Instant::now();
     let mut child = cmd.spawn()?;
     drop(cmd);

@@ -159,7 +159,14 @@ mod tests {
         assert!(hung.message().contains("within 10.0 s"), "{hung:?}");
         let missing = judge("lab", "t", exited(0), "running 0 tests\n", "tok", LIMIT);
         assert_eq!(missing, Verdict::Fail("tests/lab.rs has no test named t".into()));
-        let panicked = judge("lab", "t", exited(101), "thread 't' panicked at x.rs:1:1:\nboom\n", "tok", LIMIT);
+        let panicked = judge(
+            "lab",
+            "t",
+            exited(101),
+            "thread 't' panicked at x.rs:1:1:\nboom\n",
+            "tok",
+            LIMIT,
+        );
         assert!(panicked.message().starts_with("lab::t failed: boom"), "{panicked:?}");
     }
 

@@ -109,7 +109,11 @@ mod tests {
 
     #[test]
     fn markers_carry_the_token() {
-        let out = format!("noise{}{}", marker(Kind::Pass, "t1", ""), marker(Kind::Note, "t1", "took 3 ms"));
+        let out = format!(
+            "noise{}{}",
+            marker(Kind::Pass, "t1", ""),
+            marker(Kind::Note, "t1", "took 3 ms")
+        );
         assert_eq!(markers(&out, Kind::Pass, "t1").count(), 1);
         assert_eq!(markers(&out, Kind::Pass, "other").count(), 0);
         assert_eq!(markers(&out, Kind::Note, "t1").collect::<Vec<_>>(), ["took 3 ms"]);

@@ -47,7 +47,10 @@ fn hold(addr: &str, count: &str, ready: &Path) -> i32 {
     ) else {
         return write_whole(ready, b"error: bad ADDR or PAGES") + 3;
     };
-    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().unwrap_or(4096) as usize;
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .unwrap_or(4096) as usize;
     let len = count * page;
     let mapped = unsafe {
         mmap_anonymous(
