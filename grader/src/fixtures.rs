@@ -38,6 +38,15 @@ pub struct Fixture {
     edit: Vec<Edit>,
     #[serde(default)]
     no_labs: bool,
+    /// Makes the submission's `labs` folder a symbolic link to this folder of the project.
+    #[serde(default)]
+    labs_link: Option<String>,
+    /// Bytes added at the end of the lab file (what TOML text cannot hold: invalid UTF-8).
+    #[serde(default)]
+    append_bytes: Vec<u8>,
+    /// Graded only where the sandbox is fully enforced (the fixture tries to do damage).
+    #[serde(default)]
+    pub needs_sandbox: bool,
     #[serde(default)]
     expect: Expect,
 }
@@ -72,6 +81,9 @@ struct Expect {
     /// The mistake is harmless: the lab keeps full marks (no test may lose).
     #[serde(default)]
     full_marks: bool,
+    /// No process whose command line contains this may be left once the batch is graded.
+    #[serde(default)]
+    pub no_survivor: Option<String>,
 }
 
 /// Reads the catalogue.
@@ -92,13 +104,14 @@ pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
                 f.name
             ));
         }
-        let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some(), f.stub]
+        let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some()]
             .iter()
             .filter(|w| **w)
             .count();
-        if !f.no_labs && (f.lab.is_none() || ways != 1) {
+        let whole = !f.no_labs && f.labs_link.is_none();
+        if whole && (f.lab.is_none() || ways > 1 || (ways == 0 && !f.stub) || (f.stub && f.replace.is_some())) {
             return Err(format!(
-                "fixture `{}` needs `lab` and exactly one of inject, replace, text, stub",
+                "fixture `{}` needs `lab` and one of inject, replace, text, stub (stub may go with inject)",
                 f.name
             ));
         }
@@ -114,7 +127,15 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
         return write(&dir.join("README.md"), "not a checkout\n");
     }
     copy_solutions(root, dir)?;
-    patch_lab(root, fixture, dir)?;
+    if fixture.lab.is_some() {
+        patch_lab(root, fixture, dir)?;
+    }
+    if let Some(target) = &fixture.labs_link {
+        let labs = dir.join("labs");
+        std::fs::remove_dir_all(&labs).map_err(|e| format!("cannot remove {}: {e}", labs.display()))?;
+        std::os::unix::fs::symlink(root.join(target), &labs)
+            .map_err(|e| format!("cannot link {}: {e}", labs.display()))?;
+    }
     for edit in &fixture.edit {
         let target = dir.join(&edit.path);
         let pristine = std::fs::read_to_string(root.join(&edit.path)).unwrap_or_default();
@@ -158,6 +179,11 @@ impl Fixture {
         self.lab.is_some() && self.edit.is_empty() && !self.no_labs && !self.stub && self.text.is_none()
     }
 
+    /// A mark no process may carry once the batch is graded (a daemon's command line).
+    pub fn no_survivor(&self) -> Option<&str> {
+        self.expect.no_survivor.as_deref()
+    }
+
     /// Whether the lab must keep full marks.
     pub fn keeps_full_marks(&self) -> bool {
         self.expect.full_marks
@@ -173,20 +199,32 @@ impl Fixture {
 pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
     let lab = fixture.lab.as_deref().unwrap_or_default();
     let file = dir.join("labs").join(format!("{lab}.rs"));
-    let solution = std::fs::read_to_string(&file)
-        .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
-    let broken = if let Some(code) = &fixture.inject {
-        inject(&solution, code)
-            .ok_or_else(|| format!("fixture `{}`: no `pub fn` in solutions/{lab}.rs", fixture.name))?
-    } else if let Some([from, to]) = &fixture.replace {
-        replace_once(&solution, from, to).map_err(|e| format!("fixture `{}`: solutions/{lab}.rs: {e}", fixture.name))?
-    } else if let Some(text) = &fixture.text {
-        text.replace("{root}", &root.display().to_string())
-    } else {
+    let (base, from) = if fixture.stub {
         let stub = root.join("labs").join(format!("{lab}.rs"));
-        std::fs::read_to_string(&stub).map_err(|e| format!("cannot read {}: {e}", stub.display()))?
+        let text = std::fs::read_to_string(&stub).map_err(|e| format!("cannot read {}: {e}", stub.display()))?;
+        (text, format!("labs/{lab}.rs"))
+    } else {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
+        (text, format!("solutions/{lab}.rs"))
     };
-    write(&file, &broken)
+    let with_root = |text: &str| text.replace("{root}", &root.display().to_string());
+    let broken = if let Some(code) = &fixture.inject {
+        inject(&base, &with_root(code)).ok_or_else(|| format!("fixture `{}`: no `pub fn` in {from}", fixture.name))?
+    } else if let Some([old, new]) = &fixture.replace {
+        replace_once(&base, old, &with_root(new)).map_err(|e| format!("fixture `{}`: {from}: {e}", fixture.name))?
+    } else if let Some(text) = &fixture.text {
+        with_root(text)
+    } else {
+        base
+    };
+    write(&file, &broken)?;
+    if !fixture.append_bytes.is_empty() {
+        let mut bytes = broken.into_bytes();
+        bytes.extend(&fixture.append_bytes);
+        std::fs::write(&file, bytes).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    }
+    Ok(())
 }
 
 fn write(path: &Path, content: &str) -> Result<(), String> {

@@ -19,7 +19,7 @@ grade = \"run --quiet --package munmap-grader --\"\n";
 /// Top-level files copied as they are.
 const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", "rubric.toml", "GRADING.md"];
 /// Folders copied as they are (with the exceptions in [`is_withheld`]).
-const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "grader"];
+const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "harness", "protocol", "grader"];
 
 /// Paths inside the copied folders that never go to students.
 fn is_withheld(rel: &str) -> bool {
@@ -111,7 +111,7 @@ fn student_lib(lib: &str) -> String {
         "//! munmap-lab: a teaching lab for Linux `munmap()`.",
         "//!",
         "//! Each lab is one module, from `labs/`; its suite is `tests/<lab>.rs`.",
-        "//! [`support`] holds everything the suites share.",
+        "//! The suites' harness is the crate `munmap-lab-harness` (`harness/`), which lab code cannot use.",
     ];
     // Each lab is declared twice, `#[cfg(not(feature = "solutions"))] #[path = "../labs/.."]`
     // and `#[cfg(feature = "solutions")] #[path = "../solutions/.."]`: keep the first

@@ -279,7 +279,21 @@ fn stubs(root: &Path) -> Result<((), String), String> {
 }
 
 fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String> {
-    let fixtures = fixtures::load(root)?;
+    let mut fixtures = fixtures::load(root)?;
+    // Fixtures that try to do damage run only where the sandbox would stop them.
+    let unenforced = crate::sandbox::Sandbox::new(&[], &[])
+        .map(|s| s.not_enforced().to_vec())
+        .unwrap_or_else(|e| vec![e.to_string()]);
+    if !unenforced.is_empty() {
+        for fixture in fixtures.iter().filter(|f| f.needs_sandbox) {
+            println!(
+                "    skip {}: the sandbox is not fully enforced here ({})",
+                fixture.name,
+                unenforced.join("; ")
+            );
+        }
+        fixtures.retain(|f| !f.needs_sandbox);
+    }
     let base = project::grader_dir(root).join("selftest");
     let dir = base.join("fixtures");
     let _ = std::fs::remove_dir_all(&dir);
@@ -292,6 +306,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
         ..Options::default()
     };
     let passes = grade::passes(reference);
+    let before = project_digest(root)?;
     let graded = batch::run(
         root,
         &dir,
@@ -301,6 +316,23 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
         false,
     )?;
     let mut problems = Vec::new();
+    let after = project_digest(root)?;
+    for (path, _) in before.iter().filter(|(path, digest)| after.get(*path) != Some(*digest)) {
+        problems.push(format!("{path} was changed or removed while the fixtures were graded"));
+    }
+    for path in after.keys().filter(|path| !before.contains_key(*path)) {
+        problems.push(format!("{path} appeared while the fixtures were graded"));
+    }
+    for fixture in &fixtures {
+        if let Some(mark) = fixture.no_survivor() {
+            for pid in processes_with(mark) {
+                problems.push(format!(
+                    "{}: process {pid} (`{mark}`) outlived grading: every process a test leaves is killed",
+                    fixture.name
+                ));
+            }
+        }
+    }
     let mut lines = Vec::new();
     for fixture in &fixtures {
         let Some(result) = graded.iter().find(|g| g.name == fixture.name) else {
@@ -336,6 +368,47 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
             total / graded.len().max(1) as f64
         ),
     ))
+}
+
+/// Every file of the project that grading must never change (the grader's own binary
+/// included), with a digest of its content: path to digest.
+fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    use std::hash::{Hash, Hasher};
+    let digest = |bytes: &[u8]| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        hasher.finish()
+    };
+    let mut files = std::collections::BTreeMap::new();
+    for dir in ["labs", "solutions", "src", "tests", "snapshots", "harness", "protocol", "grader"] {
+        crate::workdir::walk(root, &root.join(dir), &mut |rel, path| {
+            if !rel.starts_with("grader/target") {
+                files.insert(rel.to_string(), digest(&std::fs::read(path).unwrap_or_default()));
+            }
+            Ok(())
+        })?;
+    }
+    for name in ["Cargo.toml", "Cargo.lock", "rubric.toml", "GRADING.md"] {
+        files.insert(name.to_string(), digest(&std::fs::read(root.join(name)).unwrap_or_default()));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        files.insert(exe.display().to_string(), digest(&std::fs::read(&exe).unwrap_or_default()));
+    }
+    Ok(files)
+}
+
+/// Processes whose command line contains `mark`.
+fn processes_with(mark: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).replace('\0', " ").contains(mark))
+        })
+        .collect()
 }
 
 /// The catalogue of classic mistakes, graded in rounds (see `crate::mistakes`): each
