@@ -116,9 +116,11 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     let _lock = workdir::lock(&workdir)?;
     let built = compile::build(root, &workdir, slot(source), &suites, &mut files, &stubs, refused)?;
     let sandbox = confinement(root, source, options, &workdir)?;
-    warnings.extend(sandbox.not_enforced().iter().map(|w| format!("sandbox: {w}")));
+    let mut not_enforced = sandbox.not_enforced().to_vec();
     if let Err(e) = sandbox::become_subreaper() {
-        warnings.push(format!("cannot become the test processes' subreaper: {e}"));
+        not_enforced.push(format!(
+            "processes a test leaves behind are not all killed (no child subreaper: {e})"
+        ));
     }
     let scratch = slot_dir.join("runs");
     let bench = Bench {
@@ -163,6 +165,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         grade.warnings.push(format!("{missing} is missing: graded as the stub"));
     }
     grade.warnings.extend(warnings);
+    grade.not_enforced = not_enforced;
     Ok(grade)
 }
 

@@ -74,6 +74,9 @@ fn run(command: Command) -> Result<(), String> {
             for warning in &grade.warnings {
                 eprintln!("warning: {warning}");
             }
+            for gap in &grade.not_enforced {
+                eprintln!("note: not enforced on this machine: {gap}");
+            }
             if let Some(path) = &outputs.json {
                 output::write_file(path, &output::json(&grade))?;
             }

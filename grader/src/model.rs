@@ -18,6 +18,10 @@ pub struct Grade {
     /// Problems of the lab itself (rubric and tests disagree), for the instructor.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What the sandbox around the test processes could not enforce on this machine
+    /// (an old kernel without Landlock, for instance); empty when it all held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_enforced: Vec<String>,
 }
 
 /// One lab: its points and every graded test.
@@ -97,6 +101,7 @@ impl Grade {
             labs,
             ignored: Vec::new(),
             warnings: Vec::new(),
+            not_enforced: Vec::new(),
         }
     }
 
