@@ -76,7 +76,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options) -> Result<Grade, S
     // Lab files that could reach outside the lab are refused like a compile error.
     let mut refused = BTreeMap::new();
     for (stem, content) in &overlay.labs {
-        if let Some(why) = scan::forbidden(&String::from_utf8_lossy(content)) {
+        if let Some(why) = scan::refuse(content) {
             refused.insert(stem.clone(), format!("labs/{stem}.rs:{why}"));
             files.insert(stem.clone(), stubs[stem].clone());
         }
