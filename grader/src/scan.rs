@@ -1297,7 +1297,3 @@ pub fn lesson() -> &'static str {
     }
 }
 
-/// Temporary bridge until the syn-based check lands.
-pub fn refuse(bytes: &[u8]) -> Option<String> {
-    forbidden(&String::from_utf8_lossy(bytes))
-}
