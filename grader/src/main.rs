@@ -9,6 +9,9 @@
 //! ```
 
 mod batch;
+// Not wired into the runner yet: the next change starts test processes through them.
+#[allow(dead_code)]
+mod bounded;
 mod cli;
 mod compile;
 mod fixtures;
