@@ -24,6 +24,8 @@ mod project;
 mod report;
 mod rubric;
 mod run;
+#[allow(dead_code)]
+mod sandbox;
 mod scan;
 mod score;
 mod selftest;
