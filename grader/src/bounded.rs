@@ -299,6 +299,7 @@ mod tests {
             cap,
         )
         .unwrap();
+        eprintln!("5 MB capped at {cap}: run returned after {:?}", ended.elapsed);
         // Success proves the child wrote all 5 MB: we kept reading past the cap.
         assert!(ended.status.unwrap().success(), "{ended:?}");
         assert!(ended.truncated);
@@ -333,6 +334,10 @@ mod tests {
         let mut cmd = Command::new("sleep");
         cmd.arg("30");
         let ended = run(cmd, limit, 1024).unwrap();
+        eprintln!(
+            "sleep 30 with a {limit:?} limit: run returned after {:?}",
+            ended.elapsed
+        );
         assert!(ended.status.is_none(), "{ended:?}");
         assert!(ended.elapsed >= limit, "{:?}", ended.elapsed);
         assert!(ended.elapsed < limit + Duration::from_secs(1), "{:?}", ended.elapsed);
