@@ -1,28 +1,773 @@
-//! Placeholder until the Landlock sandbox lands (same API).
-#![allow(dead_code)]
-use std::path::{Path, PathBuf};
+//! Confines the test processes of a submission, without root, and cleans up after them.
+//!
+//! A test process runs the student's code with the grader's user and rights. Unconfined, it
+//! could read the reference solutions or the other submissions of a batch, rewrite grade
+//! outputs, or kill the grader. Landlock needs neither root nor namespaces, and a ruleset
+//! applied in `pre_exec` binds the exec'd program from its first instruction (constructors
+//! too) and every process it starts. Landlock only allows, so "everything but these folders"
+//! is spelled out as grants on everything beside each hidden folder, level by level from `/`.
+//!
+//! Process groups do not hold a `setsid` daemon: it leaves the group and outlives the test.
+//! A child subreaper inherits such orphans, and `kill_orphans` ends them between tests.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 
+use landlock::{
+    ABI, Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, Scope, make_bitflags,
+};
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+
+/// Read and execute on a folder and everything beneath it.
+const READ_DIR: BitFlags<AccessFs> = make_bitflags!(AccessFs::{ReadFile | ReadDir | Execute});
+/// Read and execute on a file that is no folder (Landlock refuses folder rights on those).
+const READ_FILE: BitFlags<AccessFs> = make_bitflags!(AccessFs::{ReadFile | Execute});
+/// What a test may do beneath its scratch folder besides reading: every write right but
+/// making device nodes, which would let a root test process read a raw disk from there.
+const WRITE: BitFlags<AccessFs> = make_bitflags!(AccessFs::{
+    WriteFile | RemoveDir | RemoveFile | MakeDir | MakeReg | MakeSock | MakeFifo | MakeSym
+        | Refer | Truncate | IoctlDev
+});
+
+/// The file-system rights the ruleset handles, so denies where not granted: those of
+/// Landlock ABI 5 (Linux 6.10), the last that added one the sandbox needs.
+fn handled_fs() -> BitFlags<AccessFs> {
+    AccessFs::from_all(ABI::V5)
+}
+
+/// Signals and abstract unix sockets stay inside the domain (ABI 6, Linux 6.12).
+fn handled_scopes() -> BitFlags<Scope> {
+    Scope::from_all(ABI::V6)
+}
+
+// What is left open without a feature, one sentence each (see `Sandbox::not_enforced`).
+const NO_LANDLOCK: &str = "Landlock is not available on this kernel (or not enabled at boot): test processes only \
+    get no_new_privs, and can read, write and signal anything the grader's user can.";
+const NO_TRUNCATE: &str = "This kernel's Landlock cannot restrict truncation (Linux 6.2+): a test process can \
+    truncate any file the grader's user may write.";
+const NO_IOCTL_DEV: &str = "This kernel's Landlock cannot restrict ioctl on devices (Linux 6.10+): a test process \
+    can send ioctls to any device it opens.";
+const NO_SIGNAL_SCOPE: &str = "This kernel's Landlock cannot scope signals (Linux 6.12+): a test process can signal \
+    the grader and any process of the grader's user.";
+const NO_SOCKET_SCOPE: &str = "This kernel's Landlock cannot scope abstract unix sockets (Linux 6.12+): a test \
+    process can connect to those of any process.";
+const AS_ROOT: &str = "The grader runs as root and its test processes keep root's capabilities, which Landlock \
+    does not confine (e.g. /proc/kcore, kernel modules, reboot): run the grader as an unprivileged user for a full \
+    sandbox.";
+
+/// The sandbox every test process of a submission runs in. Built once per grading run.
+#[derive(Debug)]
 pub struct Sandbox {
+    /// Everything beside the hidden paths, opened (O_PATH) when the sandbox was built.
+    beside: Vec<Grant>,
+    readable: Vec<PathBuf>,
+    landlock: bool,
     not_enforced: Vec<String>,
 }
 
+#[derive(Debug)]
+struct Grant {
+    /// What `fd` is (for `Debug` output and the tests).
+    #[allow(dead_code)]
+    path: PathBuf,
+    fd: OwnedFd,
+    access: BitFlags<AccessFs>,
+}
+
 impl Sandbox {
-    pub fn new(_hidden: &[PathBuf], _readable: &[PathBuf]) -> std::io::Result<Sandbox> {
+    /// `hidden`: folders the test process must not read or execute anything beneath
+    /// (the instructor's checkout with the reference solutions, the batch of other students'
+    /// submissions, the grade outputs). `readable`: folders beneath a hidden one that must stay
+    /// readable and executable (the work folder with this submission's build, its target dir).
+    /// Everything else on the machine stays readable and executable, except block devices
+    /// (a root test process owns them, and a raw disk holds the hidden files too).
+    ///
+    /// Entries created later in a folder on the way to a hidden path (say a new folder in
+    /// `/`) are not readable: only what exists now is granted. A hidden path that does not
+    /// exist yet stays hidden when it is created. A `readable` path inside a hidden one wins
+    /// over it, down to everything beneath it.
+    pub fn new(hidden: &[PathBuf], readable: &[PathBuf]) -> io::Result<Sandbox> {
+        let landlock = kernel_has(|r| r.handle_access(AccessFs::from_all(ABI::V1)));
+        let mut not_enforced = Vec::new();
+        let mut beside = Vec::new();
+        if landlock {
+            let mut hidden: Vec<PathBuf> = hidden.iter().map(|h| resolve(h)).collect::<io::Result<_>>()?;
+            hidden.extend(block_devices());
+            beside = grants_beside(&hidden)?;
+            let gaps = [
+                (kernel_has(|r| r.handle_access(AccessFs::Truncate)), NO_TRUNCATE),
+                (kernel_has(|r| r.handle_access(AccessFs::IoctlDev)), NO_IOCTL_DEV),
+                (kernel_has(|r| r.scope(Scope::Signal)), NO_SIGNAL_SCOPE),
+                (kernel_has(|r| r.scope(Scope::AbstractUnixSocket)), NO_SOCKET_SCOPE),
+            ];
+            let gaps = gaps.iter().filter(|(has, _)| !has);
+            not_enforced.extend(gaps.map(|(_, gap)| gap.to_string()));
+        } else {
+            not_enforced.push(NO_LANDLOCK.to_string());
+        }
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            not_enforced.push(AS_ROOT.to_string());
+        }
         Ok(Sandbox {
-            not_enforced: vec!["placeholder sandbox".into()],
+            beside,
+            readable: readable.to_vec(),
+            landlock,
+            not_enforced,
         })
     }
+
+    /// What this kernel cannot enforce (Landlock missing, an ABI without signal scoping, ...),
+    /// one sentence each, for the grader to print once; empty when everything is enforced.
     pub fn not_enforced(&self) -> &[String] {
         &self.not_enforced
     }
-    pub fn confine(&self, _cmd: &mut Command, _scratch: &Path) {}
+
+    /// Adds a pre_exec to `cmd` that confines the process it execs from its first instruction:
+    /// writes (create, remove, rename, truncate, write, make dirs/links/sockets/fifos, ioctl on
+    /// devices) only beneath `scratch`, plus writing to /dev/null; reads and execution only as
+    /// `new` decided, and beneath `scratch`; signals and abstract unix sockets scoped to its own
+    /// Landlock domain (so it cannot kill or connect to the grader or anything outside);
+    /// no_new_privs.
+    ///
+    /// The ruleset is built here, before the fork; the pre_exec only calls prctl and
+    /// landlock_restrict_self. If it cannot be built (say `scratch` is missing), the reason is
+    /// printed and the spawn fails with its errno: a test never runs unconfined by accident.
+    pub fn confine(&self, cmd: &mut Command, scratch: &Path) {
+        let prepared = self.ruleset(scratch).map_err(|e| {
+            eprintln!("sandbox: cannot confine a test process (scratch {scratch:?}): {e}");
+            e.raw_os_error().unwrap_or(libc::EPERM)
+        });
+        let pre_exec = move || -> io::Result<()> {
+            let ruleset = prepared
+                .as_ref()
+                .map_err(|&errno| io::Error::from_raw_os_error(errno))?;
+            // SAFETY: prctl and landlock_restrict_self are plain system calls, safe between
+            // fork and exec; the ruleset fd stays open until the Command is dropped.
+            unsafe {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if let Some(fd) = ruleset
+                    && libc::syscall(libc::SYS_landlock_restrict_self, fd.as_raw_fd(), 0) != 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: the closure allocates nothing and makes only async-signal-safe calls.
+        unsafe { cmd.pre_exec(pre_exec) };
+    }
+
+    /// A ruleset fd for one test process (None without Landlock); CLOEXEC, so the exec'd
+    /// program does not inherit it.
+    fn ruleset(&self, scratch: &Path) -> io::Result<Option<OwnedFd>> {
+        if !self.landlock {
+            return Ok(None);
+        }
+        let mut ruleset = Ruleset::default()
+            .handle_access(handled_fs())
+            .map_err(io::Error::other)?
+            .scope(handled_scopes())
+            .map_err(io::Error::other)?
+            .create()
+            .map_err(io::Error::other)?;
+        for grant in &self.beside {
+            ruleset = ruleset
+                .add_rule(PathBeneath::new(grant.fd.as_fd(), grant.access))
+                .map_err(io::Error::other)?;
+        }
+        for path in &self.readable {
+            let access = match fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => READ_DIR,
+                Ok(_) => READ_FILE,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            ruleset = ruleset
+                .add_rule(PathBeneath::new(path_fd(path)?, access))
+                .map_err(io::Error::other)?;
+        }
+        let access = if fs::metadata(scratch)?.is_dir() {
+            READ_DIR | WRITE
+        } else {
+            READ_FILE | (WRITE & AccessFs::from_file(ABI::V5))
+        };
+        ruleset = ruleset
+            .add_rule(PathBeneath::new(path_fd(scratch)?, access))
+            .map_err(io::Error::other)?
+            .add_rule(PathBeneath::new(path_fd(Path::new("/dev/null"))?, AccessFs::WriteFile))
+            .map_err(io::Error::other)?;
+        Ok(ruleset.into())
+    }
 }
 
-pub fn become_subreaper() -> std::io::Result<()> {
+/// Whether the running kernel supports what `probe` asks of a ruleset, as the landlock
+/// crate judges it (HardRequirement turns an unsupported feature into an error).
+fn kernel_has(probe: impl FnOnce(Ruleset) -> Result<Ruleset, landlock::RulesetError>) -> bool {
+    probe(Ruleset::default().set_compatibility(CompatLevel::HardRequirement)).is_ok()
+}
+
+fn path_fd(path: &Path) -> io::Result<PathFd> {
+    PathFd::new(path).map_err(io::Error::other)
+}
+
+/// `path` made absolute with its symlinks resolved, as far as it exists; the rest of it,
+/// which does not exist yet, is kept as given.
+fn resolve(path: &Path) -> io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    let components: Vec<Component> = absolute.components().collect();
+    for split in (1..=components.len()).rev() {
+        let existing: PathBuf = components[..split].iter().collect();
+        match existing.canonicalize() {
+            Ok(mut resolved) => {
+                for rest in &components[split..] {
+                    match rest {
+                        Component::Normal(name) => resolved.push(name),
+                        _ => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidInput,
+                                format!("cannot resolve {path:?}: `..` past what exists"),
+                            ));
+                        }
+                    }
+                }
+                return Ok(resolved);
+            }
+            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {}
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{path:?}: {e}"))),
+        }
+    }
+    Ok(PathBuf::from("/"))
+}
+
+/// Block devices beneath /dev, without following symlinks.
+fn block_devices() -> Vec<PathBuf> {
+    fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_block_device() {
+                found.push(entry.path());
+            } else if kind.is_dir() && depth > 0 {
+                walk(&entry.path(), depth - 1, found);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(Path::new("/dev"), 3, &mut found);
+    found
+}
+
+/// Read+execute grants on everything beside the (absolute, resolved) `hidden` paths: at each
+/// folder on the way from `/` to a hidden path, every entry that is neither hidden nor on the
+/// way to one. Symlinks get nothing: what they point to is granted or not on its own.
+fn grants_beside(hidden: &[PathBuf]) -> io::Result<Vec<Grant>> {
+    if hidden.is_empty() {
+        return Ok(vec![Grant {
+            path: PathBuf::from("/"),
+            fd: open_path(Path::new("/"))?,
+            access: READ_DIR,
+        }]);
+    }
+    let on_the_way: BTreeSet<&Path> = hidden.iter().flat_map(|h| h.ancestors()).collect();
+    let mut grants = Vec::new();
+    for &dir in &on_the_way {
+        if hidden.iter().any(|h| dir.starts_with(h)) {
+            continue;
+        }
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            // Not there (yet): the hidden path beneath it does not exist either.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot list {dir:?} to grant what lies beside the hidden paths: {e}"),
+                ));
+            }
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if on_the_way.contains(path.as_path()) {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_symlink() {
+                continue;
+            }
+            // An entry that vanished or cannot be opened is simply not granted.
+            let Ok(fd) = open_path(&path) else { continue };
+            let access = if kind.is_dir() { READ_DIR } else { READ_FILE };
+            grants.push(Grant { path, fd, access });
+        }
+    }
+    Ok(grants)
+}
+
+/// An O_PATH fd that names `path` itself, a symlink included (O_NOFOLLOW): a symlink swapped
+/// in since the folder was listed cannot redirect the grant.
+fn open_path(path: &Path) -> io::Result<OwnedFd> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: c_path is NUL-terminated; open with O_PATH takes no mode.
+    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd was just opened and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER): orphaned descendants of the
+/// test processes (a double-forked `setsid` daemon) become our children.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag of this process.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(())
 }
 
-pub fn kill_orphans(_keep: &[u32]) -> usize {
-    0
+/// Rounds of kill-and-reap before giving up on a process that keeps forking faster.
+const KILL_ROUNDS: usize = 1000;
+
+/// SIGKILLs and reaps every child of this process except `keep`, repeating until none is left
+/// (their own orphans reparent to us in turn); returns how many were killed.
+///
+/// Every child counts, whoever started it: pass in `keep` each one that another part of the
+/// grader still owns (a `Child` not yet waited for), and call this when no spawn is in flight.
+pub fn kill_orphans(keep: &[u32]) -> usize {
+    let mut killed = 0;
+    for _ in 0..KILL_ROUNDS {
+        let targets: Vec<(u32, char)> = children().into_iter().filter(|(pid, _)| !keep.contains(pid)).collect();
+        if targets.is_empty() {
+            break;
+        }
+        for &(pid, state) in &targets {
+            let dead = matches!(state, 'Z' | 'X');
+            if !dead && kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok() {
+                killed += 1;
+            }
+        }
+        for &(pid, _) in &targets {
+            while let Err(Errno::EINTR) = waitpid(Pid::from_raw(pid as i32), None) {}
+        }
+    }
+    killed
+}
+
+/// The children of this process, with their state letter from /proc/PID/stat.
+fn children() -> Vec<(u32, char)> {
+    let me = std::process::id();
+    let Ok(proc) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    proc.flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+            let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+            let state = fields.next()?.chars().next()?;
+            let ppid: u32 = fields.next()?.parse().ok()?;
+            (ppid == me).then_some((pid, state))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Output;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Set in a copy of this test binary that a test starts to play a part of itself.
+    const HELPER: &str = "MUNMAP_GRADER_SANDBOX_HELPER";
+
+    /// A folder tree for one test, removed at the end:
+    /// hidden/{secret.txt, tool, work/{ok.txt, tool}}, scratch/, other/.
+    struct Tree {
+        base: PathBuf,
+        hidden: PathBuf,
+        work: PathBuf,
+        scratch: PathBuf,
+        other: PathBuf,
+    }
+
+    impl Tree {
+        fn new() -> Tree {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let base = std::env::temp_dir().join(format!(
+                "munmap-grader-sandbox-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let tree = Tree {
+                hidden: base.join("hidden"),
+                work: base.join("hidden/work"),
+                scratch: base.join("scratch"),
+                other: base.join("other"),
+                base,
+            };
+            for dir in [&tree.work, &tree.scratch, &tree.other] {
+                fs::create_dir_all(dir).unwrap();
+            }
+            fs::write(tree.hidden.join("secret.txt"), "the-secret\n").unwrap();
+            fs::write(tree.work.join("ok.txt"), "readable-ok\n").unwrap();
+            for (dir, says) in [(&tree.hidden, "hidden-tool-ran"), (&tree.work, "work-tool-ran")] {
+                let tool = dir.join("tool");
+                fs::write(&tool, format!("#!/bin/sh\necho {says}\n")).unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+            }
+            tree
+        }
+
+        fn sandbox(&self) -> Sandbox {
+            Sandbox::new(std::slice::from_ref(&self.hidden), std::slice::from_ref(&self.work)).unwrap()
+        }
+
+        /// Runs `script` in a confined `sh`, with the tree's folders in its environment.
+        fn confined_sh(&self, script: &str) -> String {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c")
+                .arg(script)
+                .env("HIDDEN", &self.hidden)
+                .env("WORK", &self.work)
+                .env("SCRATCH", &self.scratch)
+                .env("OTHER", &self.other);
+            self.sandbox().confine(&mut cmd, &self.scratch);
+            let Output { stdout, stderr, .. } = cmd.output().unwrap();
+            let out = format!(
+                "{}{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            );
+            eprintln!("--- confined sh said:\n{out}---");
+            out
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.base);
+        }
+    }
+
+    /// The kernel's Landlock ABI version, 0 without Landlock.
+    fn landlock_abi() -> i64 {
+        // SAFETY: landlock_create_ruleset(NULL, 0, VERSION) only returns a number.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<u8>(),
+                0usize,
+                1u32, // LANDLOCK_CREATE_RULESET_VERSION
+            )
+        };
+        v.max(0)
+    }
+
+    /// Whether the tests that need Landlock (ABI 6, for the scopes) can run; says why not.
+    fn landlock_or_skip(test: &str) -> bool {
+        let abi = landlock_abi();
+        if abi < 6 {
+            eprintln!("skipped {test}: this kernel's Landlock ABI is {abi}, the test needs 6");
+        }
+        abi >= 6
+    }
+
+    /// Runs this test binary's test `name` in a new process with HELPER=`part`.
+    fn helper(name: &str, part: &str) -> Command {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(HELPER, part);
+        cmd
+    }
+
+    fn helper_part() -> Option<String> {
+        std::env::var(HELPER).ok()
+    }
+
+    #[test]
+    fn grants_go_around_hidden_paths_level_by_level() {
+        let tree = Tree::new();
+        let b = &tree.base;
+        for dir in ["a/h1/sub", "a/h2", "a/s2", "b"] {
+            fs::create_dir_all(b.join(dir)).unwrap();
+        }
+        fs::write(b.join("a/s1"), "").unwrap();
+        std::os::unix::fs::symlink(b.join("a/h1"), b.join("a/to-h1")).unwrap();
+        std::os::unix::fs::symlink(b.join("a"), b.join("alias")).unwrap();
+        // Through a symlink, nested in another, not there yet, and sharing ancestors.
+        let hidden: Vec<PathBuf> = [
+            b.join("alias/h1"),
+            b.join("a/h1/sub"),
+            b.join("a/h2"),
+            b.join("c/not/there"),
+        ]
+        .iter()
+        .map(|h| resolve(h).unwrap())
+        .collect();
+        let grants = grants_beside(&hidden).unwrap();
+        let granted: BTreeSet<&Path> = grants.iter().map(|g| g.path.as_path()).collect();
+        let base = b.canonicalize().unwrap();
+        for yes in ["a/s1", "a/s2", "b", "scratch", "other", "hidden"] {
+            assert!(granted.contains(base.join(yes).as_path()), "{yes} not granted");
+        }
+        for no in ["a", "a/h1", "a/h1/sub", "a/h2", "a/to-h1", "alias", "c"] {
+            assert!(!granted.contains(base.join(no).as_path()), "{no} granted");
+        }
+        assert!(!granted.contains(Path::new("/")));
+        assert!(!granted.iter().any(|p| base.starts_with(p)), "an ancestor granted");
+        assert!(granted.contains(Path::new("/etc")) || !Path::new("/etc").exists());
+        let file = grants.iter().find(|g| g.path == base.join("a/s1")).unwrap();
+        assert_eq!(file.access, READ_FILE);
+    }
+
+    #[test]
+    fn not_enforced_names_only_what_is_missing() {
+        let tree = Tree::new();
+        let start = Instant::now();
+        let sandbox = tree.sandbox();
+        let built = start.elapsed();
+        let mut cmd = Command::new("true");
+        let start = Instant::now();
+        sandbox.confine(&mut cmd, &tree.scratch);
+        eprintln!(
+            "Sandbox::new took {built:?} ({} grants), confine {:?}",
+            sandbox.beside.len(),
+            start.elapsed()
+        );
+        eprintln!("not enforced: {:#?}", sandbox.not_enforced());
+        // SAFETY: geteuid cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        let landlock_gaps = sandbox
+            .not_enforced()
+            .iter()
+            .filter(|s| s.contains("Landlock") && !s.contains("root"))
+            .count();
+        assert_eq!(sandbox.not_enforced().iter().any(|s| s.contains("root")), root);
+        match landlock_abi() {
+            0 => assert_eq!(landlock_gaps, 1),
+            1..=2 => assert_eq!(landlock_gaps, 4),
+            3..=4 => assert_eq!(landlock_gaps, 3),
+            5 => assert_eq!(landlock_gaps, 2),
+            _ => assert_eq!(landlock_gaps, 0),
+        }
+    }
+
+    #[test]
+    fn no_new_privs_is_set_even_without_landlock() {
+        let tree = Tree::new();
+        let out = tree.confined_sh("grep NoNewPrivs /proc/self/status");
+        assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+    }
+
+    #[test]
+    fn writes_go_to_scratch_and_dev_null_only() {
+        if !landlock_or_skip("writes_go_to_scratch_and_dev_null_only") {
+            return;
+        }
+        let tree = Tree::new();
+        let out = tree.confined_sh(
+            r#"
+            echo x > "$SCRATCH/f" && echo wrote-scratch
+            mkdir "$SCRATCH/d" && mv "$SCRATCH/f" "$SCRATCH/d/g" && echo moved-in-scratch
+            cat "$SCRATCH/d/g" > /dev/null && echo read-scratch
+            echo y > "$OTHER/f" && echo wrote-other
+            mkdir "$OTHER/d" && echo mkdir-other
+            echo z > "$WORK/f" && echo wrote-work
+            rm "$WORK/ok.txt" && echo removed-work
+            echo z > /dev/null && echo wrote-dev-null
+            "#,
+        );
+        for yes in ["wrote-scratch", "moved-in-scratch", "read-scratch", "wrote-dev-null"] {
+            assert!(out.contains(yes), "{yes} missing: {out}");
+        }
+        for no in ["wrote-other", "mkdir-other", "wrote-work", "removed-work"] {
+            assert!(!out.contains(no), "{no} happened: {out}");
+        }
+        assert!(!tree.other.join("f").exists());
+        assert!(tree.work.join("ok.txt").exists());
+        assert!(tree.scratch.join("d/g").exists());
+    }
+
+    #[test]
+    fn reads_reach_everything_but_the_hidden_folder() {
+        if !landlock_or_skip("reads_reach_everything_but_the_hidden_folder") {
+            return;
+        }
+        let tree = Tree::new();
+        let out = tree.confined_sh(
+            r#"
+            cat "$HIDDEN/secret.txt"
+            ls "$HIDDEN" && echo listed-hidden
+            cat "$WORK/ok.txt"
+            head -c 5 /etc/passwd > /dev/null && echo read-etc
+            ls "$OTHER" > /dev/null && echo listed-other
+            "#,
+        );
+        for yes in ["readable-ok", "read-etc", "listed-other"] {
+            assert!(out.contains(yes), "{yes} missing: {out}");
+        }
+        for no in ["the-secret", "listed-hidden"] {
+            assert!(!out.contains(no), "{no} leaked: {out}");
+        }
+    }
+
+    #[test]
+    fn raw_disks_are_out_of_reach() {
+        if !landlock_or_skip("raw_disks_are_out_of_reach") {
+            return;
+        }
+        let Some(disk) = block_devices().into_iter().next() else {
+            eprintln!("skipped raw_disks_are_out_of_reach: no block device in /dev");
+            return;
+        };
+        let tree = Tree::new();
+        let out = tree.confined_sh(&format!("head -c 1 {} > /dev/null && echo read-disk", disk.display()));
+        assert!(!out.contains("read-disk"), "{out}");
+    }
+
+    #[test]
+    fn programs_beneath_the_hidden_folder_do_not_run() {
+        if !landlock_or_skip("programs_beneath_the_hidden_folder_do_not_run") {
+            return;
+        }
+        let tree = Tree::new();
+        let out = tree.confined_sh(r#""$HIDDEN/tool"; sh "$HIDDEN/tool"; "$WORK/tool""#);
+        assert!(out.contains("work-tool-ran"), "{out}");
+        assert!(!out.contains("hidden-tool-ran"), "{out}");
+    }
+
+    #[test]
+    fn signals_stay_inside_the_domain() {
+        if !landlock_or_skip("signals_stay_inside_the_domain") {
+            return;
+        }
+        let tree = Tree::new();
+        let mut outsider = Command::new("sleep").arg("30").spawn().unwrap();
+        let out = tree.confined_sh(&format!(
+            r#"
+            kill -TERM {}; echo outside=$?
+            sleep 30 & kill -TERM $!; wait $!; echo own-child=$?
+            "#,
+            outsider.id()
+        ));
+        let survived = outsider.try_wait().unwrap().is_none();
+        let _ = outsider.kill();
+        let _ = outsider.wait();
+        assert!(survived, "the confined process killed a process outside");
+        assert!(!out.contains("outside=0"), "{out}");
+        assert!(out.contains("own-child=143"), "{out}");
+    }
+
+    #[test]
+    fn abstract_unix_sockets_outside_are_out_of_reach() {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+        const NAME: &str = "sandbox::tests::abstract_unix_sockets_outside_are_out_of_reach";
+        if let Some(part) = helper_part() {
+            // The helper: the test binary itself, confined from its first instruction.
+            let name = part.strip_prefix("connect:").unwrap();
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            match UnixStream::connect_addr(&addr) {
+                Ok(_) => println!("connect: ok"),
+                Err(e) => println!("connect: failed ({e})"),
+            }
+            return;
+        }
+        if !landlock_or_skip(NAME) {
+            return;
+        }
+        let tree = Tree::new();
+        let name = format!("munmap-grader-sandbox-{}", std::process::id());
+        let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let _listener = UnixListener::bind_addr(&addr).unwrap();
+        let run = |confined: bool| {
+            let mut cmd = helper(NAME, &format!("connect:{name}"));
+            if confined {
+                tree.sandbox().confine(&mut cmd, &tree.scratch);
+            }
+            let out = cmd.output().unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let free = run(false);
+        assert!(free.contains("connect: ok"), "{free}");
+        let confined = run(true);
+        assert!(confined.contains("connect: failed"), "{confined}");
+    }
+
+    #[test]
+    fn a_missing_scratch_fails_the_spawn() {
+        if !landlock_or_skip("a_missing_scratch_fails_the_spawn") {
+            return;
+        }
+        let tree = Tree::new();
+        let mut cmd = Command::new("true");
+        tree.sandbox().confine(&mut cmd, &tree.base.join("no-such-scratch"));
+        let err = cmd.spawn().unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "{err}");
+    }
+
+    #[test]
+    fn orphans_of_a_setsid_daemon_are_killed_by_a_subreaper() {
+        const NAME: &str = "sandbox::tests::orphans_of_a_setsid_daemon_are_killed_by_a_subreaper";
+        if helper_part().is_none() {
+            // Being a subreaper would adopt the orphans of every test in this process, and
+            // kill_orphans would kill their children: play the part in a process of its own.
+            let ended = munmap_lab_protocol::bounded::run(helper(NAME, "subreaper"), Duration::from_secs(20), 1 << 16).unwrap();
+            let out = String::from_utf8_lossy(&ended.output);
+            assert!(ended.status.is_some_and(|s| s.success()), "{out}");
+            assert!(out.contains("1 passed"), "{out}");
+            return;
+        }
+        become_subreaper().unwrap();
+        let tree = Tree::new();
+        let pid_file = tree.scratch.join("daemon.pid");
+        let mut kept = Command::new("sleep").arg("30").spawn().unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(
+                r#"setsid sh -c 'echo $$ > "$PID_FILE"; exec sleep 60' &
+                while [ ! -s "$PID_FILE" ]; do sleep 0.01; done"#,
+            )
+            .env("PID_FILE", &pid_file);
+        let ended = munmap_lab_protocol::bounded::run(cmd, Duration::from_secs(10), 1024).unwrap();
+        assert!(ended.status.is_some_and(|s| s.success()), "{ended:?}");
+        let daemon: u32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        // The daemon's parent exited: the orphan is ours now.
+        let start = Instant::now();
+        while !children().iter().any(|&(pid, _)| pid == daemon) {
+            assert!(start.elapsed() < Duration::from_secs(2), "daemon not adopted");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let killed = kill_orphans(&[kept.id()]);
+        assert_eq!(killed, 1);
+        assert!(
+            !Path::new(&format!("/proc/{daemon}")).exists(),
+            "daemon {daemon} still there"
+        );
+        assert!(kept.try_wait().unwrap().is_none(), "a kept child was killed");
+        assert_eq!(children().len(), 1);
+        kept.kill().unwrap();
+        kept.wait().unwrap();
+        assert_eq!(kill_orphans(&[]), 0);
+    }
 }
