@@ -19,11 +19,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        let timeout = std::env::var("MUNMAP_LAB_TEST_TIMEOUT")
+        // Out of range (checked, with an error, by `cli::parse`): the default, never a panic.
+        let timeout = std::env::var(crate::cli::TIMEOUT_ENV)
             .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .filter(|s| *s > 0.0)
-            .map(Duration::from_secs_f64)
+            .and_then(|s| crate::cli::timeout_secs(&s))
             .unwrap_or(Duration::from_secs(10));
         Options { timeout }
     }

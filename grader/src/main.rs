@@ -31,10 +31,19 @@ use std::process::ExitCode;
 use cli::Command;
 use workdir::Source;
 
+/// The exit status of a usage error (the command line or the environment); 1 is a runtime error.
+const USAGE_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = cli::parse(&args).and_then(run);
-    match result {
+    let command = match cli::parse(&args) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
