@@ -124,6 +124,7 @@ pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, progress: boo
         .map(|l| l.id)
         .collect();
     let folders = folders(dir)?;
+    output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let names: Vec<String> = folders.iter().map(|f| f.name.clone()).collect();
     let stems = file_stems(&names);
@@ -265,5 +266,22 @@ mod tests {
         assert!(out.join("bad\u{FFFD}name.json").is_file());
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn grades_inside_the_batch_folder_are_refused_before_grading() {
+        let dir = odd_batch("inside");
+        let err = run(
+            &crate::project::root(),
+            &dir,
+            &dir.join("grades"),
+            &Options::default(),
+            false,
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("is inside the batch folder"), "{err}");
+        assert!(!dir.join("grades").exists());
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

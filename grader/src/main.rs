@@ -64,9 +64,20 @@ fn run(command: Command) -> Result<(), String> {
             outputs,
             options,
         } => {
+            let mut keep_out = output::paths::project_keep_out(&root);
             if let Source::Submission(dir) = &source {
                 workdir::check_submission_dir(dir)?;
+                keep_out.push((dir.clone(), "the submission being graded".to_string()));
             }
+            let files: Vec<(&str, &std::path::Path)> = [
+                ("--json", &outputs.json),
+                ("--junit", &outputs.junit),
+                ("--classroom", &outputs.classroom),
+            ]
+            .into_iter()
+            .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+            .collect();
+            output::paths::check_files(&files, &keep_out)?;
             let what = match &source {
                 Source::Checkout => "this checkout's labs/".to_string(),
                 Source::Solutions => "the reference solutions".to_string(),
