@@ -176,7 +176,8 @@ pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, progress: boo
         return Ok(graded);
     }
     eprintln!(
-        "graded {} submission(s) in {total:.1} s ({:.1} s each); gradebook: {}",
+        "graded {} of {} submission(s) in {total:.1} s ({:.1} s each); gradebook: {}",
+        graded.iter().filter(|g| g.result.is_ok()).count(),
         graded.len(),
         total / graded.len() as f64,
         out.join("gradebook.csv").display()

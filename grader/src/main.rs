@@ -35,8 +35,18 @@ use workdir::Source;
 const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match cli::parse(&args) {
+    let args: Result<Vec<String>, String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                format!(
+                    "argument `{}` is not UTF-8: give a path without such bytes (rename it, or use a link)",
+                    arg.to_string_lossy()
+                )
+            })
+        })
+        .collect();
+    let command = match args.and_then(|args| cli::parse(&args)) {
         Ok(command) => command,
         Err(e) => {
             eprintln!("error: {e}");
