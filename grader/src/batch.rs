@@ -1,8 +1,11 @@
 //! `--batch DIR`: every subfolder of DIR is one submission. One work directory and
 //! one target directory serve them all, so only what a submission changed is
 //! rebuilt. A submission that cannot be graded is a row with the reason; the batch
-//! goes on.
+//! goes on. So is a subfolder the grader will not take (a symbolic link, a name that
+//! is not UTF-8): nothing in the batch folder is left out silently.
 
+use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -12,31 +15,105 @@ use crate::output::{self, gradebook, terminal};
 use crate::rubric;
 use crate::workdir::Source;
 
+/// Why a subfolder whose name is not UTF-8 is not graded (its row shows the name with U+FFFD).
+pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
+/// Why a subfolder that is a symbolic link is not graded.
+pub const IS_A_LINK: &str = "is a symbolic link: the grader follows no links; copy the submission in instead";
+
+/// Longest output file stem, in bytes (a file name has at most 255).
+const MAX_STEM: usize = 200;
+
 /// One graded submission: its folder name and the grade (or why there is none).
 pub struct Graded {
     pub name: String,
+    /// The stem of its `.json` and `.txt` in the grades folder (the name, unless that
+    /// file is another row's already).
+    pub file: String,
     pub result: Result<Grade, String>,
     pub seconds: f64,
 }
 
-/// The subfolders of `dir` (hidden ones skipped), sorted by name.
-pub fn submissions(dir: &Path) -> Result<Vec<PathBuf>, String> {
+/// One subfolder of the batch folder.
+#[derive(Debug, PartialEq)]
+pub struct Folder {
+    pub path: PathBuf,
+    /// The folder name (lossy: U+FFFD for bytes that are not UTF-8).
+    pub name: String,
+    /// Why it is listed but not graded.
+    pub refused: Option<&'static str>,
+}
+
+/// The subfolders of `dir`, sorted by name: hidden ones and plain files skipped, a
+/// symbolic link to a folder and a folder named in bytes that are not UTF-8 listed
+/// with the reason they are not graded.
+pub fn folders(dir: &Path) -> Result<Vec<Folder>, String> {
     if !dir.is_dir() {
         return Err(format!(
             "batch directory `{}` does not exist or is not a directory",
             dir.display()
         ));
     }
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && !p.file_name().and_then(|n| n.to_str()).unwrap_or(".").starts_with('.'))
-        .collect();
-    found.sort();
+    let cannot_read = |e: std::io::Error| format!("cannot read {}: {e}", dir.display());
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(cannot_read)? {
+        let entry = entry.map_err(cannot_read)?;
+        let file_name = entry.file_name();
+        if file_name.as_bytes().starts_with(b".") {
+            continue;
+        }
+        let path = entry.path();
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let refused = if meta.file_type().is_symlink() {
+            if !path.is_dir() {
+                continue;
+            }
+            Some(IS_A_LINK)
+        } else if meta.is_dir() {
+            file_name.to_str().is_none().then_some(NOT_UTF8)
+        } else {
+            continue;
+        };
+        let name = file_name.to_string_lossy().into_owned();
+        found.push(Folder { path, name, refused });
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
     if found.is_empty() {
         return Err(format!("`{}` has no submission folders in it", dir.display()));
     }
     Ok(found)
+}
+
+/// The output file stem of each row: its name (cut to [`MAX_STEM`] bytes), or, when an
+/// earlier row already has that stem — the same, or the same but for case, since the
+/// grades folder may not tell case apart — `NAME~2`, `NAME~3`, ... (never another
+/// row's own name). No row's files overwrite another's.
+pub fn file_stems(names: &[String]) -> Vec<String> {
+    let key = |s: &str| s.to_lowercase();
+    let names_taken: BTreeSet<String> = names.iter().map(|n| key(&cut(n, MAX_STEM))).collect();
+    let mut taken = BTreeSet::new();
+    names
+        .iter()
+        .map(|name| {
+            let base = cut(name, MAX_STEM);
+            let mut stem = base.clone();
+            let mut n = 1;
+            while taken.contains(&key(&stem)) || (n > 1 && names_taken.contains(&key(&stem))) {
+                n += 1;
+                stem = format!("{base}~{n}");
+            }
+            taken.insert(key(&stem));
+            stem
+        })
+        .collect()
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cut(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 /// Grades every submission in `dir`, writing `out/NAME.json`, `out/NAME.txt` and
@@ -54,7 +131,8 @@ pub fn run(
         .into_iter()
         .map(|l| l.id)
         .collect();
-    let folders = submissions(dir)?;
+    let folders = folders(dir)?;
+    output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     // Test processes may read neither the other submissions nor anyone's grades.
     let mut options = options.clone();
@@ -71,15 +149,20 @@ pub fn run(
             computed.as_ref()
         }
     };
+    let names: Vec<String> = folders.iter().map(|f| f.name.clone()).collect();
+    let stems = file_stems(&names);
     let started = Instant::now();
     let mut graded = Vec::new();
-    for (i, folder) in folders.iter().enumerate() {
-        let name = folder.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    for (i, (folder, file)) in folders.into_iter().zip(stems).enumerate() {
+        let name = folder.name;
         if progress {
-            eprint!("[{}/{}] {name} ... ", i + 1, folders.len());
+            eprint!("[{}/{}] {name} ... ", i + 1, names.len());
         }
         let one = Instant::now();
-        let result = grade::grade(root, &Source::Submission(folder.clone()), options, reference);
+        let result = match folder.refused {
+            Some(why) => Err(why.to_string()),
+            None => grade::grade(root, &Source::Submission(folder.path), options, reference),
+        };
         let seconds = one.elapsed().as_secs_f64();
         match &result {
             _ if !progress => {}
@@ -93,21 +176,136 @@ pub fn run(
                 format!("not graded: {e}\n"),
             ),
         };
-        output::write_file(&out.join(format!("{name}.json")), &json)?;
-        output::write_file(&out.join(format!("{name}.txt")), &text)?;
-        graded.push(Graded { name, result, seconds });
+        output::write_file(&out.join(format!("{file}.json")), &json)?;
+        output::write_file(&out.join(format!("{file}.txt")), &text)?;
+        graded.push(Graded {
+            name,
+            file,
+            result,
+            seconds,
+        });
     }
-    let rows: Vec<gradebook::Row> = graded.iter().map(|g| (g.name.as_str(), &g.result)).collect();
+    let rows: Vec<gradebook::Row> = graded
+        .iter()
+        .map(|g| gradebook::Row {
+            name: &g.name,
+            result: &g.result,
+            file: &g.file,
+        })
+        .collect();
     output::write_file(&out.join("gradebook.csv"), &gradebook::render(&lab_ids, &rows))?;
     let total = started.elapsed().as_secs_f64();
     if !progress {
         return Ok(graded);
     }
     eprintln!(
-        "graded {} submission(s) in {total:.1} s ({:.1} s each); gradebook: {}",
+        "graded {} of {} submission(s) in {total:.1} s ({:.1} s each); gradebook: {}",
+        graded.iter().filter(|g| g.result.is_ok()).count(),
         graded.len(),
         total / graded.len() as f64,
         out.join("gradebook.csv").display()
     );
     Ok(graded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+    use std::fs;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("munmap-grader-batch-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A batch folder with one of everything the grader will not grade.
+    fn odd_batch(name: &str) -> PathBuf {
+        let dir = temp(name);
+        fs::create_dir_all(dir.join("alice/labs")).unwrap();
+        fs::create_dir_all(dir.join(".git")).unwrap();
+        fs::write(dir.join("README.md"), "x").unwrap();
+        fs::create_dir_all(dir.join(OsStr::from_bytes(b"bad\xffname"))).unwrap();
+        std::os::unix::fs::symlink(dir.join("alice"), dir.join("linked")).unwrap();
+        std::os::unix::fs::symlink(dir.join("README.md"), dir.join("readme-link")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn every_subfolder_is_a_row_links_and_bad_names_with_the_reason() {
+        let dir = odd_batch("folders");
+        let found = folders(&dir).unwrap();
+        let rows: Vec<(&str, Option<&str>)> = found.iter().map(|f| (f.name.as_str(), f.refused)).collect();
+        assert_eq!(
+            rows,
+            [
+                ("alice", None),
+                ("bad\u{FFFD}name", Some(NOT_UTF8)),
+                ("linked", Some(IS_A_LINK)),
+            ]
+        );
+        assert!(IS_A_LINK.starts_with("is a symbolic link"));
+        fs::remove_dir_all(&dir).unwrap();
+
+        let empty = temp("empty");
+        fs::write(empty.join("notes.txt"), "x").unwrap();
+        assert!(folders(&empty).unwrap_err().contains("has no submission folders"));
+        fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn no_two_rows_share_an_output_file() {
+        let names: Vec<String> = ["a\u{FFFD}", "a\u{FFFD}", "a\u{FFFD}~2", "Bob", "bob", "carol"]
+            .map(String::from)
+            .to_vec();
+        let stems = file_stems(&names);
+        assert_eq!(
+            stems,
+            ["a\u{FFFD}", "a\u{FFFD}~3", "a\u{FFFD}~2", "Bob", "bob~2", "carol"]
+        );
+        let long = "é".repeat(150);
+        let stems = file_stems(&[long.clone(), long.clone() + "x"]);
+        assert!(stems.iter().all(|s| s.len() <= MAX_STEM + 3), "{stems:?}");
+        assert_ne!(stems[0], stems[1]);
+        assert!(long.starts_with(&stems[0]));
+    }
+
+    #[test]
+    fn rows_that_are_not_graded_are_written_without_a_build() {
+        let dir = odd_batch("rows");
+        fs::remove_dir_all(dir.join("alice")).unwrap();
+        let out = temp("rows-grades");
+        let graded = run(&crate::project::root(), &dir, &out, &Options::default(), false).unwrap();
+        let rows: Vec<(&str, &str)> = graded
+            .iter()
+            .map(|g| (g.name.as_str(), g.result.as_ref().unwrap_err().as_str()))
+            .collect();
+        assert_eq!(rows, [("bad\u{FFFD}name", NOT_UTF8)]);
+        let csv = fs::read_to_string(out.join("gradebook.csv")).unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        assert!(row.starts_with("bad\u{FFFD}name,,"), "{csv}");
+        assert!(row.ends_with(&format!(",not graded: {NOT_UTF8}")), "{csv}");
+        assert!(out.join("bad\u{FFFD}name.json").is_file());
+        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn grades_inside_the_batch_folder_are_refused_before_grading() {
+        let dir = odd_batch("inside");
+        let err = run(
+            &crate::project::root(),
+            &dir,
+            &dir.join("grades"),
+            &Options::default(),
+            false,
+        )
+        .err()
+        .unwrap();
+        assert!(err.contains("is inside the batch folder"), "{err}");
+        assert!(!dir.join("grades").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

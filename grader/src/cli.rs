@@ -1,6 +1,8 @@
 //! The command line, parsed by hand (a few flags do not need a parser crate).
 
-use std::path::PathBuf;
+use std::ffi::{OsStr, OsString};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::grade::Options;
@@ -17,13 +19,43 @@ usage:
   cargo grade --batch DIR [--out OUT]
                                     grade every subfolder of DIR; writes OUT/gradebook.csv and
                                     OUT/NAME.json per submission (OUT defaults to DIR-grades)
-      --timeout SECS                how long one test may run (default 10)
+      --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
+                                    or MUNMAP_LAB_TEST_TIMEOUT)
   cargo grade handout DIR           export the student repository into DIR (new or empty)
   cargo grade rubric [--write FILE | --check FILE]
                                     print the points table, or rewrite / check it in FILE
   cargo selftest [CHECK]            the project's own tests (only those whose name has CHECK,
                                     e.g. `cargo selftest mistakes`)
 ";
+
+/// The per-test timeouts the grader accepts, in seconds (the protocol's range).
+pub const TIMEOUT_SECS: RangeInclusive<f64> = munmap_lab_protocol::TIMEOUT_RANGE;
+
+/// The environment variable that sets the default per-test timeout.
+pub const TIMEOUT_ENV: &str = munmap_lab_protocol::TIMEOUT_ENV;
+
+/// A per-test timeout written in seconds, when it is a number within [`TIMEOUT_SECS`]
+/// (never NaN, infinite, or too large for a `Duration`).
+pub fn timeout_secs(value: &str) -> Option<Duration> {
+    munmap_lab_protocol::parse_timeout(value).ok()
+}
+
+fn timeout_range() -> String {
+    format!("from {} to {}", TIMEOUT_SECS.start(), TIMEOUT_SECS.end())
+}
+
+/// The default timeout from `MUNMAP_LAB_TEST_TIMEOUT` (None when unset), or why it is unusable.
+fn env_timeout(value: Option<&OsStr>) -> Result<Option<Duration>, String> {
+    let Some(value) = value else { return Ok(None) };
+    let text = value.to_string_lossy();
+    match value.to_str().and_then(timeout_secs) {
+        Some(timeout) => Ok(Some(timeout)),
+        None => Err(format!(
+            "{TIMEOUT_ENV}={text}: give a number of seconds {}, or unset it",
+            timeout_range()
+        )),
+    }
+}
 
 /// Where the extra forms of a grade go.
 #[derive(Debug, Default, PartialEq)]
@@ -58,26 +90,54 @@ pub enum Command {
     },
 }
 
+fn is_help(arg: &str) -> bool {
+    matches!(arg, "-h" | "--help")
+}
+
+/// Parses the arguments after `cargo grade` (or `selftest ...` for `cargo selftest`). An
+/// error is a usage error: one line, saying what to change.
 pub fn parse(args: &[String]) -> Result<Command, String> {
+    parse_with_env(args, std::env::var_os(TIMEOUT_ENV))
+}
+
+/// [`parse`], with the value of `MUNMAP_LAB_TEST_TIMEOUT` given (tests do not touch the environment).
+fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Command, String> {
     let mut args = args.iter().map(String::as_str).peekable();
     match args.peek().copied() {
         Some("selftest") => {
             args.next();
+            if args.clone().any(is_help) {
+                return Ok(Command::Help);
+            }
             let only = args.next().map(str::to_string);
+            if let Some(only) = only.as_deref().filter(|o| o.starts_with('-')) {
+                return Err(unknown(only));
+            }
             no_more(args)?;
+            env_timeout(timeout_env.as_deref())?;
             return Ok(Command::Selftest { only });
         }
         Some("handout") => {
             args.next();
-            let dir = PathBuf::from(
-                args.next()
-                    .ok_or("`cargo grade handout` needs a folder: cargo grade handout DIR")?,
-            );
+            if args.clone().any(is_help) {
+                return Ok(Command::Help);
+            }
+            let dir = args
+                .next()
+                .ok_or("`cargo grade handout` needs a folder: cargo grade handout DIR")?;
+            if dir.starts_with('-') {
+                return Err(unknown(dir));
+            }
             no_more(args)?;
-            return Ok(Command::Handout { dir });
+            return Ok(Command::Handout {
+                dir: PathBuf::from(dir),
+            });
         }
         Some("rubric") => {
             args.next();
+            if args.clone().any(is_help) {
+                return Ok(Command::Help);
+            }
             let (mut write, mut check) = (None, None);
             while let Some(arg) = args.next() {
                 match arg {
@@ -99,6 +159,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let mut out = None;
     let mut outputs = Outputs::default();
     let mut options = Options::default();
+    let mut timeout = None;
     while let Some(arg) = args.next() {
         match arg {
             "-h" | "--help" | "help" => return Ok(Command::Help),
@@ -120,12 +181,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "--classroom" => outputs.classroom = Some(path_after(arg, args.next())?),
             "--timeout" => {
                 let value = args.next().ok_or("--timeout needs a number of seconds")?;
-                let secs: f64 = value
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| *s > 0.0 && s.is_finite())
-                    .ok_or_else(|| format!("--timeout {value}: give a number of seconds above 0"))?;
-                options.timeout = Duration::from_secs_f64(secs);
+                timeout = Some(timeout_secs(value).ok_or_else(|| {
+                    format!(
+                        "--timeout {value}: give a number of seconds {} (e.g. --timeout 30)",
+                        timeout_range()
+                    )
+                })?);
             }
             other => return Err(unknown(other)),
         }
@@ -133,16 +194,25 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     if sources > 1 {
         return Err("give only one of --solutions, --submission DIR and --batch DIR".into());
     }
+    // The flag wins over the environment; a bad environment value is an error only when it is used.
+    match timeout {
+        Some(timeout) => options.timeout = timeout,
+        None => {
+            if let Some(timeout) = env_timeout(timeout_env.as_deref())? {
+                options.timeout = timeout;
+            }
+        }
+    }
     if let Some(dir) = batch {
         if outputs != Outputs::default() {
             return Err(
                 "--batch writes its own JSON per submission; --json, --junit and --classroom are for one grade".into(),
             );
         }
-        let out = out.unwrap_or_else(|| {
-            let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("batch");
-            dir.with_file_name(format!("{name}-grades"))
-        });
+        let out = match out {
+            Some(out) => out,
+            None => default_out(&dir)?,
+        };
         return Ok(Command::Batch { dir, out, options });
     }
     if out.is_some() {
@@ -153,6 +223,26 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         outputs,
         options,
     })
+}
+
+/// `DIR-grades` next to the batch folder (for `.` or `..`, named after the folder they are).
+fn default_out(dir: &Path) -> Result<PathBuf, String> {
+    let named = match dir.file_name() {
+        Some(_) => dir.to_path_buf(),
+        None => std::path::absolute(dir)
+            .ok()
+            .and_then(|d| d.canonicalize().ok())
+            .unwrap_or_else(|| dir.to_path_buf()),
+    };
+    let Some(name) = named.file_name() else {
+        return Err(format!(
+            "--batch {}: give --out OUT, the folder for the grades",
+            dir.display()
+        ));
+    };
+    let mut out_name = name.to_os_string();
+    out_name.push("-grades");
+    Ok(named.with_file_name(out_name))
 }
 
 fn path_after(flag: &str, value: Option<&str>) -> Result<PathBuf, String> {
@@ -179,8 +269,111 @@ mod tests {
     use std::path::Path;
 
     fn parse_words(words: &str) -> Result<Command, String> {
+        parse_env(words, None)
+    }
+
+    fn parse_env(words: &str, env: Option<&str>) -> Result<Command, String> {
         let args: Vec<String> = words.split_whitespace().map(String::from).collect();
-        parse(&args)
+        parse_with_env(&args, env.map(OsString::from))
+    }
+
+    fn timeout_of(command: Command) -> Duration {
+        match command {
+            Command::Grade { options, .. } | Command::Batch { options, .. } => options.timeout,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeout_takes_only_sensible_finite_seconds() {
+        assert_eq!(timeout_secs("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(timeout_secs("600"), Some(Duration::from_secs(600)));
+        assert_eq!(timeout_secs(" 30 "), Some(Duration::from_secs(30)));
+        for bad in [
+            "1e308", "1e19", "1e-9", "0", "-5", "0.49", "600.5", "inf", "NaN", "-inf", "", "ten",
+        ] {
+            assert_eq!(timeout_secs(bad), None, "{bad}");
+            let err = parse_words(&format!("--timeout {bad}x")).unwrap_err();
+            assert!(err.contains("from 0.5 to 600"), "{err}");
+        }
+        for bad in ["1e308", "1e19", "1e-9", "0"] {
+            let err = parse_words(&format!("--solutions --timeout {bad}")).unwrap_err();
+            assert_eq!(
+                err,
+                format!("--timeout {bad}: give a number of seconds from 0.5 to 600 (e.g. --timeout 30)")
+            );
+        }
+    }
+
+    #[test]
+    fn the_environment_default_is_checked_like_the_flag() {
+        assert_eq!(
+            timeout_of(parse_env("", Some("2.5")).unwrap()),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            timeout_of(parse_env("--batch b", Some("60")).unwrap()),
+            Duration::from_secs(60)
+        );
+        for bad in ["1e308", "1e-9", "inf", "soon"] {
+            let err = parse_env("--solutions", Some(bad)).unwrap_err();
+            assert!(err.starts_with(&format!("{TIMEOUT_ENV}={bad}: ")), "{err}");
+            assert!(err.contains("from 0.5 to 600, or unset it"), "{err}");
+            assert!(parse_env("selftest", Some(bad)).is_err());
+            // The flag wins, and commands that run no test do not care.
+            assert_eq!(
+                timeout_of(parse_env("--timeout 3", Some(bad)).unwrap()),
+                Duration::from_secs(3)
+            );
+            assert!(parse_env("rubric", Some(bad)).is_ok());
+            assert!(parse_env("handout h", Some(bad)).is_ok());
+        }
+        let invalid = std::os::unix::ffi::OsStringExt::from_vec(b"\xff".to_vec());
+        assert!(parse_with_env(&[], Some(invalid)).is_err());
+    }
+
+    #[test]
+    fn every_subcommand_has_help() {
+        for words in [
+            "--help",
+            "-h",
+            "help",
+            "handout --help",
+            "handout -h",
+            "handout out --help",
+            "rubric --help",
+            "rubric --write F -h",
+            "selftest --help",
+            "selftest -h",
+        ] {
+            assert!(matches!(parse_words(words), Ok(Command::Help)), "{words}");
+        }
+        assert!(
+            parse_words("handout --out")
+                .unwrap_err()
+                .contains("unknown argument `--out`")
+        );
+        assert!(
+            parse_words("selftest --all")
+                .unwrap_err()
+                .contains("unknown argument `--all`")
+        );
+    }
+
+    #[test]
+    fn batch_of_the_current_folder_writes_its_grades_beside_it() {
+        let Command::Batch { out, .. } = parse_words("--batch .").unwrap() else {
+            panic!()
+        };
+        let here = std::env::current_dir().unwrap().canonicalize().unwrap();
+        let mut name = here.file_name().unwrap().to_os_string();
+        name.push("-grades");
+        assert_eq!(out, here.with_file_name(name));
+        assert!(parse_words("--batch /").unwrap_err().contains("give --out OUT"));
+        let Command::Batch { out, .. } = parse_words("--batch / --out /tmp/g").unwrap() else {
+            panic!()
+        };
+        assert_eq!(out, PathBuf::from("/tmp/g"));
     }
 
     #[test]
@@ -246,6 +439,7 @@ mod tests {
             ("--frobnicate", "unknown argument `--frobnicate`"),
             ("--solutions --submission x", "only one of"),
             ("--timeout zero", "--timeout zero"),
+            ("--timeout 1e308", "from 0.5 to 600"),
             ("--batch b --json x", "--batch writes its own JSON"),
             ("--out o", "--out goes with --batch"),
             ("handout", "needs a folder"),

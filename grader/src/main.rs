@@ -32,10 +32,29 @@ use std::process::ExitCode;
 use cli::Command;
 use workdir::Source;
 
+/// The exit status of a usage error (the command line or the environment); 1 is a runtime error.
+const USAGE_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = cli::parse(&args).and_then(run);
-    match result {
+    let args: Result<Vec<String>, String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                format!(
+                    "argument `{}` is not UTF-8: give a path without such bytes (rename it, or use a link)",
+                    arg.to_string_lossy()
+                )
+            })
+        })
+        .collect();
+    let command = match args.and_then(|args| cli::parse(&args)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(USAGE_ERROR);
+        }
+    };
+    match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -56,9 +75,20 @@ fn run(command: Command) -> Result<(), String> {
             outputs,
             options,
         } => {
+            let mut keep_out = output::paths::project_keep_out(&root);
             if let Source::Submission(dir) = &source {
                 workdir::check_submission_dir(dir)?;
+                keep_out.push((dir.clone(), "the submission being graded".to_string()));
             }
+            let files: Vec<(&str, &std::path::Path)> = [
+                ("--json", &outputs.json),
+                ("--junit", &outputs.junit),
+                ("--classroom", &outputs.classroom),
+            ]
+            .into_iter()
+            .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
+            .collect();
+            output::paths::check_files(&files, &keep_out)?;
             let what = match &source {
                 Source::Checkout => "this checkout's labs/".to_string(),
                 Source::Solutions => "the reference solutions".to_string(),

@@ -8,8 +8,17 @@
 //! so cargo rebuilds just what a submission changed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{CString, OsStr};
 use std::fs;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// Largest file of a submission compared with the handout (a larger one is listed as
+/// ignored unread: nothing the student was given is that big).
+const COMPARED_BYTES: u64 = 8 << 20;
 
 /// What is being graded.
 #[derive(Clone, Debug)]
@@ -69,13 +78,15 @@ pub fn collect(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) ->
         }
         Source::Submission(dir) => {
             check_submission_dir(dir)?;
-            overlay.labs = stubs_from(&dir.join("labs"), &stubs, &mut overlay)?;
+            overlay.labs = submitted_labs(dir, &stubs, &mut overlay)?;
             let mut ignored = BTreeSet::new();
+            let missing = &overlay.missing;
             walk(dir, dir, &mut |rel, path| {
-                if is_taken_lab(rel, &stubs) && !is_symlink(path) {
+                if is_taken_lab(rel, &stubs) && !missing.iter().any(|m| m == rel) {
                     return Ok(());
                 }
-                let same = !is_symlink(path) && fs::read(path).is_ok_and(|bytes| handed_out(rel, &bytes));
+                let same =
+                    read_regular(path, COMPARED_BYTES).is_ok_and(|bytes| bytes.is_some_and(|b| handed_out(rel, &b)));
                 if !same {
                     ignored.insert(rel.to_string());
                 }
@@ -95,14 +106,110 @@ pub fn check_submission_dir(dir: &Path) -> Result<(), String> {
     if !dir.is_dir() {
         return Err(format!("`{}` is not a directory", dir.display()));
     }
-    if !dir.join("labs").is_dir() {
+    let labs = dir.join("labs");
+    if is_symlink(&labs) {
+        return Err(labs_is_a_link(dir));
+    }
+    if !labs.is_dir() {
         return Err(format!(
             "`{}` has no labs/ folder: point at the root of a student's checkout (the folder holding labs/)",
             dir.display()
         ));
     }
-    fs::read_dir(dir.join("labs")).map_err(|e| format!("cannot read {}/labs: {e}", dir.display()))?;
+    fs::read_dir(&labs).map_err(|e| format!("cannot read {}: {e}", labs.display()))?;
     Ok(())
+}
+
+/// Why a submission whose `labs` is a symbolic link is not graded (it could point at
+/// the solutions, or anywhere else on the grading machine).
+fn labs_is_a_link(dir: &Path) -> String {
+    format!(
+        "`{}` is a symbolic link, and the grader follows no links: make labs/ a real folder holding the lab files",
+        dir.join("labs").display()
+    )
+}
+
+/// The submission's lab files, read without following a symbolic link anywhere under
+/// the submission: `labs` is opened as a folder that is not a link, and each lab file
+/// in it as a regular file that is not a link (a link, a FIFO or a folder is missing).
+fn submitted_labs(
+    dir: &Path,
+    stubs: &BTreeMap<String, Vec<u8>>,
+    overlay: &mut Overlay,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let labs_dir = dir.join("labs");
+    let folder = open_dir_no_follow(&labs_dir).map_err(|e| {
+        if is_symlink(&labs_dir) {
+            labs_is_a_link(dir)
+        } else {
+            format!("cannot read {}: {e}", labs_dir.display())
+        }
+    })?;
+    let mut labs = BTreeMap::new();
+    for (stem, stub) in stubs {
+        let name = format!("{stem}.rs");
+        let content = read_regular_at(&folder, OsStr::new(&name), u64::MAX)
+            .map_err(|e| format!("cannot read {}: {e}", labs_dir.join(&name).display()))?;
+        let content = content.unwrap_or_else(|| {
+            overlay.missing.push(format!("labs/{name}"));
+            stub.clone()
+        });
+        labs.insert(stem.clone(), content);
+    }
+    Ok(labs)
+}
+
+/// Opens a folder to read in, failing when `path` itself is a symbolic link.
+fn open_dir_no_follow(path: &Path) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// The content of `name` in the open folder `dir` when it is a regular file of at most
+/// `limit` bytes; None when it is missing, a symbolic link (never followed), a folder,
+/// a FIFO (never waited on), a device, or larger.
+fn read_regular_at(dir: &fs::File, name: &OsStr, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let name = CString::new(name.as_bytes())?;
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: `name` is a NUL-terminated string and `dir` an open descriptor; the new
+    // descriptor is owned by the `File` made from it just below.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags) };
+    if fd < 0 {
+        let error = io::Error::last_os_error();
+        return match error.raw_os_error() {
+            Some(libc::ENOENT | libc::ELOOP) => Ok(None),
+            _ => Err(error),
+        };
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    read_open_regular(unsafe { fs::File::from_raw_fd(fd) }, limit)
+}
+
+/// [`read_regular_at`] for a path: only its last component is checked for a link, so
+/// the folders on the way must have been checked already (as [`walk`] does).
+fn read_regular(path: &Path, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let name = path.file_name().ok_or_else(|| io::Error::other("no file name"))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(parent)?;
+    read_regular_at(&dir, name, limit)
+}
+
+fn read_open_regular(mut file: fs::File, limit: u64) -> io::Result<Option<Vec<u8>>> {
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > limit {
+        return Ok(None);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
 }
 
 /// For every stub, the file of the same name in `dir` (or the stub, noted as missing).
@@ -343,6 +450,74 @@ mod tests {
         );
         fs::remove_dir_all(&root).unwrap();
         fs::remove_dir_all(&sub).unwrap();
+    }
+
+    fn mkfifo(path: &Path) {
+        let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[test]
+    fn a_labs_folder_that_is_a_link_is_not_graded() {
+        let root = temp("linkroot");
+        fs::create_dir_all(root.join("labs")).unwrap();
+        fs::create_dir_all(root.join("solutions")).unwrap();
+        fs::write(root.join("labs/lab01_a.rs"), "stub a").unwrap();
+        fs::write(root.join("solutions/lab01_a.rs"), "answer a").unwrap();
+        let sub = temp("linksub");
+        std::os::unix::fs::symlink(root.join("solutions"), sub.join("labs")).unwrap();
+
+        let err = check_submission_dir(&sub).unwrap_err();
+        assert!(err.contains("labs` is a symbolic link"), "{err}");
+        assert!(err.contains("make labs/ a real folder"), "{err}");
+        assert!(!err.contains('\n'));
+        let err = collect(&root, &Source::Submission(sub.clone()), &|_, _| true).unwrap_err();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        // The folder itself, opened without following, says the same.
+        let err = submitted_labs(&sub, &stubs(&root).unwrap(), &mut Overlay::default()).unwrap_err();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        fs::remove_dir_all(&root).unwrap();
+        fs::remove_dir_all(&sub).unwrap();
+    }
+
+    #[test]
+    fn lab_files_that_are_not_regular_files_are_missing_and_never_block() {
+        let root = temp("fiforoot");
+        fs::create_dir_all(root.join("labs")).unwrap();
+        for stem in ["lab01_a", "lab02_b", "lab03_c"] {
+            fs::write(root.join(format!("labs/{stem}.rs")), format!("stub {stem}")).unwrap();
+        }
+        let sub = temp("fifosub");
+        fs::create_dir_all(sub.join("labs/lab02_b.rs")).unwrap();
+        fs::create_dir_all(sub.join("notes")).unwrap();
+        mkfifo(&sub.join("labs/lab01_a.rs"));
+        mkfifo(&sub.join("notes/pipe"));
+        fs::write(sub.join("labs/lab03_c.rs"), "answer c").unwrap();
+
+        let overlay = collect(&root, &Source::Submission(sub.clone()), &|_, _| true).unwrap();
+        assert_eq!(overlay.labs["lab01_a"], b"stub lab01_a");
+        assert_eq!(overlay.labs["lab02_b"], b"stub lab02_b");
+        assert_eq!(overlay.labs["lab03_c"], b"answer c");
+        assert_eq!(overlay.missing, ["labs/lab01_a.rs", "labs/lab02_b.rs"]);
+        assert_eq!(overlay.ignored, ["labs/lab01_a.rs", "notes/pipe"]);
+        fs::remove_dir_all(&root).unwrap();
+        fs::remove_dir_all(&sub).unwrap();
+    }
+
+    #[test]
+    fn reading_never_follows_the_last_link_and_caps_the_size() {
+        let dir = temp("readreg");
+        fs::write(dir.join("file"), "12345").unwrap();
+        std::os::unix::fs::symlink(dir.join("file"), dir.join("link")).unwrap();
+        assert_eq!(
+            read_regular(&dir.join("file"), 5).unwrap().as_deref(),
+            Some(&b"12345"[..])
+        );
+        assert_eq!(read_regular(&dir.join("file"), 4).unwrap(), None);
+        assert_eq!(read_regular(&dir.join("link"), 5).unwrap(), None);
+        assert_eq!(read_regular(&dir.join("missing"), 5).unwrap(), None);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod classroom;
 pub mod gradebook;
 pub mod junit;
+pub mod paths;
 pub mod terminal;
 
 use std::path::Path;
