@@ -141,6 +141,7 @@ pub fn run(
     let computed;
     let reference = match reference {
         Some(reference) => Some(reference),
+        None if folders.iter().all(|f| f.refused.is_some()) => None,
         None => {
             if progress {
                 eprintln!("grading the reference solutions first (a skip counts only where they skip too) ...");
@@ -277,7 +278,7 @@ mod tests {
         let dir = odd_batch("rows");
         fs::remove_dir_all(dir.join("alice")).unwrap();
         let out = temp("rows-grades");
-        let graded = run(&crate::project::root(), &dir, &out, &Options::default(), false).unwrap();
+        let graded = run(&crate::project::root(), &dir, &out, &Options::default(), None, false).unwrap();
         let rows: Vec<(&str, &str)> = graded
             .iter()
             .map(|g| (g.name.as_str(), g.result.as_ref().unwrap_err().as_str()))
@@ -300,6 +301,7 @@ mod tests {
             &dir,
             &dir.join("grades"),
             &Options::default(),
+            Some(&Reference::new()),
             false,
         )
         .err()

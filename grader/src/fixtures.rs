@@ -109,7 +109,12 @@ pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
             .filter(|w| **w)
             .count();
         let whole = !f.no_labs && f.labs_link.is_none();
-        if whole && (f.lab.is_none() || ways > 1 || (ways == 0 && !f.stub && f.append_bytes.is_empty()) || (f.stub && f.replace.is_some())) {
+        if whole
+            && (f.lab.is_none()
+                || ways > 1
+                || (ways == 0 && !f.stub && f.append_bytes.is_empty())
+                || (f.stub && f.replace.is_some()))
+        {
             return Err(format!(
                 "fixture `{}` needs `lab` and one of inject, replace, text, stub (stub may go with inject)",
                 f.name
@@ -416,7 +421,7 @@ mod tests {
         assert!(
             parse("[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n")
                 .unwrap_err()
-                .contains("exactly one")
+                .contains("one of inject, replace, text, stub")
         );
         assert!(parse("[[fixture]]\nname='x'\nwhy='y'\nbogus=1\n").is_err());
     }

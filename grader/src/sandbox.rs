@@ -732,7 +732,8 @@ mod tests {
         if helper_part().is_none() {
             // Being a subreaper would adopt the orphans of every test in this process, and
             // kill_orphans would kill their children: play the part in a process of its own.
-            let ended = munmap_lab_protocol::bounded::run(helper(NAME, "subreaper"), Duration::from_secs(20), 1 << 16).unwrap();
+            let ended =
+                munmap_lab_protocol::bounded::run(helper(NAME, "subreaper"), Duration::from_secs(20), 1 << 16).unwrap();
             let out = String::from_utf8_lossy(&ended.output);
             assert!(ended.status.is_some_and(|s| s.success()), "{out}");
             assert!(out.contains("1 passed"), "{out}");

@@ -1296,4 +1296,3 @@ pub fn lesson() -> &'static str {
         }
     }
 }
-

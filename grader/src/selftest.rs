@@ -380,7 +380,16 @@ fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>
         hasher.finish()
     };
     let mut files = std::collections::BTreeMap::new();
-    for dir in ["labs", "solutions", "src", "tests", "snapshots", "harness", "protocol", "grader"] {
+    for dir in [
+        "labs",
+        "solutions",
+        "src",
+        "tests",
+        "snapshots",
+        "harness",
+        "protocol",
+        "grader",
+    ] {
         crate::workdir::walk(root, &root.join(dir), &mut |rel, path| {
             if !rel.starts_with("grader/target") {
                 files.insert(rel.to_string(), digest(&std::fs::read(path).unwrap_or_default()));
@@ -389,10 +398,16 @@ fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>
         })?;
     }
     for name in ["Cargo.toml", "Cargo.lock", "rubric.toml", "GRADING.md"] {
-        files.insert(name.to_string(), digest(&std::fs::read(root.join(name)).unwrap_or_default()));
+        files.insert(
+            name.to_string(),
+            digest(&std::fs::read(root.join(name)).unwrap_or_default()),
+        );
     }
     if let Ok(exe) = std::env::current_exe() {
-        files.insert(exe.display().to_string(), digest(&std::fs::read(&exe).unwrap_or_default()));
+        files.insert(
+            exe.display().to_string(),
+            digest(&std::fs::read(&exe).unwrap_or_default()),
+        );
     }
     Ok(files)
 }
