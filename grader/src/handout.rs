@@ -52,6 +52,10 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
     }
     let manifest = String::from_utf8_lossy(&read(&root.join("Cargo.toml"))?).into_owned();
     files.insert("Cargo.toml".into(), without_solutions_feature(&manifest).into_bytes());
+    if let Some(grading) = files.get("GRADING.md") {
+        let grading = for_students(&String::from_utf8_lossy(grading));
+        files.insert("GRADING.md".into(), grading.into_bytes());
+    }
     if let Some(lib) = files.get("src/lib.rs") {
         let lib = student_lib(&String::from_utf8_lossy(lib));
         files.insert("src/lib.rs".into(), lib.into_bytes());
@@ -88,6 +92,25 @@ pub fn export(root: &Path, dir: &Path) -> Result<usize, String> {
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// GRADING.md without its instructors-only parts (between `<!-- instructors only` and
+/// `<!-- end of instructors only -->`): students read how they are graded, not an
+/// inventory of what the judge cannot stop.
+fn for_students(grading: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in grading.lines() {
+        if line.starts_with("<!-- instructors only") {
+            skipping = true;
+        } else if line.starts_with("<!-- end of instructors only") {
+            skipping = false;
+        } else if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The manifest without the `solutions` feature (and the comment above it).
@@ -151,6 +174,12 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("pub mod support;"));
+    }
+
+    #[test]
+    fn students_get_grading_without_the_instructors_parts() {
+        let doc = "# Grading\nrules\n<!-- instructors only: x -->\n### holes\nsecret\n<!-- end of instructors only -->\nmore\n";
+        assert_eq!(for_students(doc), "# Grading\nrules\nmore\n");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `cargo selftest`: the project's own tests, quiet unless something is wrong.
 //!
-//! 1. the support layer's unit tests and the grader's unit tests;
+//! 1. the harness's, the protocol's and the grader's unit tests;
 //! 2. GRADING.md's points table matches rubric.toml;
 //! 3. the solutions get full marks, with every rubric test present and every test graded;
 //! 4. the stubs: every graded test fails;
@@ -81,8 +81,19 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
         failed: Vec::new(),
         started: Instant::now(),
     };
-    checks.run("support unit tests", || {
-        cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-lab", "--lib"])
+    checks.run("harness and protocol unit tests", || {
+        cargo_tests(
+            root,
+            root,
+            &[
+                "test",
+                "--quiet",
+                "--package",
+                "munmap-lab-harness",
+                "--package",
+                "munmap-lab-protocol",
+            ],
+        )
     });
     checks.run("grader unit tests", || {
         cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
@@ -534,6 +545,9 @@ fn handout_check(root: &Path) -> Result<((), String), String> {
             problems.push(format!("the handout contains {rel}"));
         }
         let text = String::from_utf8_lossy(content);
+        if rel == "GRADING.md" && text.contains("instructors only") {
+            problems.push("the handout's GRADING.md keeps the instructors-only section".into());
+        }
         if rel == "src/lib.rs" && text.contains("solutions") {
             problems.push("the handout's src/lib.rs still mentions solutions".into());
         }
