@@ -521,10 +521,10 @@ fn handout_check(root: &Path) -> Result<((), String), String> {
             problems.push(format!("the handout lacks {required}"));
         }
     }
-    // A line of a solution that no stub, suite or support file has must appear nowhere
+    // A line of a solution that no stub, suite, harness or grader source has must appear nowhere
     // in the handout.
     let mut shared = String::new();
-    for dir in ["labs", "src", "tests"] {
+    for dir in ["labs", "src", "tests", "harness", "protocol", "grader/src"] {
         crate::workdir::walk(root, &root.join(dir), &mut |_, path| {
             shared.push_str(&std::fs::read_to_string(path).unwrap_or_default());
             Ok(())
