@@ -3,6 +3,10 @@
 //! Every scenario is a 4-page mapping at window pages 1-4 of a 6-page arena; pages 0
 //! and 5 stay PROT_NONE reservation, so the lab code must not touch them. Mapping page
 //! `i` (window page `i + 1`) holds the byte `'A' + i`.
+//!
+//! Every function faces a cut of several pages on each backing: the kernel rounds a
+//! length up to a whole page, so a page count passed to munmap as a byte length
+//! (`munmap(addr, 3)`) still removes exactly one page and looks right for one-page cuts.
 
 use std::ptr::NonNull;
 
@@ -113,6 +117,7 @@ impl Scenario {
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
 #[case::anonymous_three_pages(Backing::Anonymous, 3)]
 #[case::shared_file_one_page(Backing::SharedFile, 1)]
+#[case::shared_file_two_pages(Backing::SharedFile, 2)]
 fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usize) {
     isolated(|| {
         let s = four_pages(backing);
@@ -143,6 +148,7 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
 #[case::anonymous_three_pages(Backing::Anonymous, 3)]
 #[case::shared_file_one_page(Backing::SharedFile, 1)]
+#[case::shared_file_two_pages(Backing::SharedFile, 2)]
 fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize) {
     isolated(|| {
         let s = four_pages(backing);

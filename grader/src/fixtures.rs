@@ -29,7 +29,7 @@ pub struct Fixture {
     #[serde(default)]
     inject: Option<String>,
     #[serde(default)]
-    replace: Option<[String; 2]>,
+    replace: Option<Replace>,
     #[serde(default)]
     text: Option<String>,
     #[serde(default)]
@@ -49,6 +49,24 @@ pub struct Fixture {
     pub needs_sandbox: bool,
     #[serde(default)]
     expect: Expect,
+}
+
+/// `replace`: one `["old", "new"]` pair, or a list of them, applied in order (a mistake
+/// a student repeats in several functions). Each `old` must occur exactly once.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Replace {
+    One([String; 2]),
+    Many(Vec<[String; 2]>),
+}
+
+impl Replace {
+    fn pairs(&self) -> &[[String; 2]] {
+        match self {
+            Replace::One(pair) => std::slice::from_ref(pair),
+            Replace::Many(pairs) => pairs,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +121,9 @@ pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
                 "fixture `{}`: `full_marks` cannot go with failing, statuses, lab_status or message",
                 f.name
             ));
+        }
+        if f.replace.as_ref().is_some_and(|r| r.pairs().is_empty()) {
+            return Err(format!("fixture `{}`: `replace` lists no pair", f.name));
         }
         let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some()]
             .iter()
@@ -216,8 +237,13 @@ pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), Strin
     let with_root = |text: &str| text.replace("{root}", &root.display().to_string());
     let broken = if let Some(code) = &fixture.inject {
         inject(&base, &with_root(code)).ok_or_else(|| format!("fixture `{}`: no `pub fn` in {from}", fixture.name))?
-    } else if let Some([old, new]) = &fixture.replace {
-        replace_once(&base, old, &with_root(new)).map_err(|e| format!("fixture `{}`: {from}: {e}", fixture.name))?
+    } else if let Some(replace) = &fixture.replace {
+        let mut text = base;
+        for [old, new] in replace.pairs() {
+            text = replace_once(&text, old, &with_root(new))
+                .map_err(|e| format!("fixture `{}`: {from}: {e}", fixture.name))?;
+        }
+        text
     } else if let Some(text) = &fixture.text {
         with_root(text)
     } else {
@@ -412,6 +438,36 @@ mod tests {
         assert_eq!(replace_once("a b a", "b", "c").unwrap(), "a c a");
         assert!(replace_once("a b a", "a", "c").unwrap_err().contains("2 times"));
         assert!(replace_once("a", "z", "c").unwrap_err().contains("0 times"));
+    }
+
+    #[test]
+    fn replace_takes_one_pair_or_a_list_applied_in_order() {
+        let root = std::env::temp_dir().join(format!("munmap-grader-replace-{}", std::process::id()));
+        let dir = root.join("sub");
+        std::fs::create_dir_all(dir.join("labs")).unwrap();
+        std::fs::write(dir.join("labs/l.rs"), "a b c").unwrap();
+        let patched = |toml: &str| {
+            let fixture = &parse(toml).unwrap()[0];
+            std::fs::write(dir.join("labs/l.rs"), "a b c").unwrap();
+            patch_lab(&root, fixture, &dir).map(|()| std::fs::read_to_string(dir.join("labs/l.rs")).unwrap())
+        };
+        let head = "[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n";
+        assert_eq!(patched(&format!("{head}replace=['b', 'B']\n")).unwrap(), "a B c");
+        assert_eq!(
+            patched(&format!("{head}replace=[['a', 'A'], ['c', 'C'], ['A b', 'x']]\n")).unwrap(),
+            "x C"
+        );
+        assert!(
+            patched(&format!("{head}replace=[['a', 'A'], ['z', 'Z']]\n"))
+                .unwrap_err()
+                .contains("0 times")
+        );
+        assert!(
+            parse(&format!("{head}replace=[]\n"))
+                .unwrap_err()
+                .contains("lists no pair")
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
