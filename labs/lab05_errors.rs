@@ -16,7 +16,8 @@
 //! - A length that is not a multiple of the page size is rounded UP: `munmap(p, 1)`
 //!   removes the whole page at `p`, and `munmap(p, page + 1)` removes two pages.
 //! - Address 0 (NULL) is just an address where nothing is mapped: `munmap(NULL, len)`
-//!   returns 0, like any other range without mappings (lab 04).
+//!   returns 0, like any other range without mappings (lab 04). It is no special case:
+//!   the same checks apply, so `munmap(NULL, 0)` is `EINVAL` like every length 0.
 //!
 //! ENOMEM needs a closer look. Every mapping costs the kernel a VMA, and a process may
 //! hold at most `vm.max_map_count` of them (65530 by default; many distributions raise

@@ -56,6 +56,8 @@ enum Invalid {
     AddressBeyondTheAddressSpace,
     /// The mapping's address, with a length that runs past the top of the address space.
     LengthPastTheAddressSpace,
+    /// NULL, length 0: the length is checked whatever the address, NULL included.
+    NullAddressZeroLength,
 }
 
 #[rstest]
@@ -63,6 +65,7 @@ enum Invalid {
 #[case::zero_length(Invalid::ZeroLength)]
 #[case::address_beyond_the_address_space(Invalid::AddressBeyondTheAddressSpace)]
 #[case::length_past_the_address_space(Invalid::LengthPastTheAddressSpace)]
+#[case::null_address_zero_length(Invalid::NullAddressZeroLength)]
 fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
     isolated(|| {
         let arena = Arena::new(WINDOW_PAGES);
@@ -84,6 +87,11 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
                 addr.as_ptr(),
                 top_page(),
                 "the range must end inside the user address space",
+            ),
+            Invalid::NullAddressZeroLength => (
+                std::ptr::null_mut(),
+                0,
+                "a length of 0 is invalid at any address, NULL included: only munmap(NULL, len > 0) succeeds",
             ),
         };
 
