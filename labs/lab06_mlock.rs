@@ -5,7 +5,8 @@
 //! longer locked, because the lock belongs to the mapping, not to the memory. So
 //! `munmap()` of part of a locked mapping unlocks exactly the unmapped pages and
 //! leaves the rest locked; `munmap()` of all of it leaves nothing locked. No
-//! `munlock()` is needed first.
+//! `munlock()` is needed first: calling it anyway does no harm (the kernel ends up in
+//! the same state), it is only one system call more.
 //!
 //! ```text
 //!   locked 4 pages        munmap of page 1          munmap of the rest
@@ -34,12 +35,13 @@ pub unsafe fn lock(addr: NonNull<u8>, len: usize) -> nix::Result<()> {
 }
 
 /// Unmaps `count` pages starting `first` pages after `addr`, which is locked: the
-/// unmapped pages lose their lock, the others keep it. Do not call `munlock()`.
+/// unmapped pages lose their lock, the others keep it. `munlock()` is not needed:
+/// `munmap()` drops the lock on the pages it removes.
 ///
 /// # Safety
 /// The pages must belong to a mapping this code owns; nothing may use them afterwards.
 pub unsafe fn unmap_pages(addr: NonNull<u8>, first: usize, count: usize) -> nix::Result<()> {
-    todo!("lab06_mlock::unmap_pages({addr:p}, {first}, {count}): munmap those pages, no munlock")
+    todo!("lab06_mlock::unmap_pages({addr:p}, {first}, {count}): munmap those pages; their lock goes with them")
 }
 
 /// How much memory this process has locked: `VmLck` from `/proc/self/status`, in kB.
