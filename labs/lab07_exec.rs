@@ -16,8 +16,14 @@
 //! only call async-signal-safe functions until it execs, because another thread may
 //! have held a lock (the allocator's, say) at the moment of the fork. So build every
 //! argument, `CString` and pointer array *before* forking; in the child call only
-//! `execv` and, if that returns (it failed), `_exit(127)`, the shell's "command could
-//! not be run" status. Never return from the child into the parent's code.
+//! `libc::execv` and, if that returns (it failed), `_exit(127)`, the shell's "command
+//! could not be run" status. Never return from the child into the parent's code.
+//! (`nix::unistd::execv` is not safe there: it builds its pointer array, a `Vec`, in the
+//! child. The tests count every allocation a child makes before it execs.)
+//!
+//! Waiting has a trap of its own: a signal that arrives while `waitpid` blocks, with a
+//! handler installed without `SA_RESTART`, makes it fail with `EINTR`. That says nothing
+//! about the child, which is still running: wait again.
 //!
 //! ```text
 //!   parent ──fork()──> child ──execv(program)──> new image (nothing of the old mappings)

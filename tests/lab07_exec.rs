@@ -1,5 +1,6 @@
 //! Lab 07: no mapping survives execve, a child's mappings go when it exits, and
-//! fork does not copy memory locks.
+//! fork does not copy memory locks; the fork/exec/wait code itself keeps the fork rule
+//! (no allocation in the child) and survives a signal during the wait.
 //!
 //! The children exec `munmap-lab-probe` (built by cargo with this suite), a fresh
 //! program that reports its own maps. Every wait on a child has a deadline of its own
@@ -7,21 +8,32 @@
 //! saying what never happened.
 
 use std::ffi::{CStr, CString};
+use std::os::unix::thread::JoinHandleExt;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use munmap_lab::lab07_exec::{fork_paused, spawn, wait_exit};
 use munmap_lab_harness::children::{
-    CHILD_DEADLINE, exited_unreaped, file_appears, maps_of, process_exists, view_from_smaps, within,
+    CHILD_DEADLINE, asleep_in_wait, exited_unreaped, file_appears, maps_of, process_exists, reap_within,
+    view_from_smaps, within,
 };
 use munmap_lab_harness::exec_probe::{HOLD, SMAPS};
+use munmap_lab_harness::fork_rule::ChildAllocations;
 use munmap_lab_harness::memlock::lock_or_skip;
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, Story, expect, isolated, pages, skip};
+use munmap_lab_harness::{Arena, Story, expect, isolated, note, pages, skip};
 use nix::sys::mman::ProtFlags;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use rstest::rstest;
+
+/// Every allocator call of this test binary goes through it; it records those a forked
+/// child makes (see `munmap_lab_harness::fork_rule`) once a test calls `watch()`.
+#[global_allocator]
+static ALLOCATOR: ChildAllocations = ChildAllocations::new();
 
 /// A rarely used address (264 GiB): far below where the kernel places mmaps, libraries
 /// and stacks, and inside even a 39-bit (512 GiB) user address space. Both the test and
@@ -279,5 +291,168 @@ fn a_lock_does_not_survive_fork() {
             "wait_exit should report that the child was killed by SIGKILL, but returned {status:?}"
         );
         story.assert_snapshot();
+    });
+}
+
+/// How a test makes its child, with everything it needs built before the fork.
+#[derive(Clone, Copy, Debug)]
+enum Forking {
+    /// `spawn` of the probe program, which execs and exits 0.
+    Spawn,
+    /// `spawn` of a program that does not exist: execv fails, the child `_exit`s 127.
+    SpawnWhoseExecFails,
+    /// `fork_paused`: the child pauses until it is killed.
+    ForkPaused,
+}
+
+#[rstest]
+#[case::spawn(Forking::Spawn)]
+#[case::spawn_whose_exec_fails(Forking::SpawnWhoseExecFails)]
+#[case::fork_paused(Forking::ForkPaused)]
+fn a_forked_child_allocates_nothing(#[case] forking: Forking) {
+    isolated(|| {
+        let dir = scratch_dir!();
+        let out = dir.path().join("after-exec.smaps");
+        let (program, argv) = match forking {
+            Forking::Spawn => probe(&[SMAPS, out.to_str().expect("UTF-8 path")]),
+            _ => {
+                let missing = cstring("/nonexistent/munmap-lab/no-such-program");
+                (missing.clone(), vec![missing])
+            }
+        };
+        let argv = refs(&argv);
+        let parent = std::process::id();
+
+        // From here, every allocator call a forked child makes is recorded.
+        ALLOCATOR.watch();
+        let forked = match forking {
+            Forking::Spawn | Forking::SpawnWhoseExecFails => spawn(&program, &argv),
+            Forking::ForkPaused => fork_paused(),
+        };
+        if std::process::id() != parent {
+            // The lab function returned in the child (a_child_that_cannot_exec_exits_127 and
+            // a_lock_does_not_survive_fork say so): end it without a single allocation.
+            unsafe { libc::_exit(RETURNED_IN_CHILD) };
+        }
+        let pid = forked.expect("the lab function should fork a child");
+        let status = match forking {
+            Forking::Spawn => wait_for(pid, "the child ran the probe and exited, and wait_exit returned"),
+            Forking::SpawnWhoseExecFails => {
+                wait_for(pid, "the child whose execv failed exited, and wait_exit returned")
+            }
+            Forking::ForkPaused => {
+                // Whatever the child does before it pauses is done once it sleeps (or has ended).
+                let started = Instant::now();
+                while started.elapsed() < CHILD_DEADLINE {
+                    let state = procfs::process::Process::new(pid.as_raw())
+                        .and_then(|child| child.stat())
+                        .map(|stat| stat.state);
+                    if matches!(state, Ok('S' | 'Z') | Err(_)) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                let _ = kill(pid, Signal::SIGKILL);
+                wait_for(pid, "wait_exit returned for a child killed with SIGKILL")
+            }
+        };
+
+        let seen = ALLOCATOR.seen();
+        assert!(
+            seen.calls == 0,
+            "between fork and exec (or its end: it ended as {status:?}) the child made {seen}. After fork in a \
+             program with threads the child may call only async-signal-safe functions: another thread may have held \
+             the allocator's lock at the fork, and the child would wait for it forever. Build every CString and the \
+             NULL-terminated pointer array before fork; in the child call only libc::execv and libc::_exit (or \
+             pause). nix::unistd::execv, format!, a Vec or a CString allocate."
+        );
+    });
+}
+
+/// How many times this process's SIGUSR1 handler ran.
+static INTERRUPTS: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn count_interrupt(_: libc::c_int) {
+    INTERRUPTS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Polls `done` every millisecond for at most the child deadline; whether it came true.
+fn comes_true(mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() >= CHILD_DEADLINE {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+#[rstest]
+fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
+    isolated(|| {
+        // A handler installed without SA_RESTART: a waitpid it interrupts fails with EINTR
+        // instead of being restarted by the kernel.
+        let action = SigAction::new(SigHandler::Handler(count_interrupt), SaFlags::empty(), SigSet::empty());
+        unsafe { sigaction(Signal::SIGUSR1, &action) }.expect("installing a SIGUSR1 handler");
+        let parent = std::process::id();
+        let pid = fork_paused().expect("fork_paused should fork a child");
+        only_in_the_parent(parent, "fork_paused");
+
+        // wait_exit runs on a thread of its own; the signal goes to that thread alone.
+        let (tid_sender, tid) = mpsc::channel();
+        let (result_sender, result) = mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _ = tid_sender.send(nix::unistd::gettid().as_raw());
+            let _ = result_sender.send(wait_exit(pid));
+        });
+        let tid = tid.recv().expect("the waiting thread starts");
+        let early = |what: String| -> ! {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = reap_within(pid, CHILD_DEADLINE);
+            panic!("{what}")
+        };
+
+        // The child pauses until it is killed, so wait_exit can only be waiting: signal it
+        // once the kernel shows it asleep in wait4/waitid (a wait that polls never shows
+        // that; it gets the signal after the deadline, wherever it is).
+        let asleep = comes_true(|| asleep_in_wait(tid) || !matches!(result.try_recv(), Err(mpsc::TryRecvError::Empty)));
+        if let Ok(returned) = result.try_recv() {
+            early(format!(
+                "wait_exit({pid}) returned {returned:?} while the child of fork_paused was still paused: it must wait \
+                 until the child has exited or been killed"
+            ));
+        }
+        if !asleep {
+            note("the waiting thread never showed asleep in wait4 or waitid; it was signalled after 3 s");
+        }
+        let before = INTERRUPTS.load(Ordering::SeqCst);
+        if unsafe { libc::pthread_kill(waiter.as_pthread_t(), libc::SIGUSR1) } != 0 {
+            early("could not signal the waiting thread".into());
+        }
+        // Once the handler has run, the interrupted wait has already failed with EINTR.
+        if !comes_true(|| INTERRUPTS.load(Ordering::SeqCst) > before) {
+            early("the SIGUSR1 handler never ran in the waiting thread".into());
+        }
+
+        // Only now may the child end.
+        kill(pid, Signal::SIGTERM).expect("ending the paused child with SIGTERM");
+        let returned = result.recv_timeout(CHILD_DEADLINE).unwrap_or_else(|_| {
+            early(format!(
+                "wait_exit({pid}) did not return within {:.0} s of the child being killed",
+                CHILD_DEADLINE.as_secs_f64()
+            ))
+        });
+        if returned == Err(nix::errno::Errno::EINTR) {
+            early(format!(
+                "wait_exit({pid}) returned Err(EINTR): a signal (SIGUSR1, its handler installed without SA_RESTART) \
+                 interrupted waitpid while the child was still running. EINTR is no answer about the child: retry \
+                 the wait until the child has exited or been killed"
+            ));
+        }
+        assert!(
+            matches!(returned, Ok(WaitStatus::Signaled(p, Signal::SIGTERM, _)) if p == pid),
+            "wait_exit({pid}) should report the child's real end, killed by SIGTERM, but returned {returned:?}"
+        );
     });
 }

@@ -94,6 +94,27 @@ pub fn file_appears(path: &Path, limit: Duration) -> bool {
     true
 }
 
+/// Whether thread `tid` of this process is asleep waiting for a child, in `wait4` or
+/// `waitid` (the system calls behind every `waitpid`, `wait` and `waitid`), as
+/// `/proc/self/task/TID/syscall` shows it. On a kernel without that file: whether the
+/// thread is asleep at all (state `S` in its `stat`).
+pub fn asleep_in_wait(tid: libc::pid_t) -> bool {
+    let task = format!("/proc/self/task/{tid}");
+    if let Ok(text) = std::fs::read_to_string(format!("{task}/syscall")) {
+        // "NR arg1 ... sp pc" while the thread sleeps in a system call; "running" otherwise.
+        let nr = text
+            .split_whitespace()
+            .next()
+            .and_then(|nr| nr.parse::<libc::c_long>().ok());
+        return matches!(nr, Some(nr) if nr == libc::SYS_wait4 || nr == libc::SYS_waitid);
+    }
+    // "TID (comm) S ...": the state follows the last ')'.
+    std::fs::read_to_string(format!("{task}/stat"))
+        .ok()
+        .and_then(|stat| Some(stat.rsplit_once(')')?.1.split_whitespace().next()? == "S"))
+        .unwrap_or(false)
+}
+
 /// Whether `/proc/PID` exists: a process that was reaped has none (a zombie still has one).
 pub fn process_exists(pid: Pid) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
@@ -134,6 +155,39 @@ mod tests {
             Some(WaitStatus::Exited(_, 0))
         ));
         assert!(maps_of(pid, 0x10_0000, 1).is_none());
+    }
+
+    #[test]
+    #[allow(clippy::zombie_processes, reason = "reaped by pid with reap_within")]
+    fn a_thread_blocked_in_waitpid_is_seen_asleep_in_wait() {
+        let child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawning sleep");
+        let pid = Pid::from_raw(child.id() as i32);
+        let (sender, tid) = mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            sender.send(nix::unistd::gettid().as_raw()).unwrap();
+            waitpid(pid, None)
+        });
+        let tid = tid.recv().unwrap();
+        let started = Instant::now();
+        while !asleep_in_wait(tid) {
+            assert!(
+                started.elapsed() < CHILD_DEADLINE,
+                "the waiting thread never showed asleep in wait4"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        kill(pid, Signal::SIGKILL).unwrap();
+        assert!(matches!(
+            waiter.join().unwrap(),
+            Ok(WaitStatus::Signaled(_, Signal::SIGKILL, _))
+        ));
+        assert!(
+            !asleep_in_wait(nix::unistd::gettid().as_raw()),
+            "this thread is running"
+        );
     }
 
     #[test]

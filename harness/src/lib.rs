@@ -16,6 +16,7 @@
 //! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
 //! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
 //! - [`exec_probe`]: how lab 07's tests talk to the small program its children exec.
+//! - [`fork_rule`]: an allocator for a suite that counts what forked children allocate before they exec.
 //! - [`compile`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
 //! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
 
@@ -25,6 +26,7 @@ pub mod compile;
 pub mod exec_probe;
 pub mod expect;
 pub mod fault;
+pub mod fork_rule;
 pub mod isolate;
 pub mod kernel;
 pub mod map_limit;
