@@ -416,12 +416,21 @@ fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
         // The child pauses until it is killed, so wait_exit can only be waiting: signal it
         // once the kernel shows it asleep in wait4/waitid (a wait that polls never shows
         // that; it gets the signal after the deadline, wherever it is).
-        let asleep = comes_true(|| asleep_in_wait(tid) || !matches!(result.try_recv(), Err(mpsc::TryRecvError::Empty)));
-        if let Ok(returned) = result.try_recv() {
-            early(format!(
+        let mut returned_early = None;
+        let asleep = comes_true(|| match result.try_recv() {
+            Err(mpsc::TryRecvError::Empty) => asleep_in_wait(tid),
+            ended => {
+                returned_early = Some(ended);
+                true
+            }
+        });
+        match returned_early {
+            None => {}
+            Some(Ok(returned)) => early(format!(
                 "wait_exit({pid}) returned {returned:?} while the child of fork_paused was still paused: it must wait \
                  until the child has exited or been killed"
-            ));
+            )),
+            Some(Err(_)) => early(format!("wait_exit({pid}) panicked (see above)")),
         }
         if !asleep {
             note("the waiting thread never showed asleep in wait4 or waitid; it was signalled after 3 s");
@@ -437,12 +446,14 @@ fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
 
         // Only now may the child end.
         kill(pid, Signal::SIGTERM).expect("ending the paused child with SIGTERM");
-        let returned = result.recv_timeout(CHILD_DEADLINE).unwrap_or_else(|_| {
-            early(format!(
+        let returned = match result.recv_timeout(CHILD_DEADLINE) {
+            Ok(returned) => returned,
+            Err(mpsc::RecvTimeoutError::Timeout) => early(format!(
                 "wait_exit({pid}) did not return within {:.0} s of the child being killed",
                 CHILD_DEADLINE.as_secs_f64()
-            ))
-        });
+            )),
+            Err(mpsc::RecvTimeoutError::Disconnected) => early(format!("wait_exit({pid}) panicked (see above)")),
+        };
         if returned == Err(nix::errno::Errno::EINTR) {
             early(format!(
                 "wait_exit({pid}) returned Err(EINTR): a signal (SIGUSR1, its handler installed without SA_RESTART) \
