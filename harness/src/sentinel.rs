@@ -358,8 +358,10 @@ fn read_event(seen: &mut Seen, uffd: RawFd, window: usize, watched: &Range<usize
     match msg[0] {
         UFFD_EVENT_UNMAP => {
             let (start, end) = (word(8), word(16));
-            let in_window =
-                start >= window && end > start && (end - window) % page == 0 && (start - window) % page == 0;
+            let in_window = start >= window
+                && end > start
+                && (start - window).is_multiple_of(page)
+                && (end - window).is_multiple_of(page);
             seen.unmaps.push(if in_window {
                 format!("window pages {}-{}", (start - window) / page, (end - window) / page - 1)
             } else {
