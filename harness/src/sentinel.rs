@@ -83,8 +83,16 @@ fn place(addr: usize, len: usize) -> Result<(), Errno> {
 /// Whether the page at `addr` is mapped (mincore fails with ENOMEM where it is not).
 fn page_is_mapped(addr: usize, page: usize) -> bool {
     let mut resident = 0u8;
-    // SAFETY: mincore reads page tables only and writes one byte for the one page.
-    unsafe { libc::mincore(addr as *mut c_void, page, &mut resident) == 0 }
+    loop {
+        // SAFETY: mincore reads page tables only and writes one byte for the one page.
+        if unsafe { libc::mincore(addr as *mut c_void, page, &mut resident) } == 0 {
+            return true;
+        }
+        // EAGAIN: the kernel was short of memory for a moment; ask again.
+        if Errno::last() != Errno::EAGAIN {
+            return false;
+        }
+    }
 }
 
 // <linux/userfaultfd.h>: libc exports only the system call number.
