@@ -46,7 +46,7 @@ fn check_neighbours(view: &MapsView) {
 fn check_unmapped_once(view: &MapsView, seen: &Seen, addr: NonNull<u8>, what: &str) {
     assert!(
         seen.problems.is_empty(),
-        "the test's own watch failed, so it cannot judge: {:?}\nthe window:\n{view}",
+        "the test's watch could not place its sentinel, so it cannot judge: {:?}\nthe window:\n{view}",
         seen.problems
     );
     for page in AT..AT + MAPPING_PAGES {

@@ -147,7 +147,7 @@ pub struct Seen {
     pub unmaps: Vec<String>,
     /// The watched window pages the sentinel was mapped over, in order.
     pub sentinel_pages: Vec<usize>,
-    /// What went wrong in the watch itself (never the code under test's doing alone).
+    /// What kept the watch from doing its job (a sentinel it could not map, an event it did not expect).
     pub problems: Vec<String>,
 }
 
@@ -370,10 +370,12 @@ fn read_event(seen: &mut Seen, uffd: RawFd, window: usize, watched: &Range<usize
                 && end > start
                 && (start - window).is_multiple_of(page)
                 && (end - window).is_multiple_of(page);
-            seen.unmaps.push(if in_window {
-                format!("window pages {}-{}", (start - window) / page, (end - window) / page - 1)
-            } else {
-                format!("{start:#x}..{end:#x}")
+            // (No arithmetic that could overflow: a panic here would leave the munmap waiting.)
+            let (first, last) = (start.wrapping_sub(window) / page, end.wrapping_sub(window) / page);
+            seen.unmaps.push(match (in_window, last.wrapping_sub(first)) {
+                (true, 1) => format!("window page {first}"),
+                (true, _) => format!("window pages {first}-{}", last.wrapping_sub(1)),
+                (false, _) => format!("{start:#x}..{end:#x}"),
             });
         }
         event => {
