@@ -1,19 +1,22 @@
 //! Lab 08: touching unmapped memory is SIGSEGV (SEGV_MAPERR); an owning `Mapping`
 //! unmaps exactly once and makes a second unmap or a use after unmap a compile error.
 //!
-//! Scenarios live at window pages 1-4 of a 6-page arena. "Exactly once" is checked by
-//! counting this process's munmap calls over the mapping's range: the test binary
-//! defines the `munmap` symbol itself, so every call (lab code, nix, std) comes here
-//! first, is recorded, and goes on to the real system call unchanged.
+//! Scenarios live at window pages 1-4 of a 6-page arena. "Exactly once" is judged by
+//! what the kernel shows, never by which function the lab code called: once the pages
+//! are unmapped, the test maps a sentinel where they were (read-only, every byte 'S'),
+//! and a second unmap of the range would remove it. Where that second unmap would come
+//! inside the same call (the drop at the end of `unmap(self)`), a userfaultfd watch
+//! maps the sentinel the moment the kernel has unmapped the pages, before that munmap
+//! returns (`munmap_lab_harness::sentinel`); where this machine has no userfaultfd,
+//! the test checks what it can and skips.
 
-use std::ffi::c_void;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
 use munmap_lab_harness::compile::{Compiled, check};
 use munmap_lab_harness::fault::{SEGV_MAPERR, death_of};
 use munmap_lab_harness::scratch_dir;
+use munmap_lab_harness::sentinel::{SENTINEL, Seen, UnmapWatch, map_sentinel};
 use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::ProtFlags;
@@ -23,46 +26,6 @@ use rstest::rstest;
 const MAPPING_PAGES: usize = 4;
 const AT: usize = 1;
 const WINDOW: usize = MAPPING_PAGES + 2;
-
-/// This process's munmap calls, recorded as `(start, len)` before they reach the kernel.
-mod munmap_calls {
-    use super::*;
-
-    const CAPACITY: usize = 4096;
-    static STARTS: [AtomicUsize; CAPACITY] = [const { AtomicUsize::new(0) }; CAPACITY];
-    static LENGTHS: [AtomicUsize; CAPACITY] = [const { AtomicUsize::new(0) }; CAPACITY];
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-
-    /// Records the call, then makes the real system call (async-signal-safe: atomics only).
-    ///
-    /// # Safety
-    /// As `munmap(2)`.
-    #[unsafe(no_mangle)]
-    pub unsafe extern "C" fn munmap(addr: *mut c_void, len: libc::size_t) -> libc::c_int {
-        let n = COUNT.fetch_add(1, Ordering::SeqCst);
-        if n < CAPACITY {
-            STARTS[n].store(addr as usize, Ordering::SeqCst);
-            LENGTHS[n].store(len, Ordering::SeqCst);
-        }
-        unsafe { libc::syscall(libc::SYS_munmap, addr, len) as libc::c_int }
-    }
-
-    /// A point in the call history to count from.
-    pub fn mark() -> usize {
-        COUNT.load(Ordering::SeqCst)
-    }
-
-    /// Calls since `mark` whose range overlaps `[start, start + len)`.
-    pub fn overlapping_since(mark: usize, start: usize, len: usize) -> usize {
-        let end = COUNT.load(Ordering::SeqCst).min(CAPACITY);
-        (mark..end)
-            .filter(|&n| {
-                let (s, l) = (STARTS[n].load(Ordering::SeqCst), LENGTHS[n].load(Ordering::SeqCst));
-                s < start + len && start < s + l.max(1)
-            })
-            .count()
-    }
-}
 
 /// The arena with a 4-page read-write mapping at window pages 1-4, every byte `byte`.
 fn four_pages(byte: u8) -> (Arena, NonNull<u8>) {
@@ -78,15 +41,34 @@ fn check_neighbours(view: &MapsView) {
     expect::mapped(view, AT + MAPPING_PAGES..WINDOW, "---p", why);
 }
 
-/// Exactly one munmap call over the mapping since `mark`.
-fn unmapped_once(mark: usize, addr: NonNull<u8>, what: &str) {
-    let calls = munmap_calls::overlapping_since(mark, addr.as_ptr() as usize, pages(MAPPING_PAGES));
-    assert_eq!(
-        calls, 1,
-        "{what} should call munmap on the mapping exactly once, but called it {calls} time(s). A second munmap of \
-         the same range would remove whatever was mapped there in the meantime: after unmap(self), the drop \
-         must not unmap again (ManuallyDrop or mem::forget)"
+/// Window pages 1-4 at `addr` must hold the sentinel that `watch` mapped when `what`
+/// unmapped them: unmapped once (the sentinel came), and not again (it is intact).
+fn check_unmapped_once(view: &MapsView, seen: &Seen, addr: NonNull<u8>, what: &str) {
+    assert!(
+        seen.problems.is_empty(),
+        "the test's watch could not place its sentinel, so it cannot judge: {:?}\nthe window:\n{view}",
+        seen.problems
     );
+    for page in AT..AT + MAPPING_PAGES {
+        let run = view.run_at(page);
+        assert!(
+            seen.sentinel_pages.contains(&page),
+            "window page {page} should have been unmapped by {what} (the Mapping owned window pages 1-4), but the \
+             kernel never unmapped it: it is still {} {:?} (unmaps the kernel reported: {:?}).\nthe window:\n{view}",
+            run.perms,
+            run.backing,
+            seen.unmaps
+        );
+    }
+    let why = format!(
+        "the test mapped this sentinel the moment {what} had unmapped the pages; a second munmap of the range \
+         removed it. A Mapping unmaps its range once: after unmap(self), the drop must not unmap again \
+         (ManuallyDrop or mem::forget)"
+    );
+    expect::mapped(view, AT..AT + MAPPING_PAGES, "r--p", &why);
+    for n in 0..MAPPING_PAGES {
+        expect::page_holds(unsafe { addr.add(pages(n)) }, SENTINEL, &why);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -157,14 +139,26 @@ fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
     });
 }
 
+/// Releases the mapping as `how` says.
+fn release(mapping: Mapping, how: Release) {
+    match how {
+        Release::Drop => drop(mapping),
+        Release::Unmap => mapping
+            .unmap()
+            .expect("unmap of a whole valid mapping should return Ok"),
+    }
+}
+
 #[rstest]
 #[case::by_drop(Release::Drop)]
 #[case::by_unmap(Release::Unmap)]
-fn a_mapping_is_unmapped_exactly_once(#[case] release: Release) {
+fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
     isolated(|| {
         let (arena, addr) = four_pages(b'O');
         let mut story = Story::new(format!(
-            "a Mapping owns a 4-page mapping at window pages 1-4; {release} removes it with exactly one munmap"
+            "a Mapping owns a 4-page mapping at window pages 1-4, and {how} unmaps it exactly once: the moment the \
+             kernel has unmapped the pages, before that munmap returns, the test maps a sentinel there (read-only, \
+             every byte 'S'), which a second munmap of the range (a drop after unmap, say) would remove"
         ));
         story.step("before", &arena.view());
 
@@ -187,18 +181,31 @@ fn a_mapping_is_unmapped_exactly_once(#[case] release: Release) {
             "as_mut_slice should write to the mapping"
         );
 
-        let mark = munmap_calls::mark();
-        match release {
-            Release::Drop => drop(mapping),
-            Release::Unmap => mapping
-                .unmap()
-                .expect("unmap of a whole valid mapping should return Ok"),
-        }
+        let watch = match UnmapWatch::start(&arena, AT..AT + MAPPING_PAGES) {
+            Ok(watch) => watch,
+            Err(why) => {
+                // What can be checked without the watch is checked before skipping.
+                release(mapping, how);
+                let view = arena.view();
+                expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the Mapping owned these pages");
+                check_neighbours(&view);
+                skip(format!(
+                    "{why}: the test cannot map a sentinel between the first munmap and what follows it, so \
+                     \"exactly once\" cannot be checked here"
+                ));
+            }
+        };
+        release(mapping, how);
+        let seen = watch.finish();
+
         let view = arena.view();
-        story.step(format!("after {release}"), &view);
-        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the Mapping owned these pages");
+        story.note(format!(
+            "while {how} ran, the kernel unmapped window pages 1-4; before its munmap returned, the test mapped \
+             the sentinel there (r--p, every byte 'S')"
+        ));
+        story.step(format!("after {how} returned"), &view);
+        check_unmapped_once(&view, &seen, addr, &how.to_string());
         check_neighbours(&view);
-        unmapped_once(mark, addr, &release.to_string());
         story.assert_snapshot();
     });
 }
@@ -207,22 +214,38 @@ fn a_mapping_is_unmapped_exactly_once(#[case] release: Release) {
 fn unmap_returns_the_error_and_does_not_retry() {
     isolated(|| {
         let (arena, addr) = four_pages(b'E');
+        let before = arena.view();
+        let mut story = Story::new(
+            "a Mapping is given an address 1 byte into window page 1 (length 4 pages less 1 byte): its unmap() \
+             returns munmap's EINVAL unchanged, and window pages 1-4 stay exactly as they were: nothing unmaps \
+             them after munmap refused (a retry with the address rounded down to its page would)",
+        );
+        story.step("before", &before);
+
         // A misaligned address: munmap refuses it with EINVAL and leaves the pages alone.
         let misaligned = unsafe { addr.add(1) };
         let mapping = unsafe { Mapping::from_raw(misaligned, pages(MAPPING_PAGES) - 1) };
-        let mark = munmap_calls::mark();
+        let result = mapping.unmap();
+
+        let view = arena.view();
+        story.step(format!("after unmap() returned {result:?}"), &view);
         assert_eq!(
-            mapping.unmap(),
+            result,
             Err(Errno::EINVAL),
-            "unmap should return munmap's error (EINVAL for a misaligned address), not hide it"
+            "unmap should return munmap's error unchanged (EINVAL for a misaligned address), not hide or replace it"
         );
-        unmapped_once(mark, addr, "an unmap that failed");
-        expect::mapped(
-            &arena.view(),
-            AT..AT + MAPPING_PAGES,
-            "rw-p",
-            "a failed munmap removes nothing",
+        let why = "munmap refused the range and removed nothing, and the caller is told so: nothing may unmap \
+                   these pages afterwards, not a retry (with the address rounded down to its page, say), not the \
+                   drop";
+        expect::mapped(&view, AT..AT + MAPPING_PAGES, "rw-p", why);
+        for n in 0..MAPPING_PAGES {
+            expect::page_holds(unsafe { addr.add(pages(n)) }, b'E', why);
+        }
+        assert_eq!(
+            view, before,
+            "a refused unmap changes nothing\nbefore:\n{before}\nafter:\n{view}"
         );
+        story.assert_snapshot();
     });
 }
 
@@ -257,12 +280,12 @@ fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
     isolated(|| {
         let (arena, addr) = four_pages(b'C');
         let mut story = Story::new(
-            "the C idiom: unmap_and_clear unmaps window pages 1-4 and sets the pointer to None; the page range is \
-             mapped again by someone else, and a second unmap_and_clear of the same slot leaves it alone",
+            "the C idiom: unmap_and_clear unmaps window pages 1-4 and sets the pointer to None; someone else then \
+             maps the same pages (the test's sentinel: read-only, every byte 'S'), and a second unmap_and_clear of \
+             the same slot must leave it alone",
         );
         story.step("before", &arena.view());
         let mut slot = Some(addr);
-        let mark = munmap_calls::mark();
         unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
         assert_eq!(
             slot, None,
@@ -275,20 +298,20 @@ fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
         );
         expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the slot's mapping is unmapped");
 
-        let reused = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ);
+        let sentinel = map_sentinel(&arena, AT..AT + MAPPING_PAGES)
+            .expect("the pages are free, so the test can map its sentinel there");
+        story.step(
+            "after someone else mapped the same pages (the sentinel: r--p, every byte 'S')",
+            &arena.view(),
+        );
         unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
         let view = arena.view();
-        story.step(
-            "after the range was mapped again (r--p) and a second unmap_and_clear",
-            &view,
-        );
-        expect::mapped(
-            &view,
-            AT..AT + MAPPING_PAGES,
-            "r--p",
-            "a None slot must not be unmapped again: the range now belongs to a new mapping",
-        );
-        unmapped_once(mark, reused, "two unmap_and_clear calls on one slot");
+        story.step("after a second unmap_and_clear(&mut slot, 4 pages)", &view);
+        let why = "a None slot must not be unmapped again: the pages now belong to someone else's mapping";
+        expect::mapped(&view, AT..AT + MAPPING_PAGES, "r--p", why);
+        for n in 0..MAPPING_PAGES {
+            expect::page_holds(unsafe { sentinel.add(pages(n)) }, SENTINEL, why);
+        }
         check_neighbours(&view);
         story.assert_snapshot();
     });

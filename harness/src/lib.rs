@@ -19,6 +19,7 @@
 //! - [`fork_rule`]: an allocator for a suite that counts what forked children allocate before they exec.
 //! - [`compile`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
 //! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
+//! - [`sentinel`]: a mapping where unmapped pages were, placed even before their munmap returns (userfaultfd).
 
 pub mod arena;
 pub mod children;
@@ -34,6 +35,7 @@ pub mod maps;
 pub mod memlock;
 pub mod probe;
 pub mod scratch;
+pub mod sentinel;
 pub mod snapshot;
 
 pub use arena::Arena;
