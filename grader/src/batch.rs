@@ -221,7 +221,7 @@ pub fn run(
         let (folders, entries) = roster.unmatched(&rows);
         if !folders.is_empty() {
             eprintln!(
-                "warning: {} folder(s) not in the roster, left out of import.csv: {}",
+                "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
                 folders.len(),
                 folders.join(", ")
             );
@@ -229,7 +229,7 @@ pub fn run(
         if !entries.is_empty() {
             let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
             eprintln!(
-                "warning: {} roster entr(y/ies) without a submission folder, left out of import.csv: {}",
+                "warning: in the roster but without a submission folder ({}): {}",
                 entries.len(),
                 names.join(", ")
             );
