@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use crate::grade::{self, Options, Reference};
 use crate::model::Grade;
-use crate::output::{self, gradebook, terminal};
+use crate::output::gradebook::{self, Roster};
+use crate::output::{self, terminal};
 use crate::rubric;
 use crate::workdir::Source;
 
@@ -31,6 +32,21 @@ pub struct Graded {
     pub file: String,
     pub result: Result<Grade, String>,
     pub seconds: f64,
+}
+
+/// Each lab's points possible on this machine: the rubric's points of the tests the
+/// reference solutions pass here (a test this machine cannot run is worth nothing to
+/// anyone), or all of them when there is no reference.
+pub fn points_possible(labs: &[rubric::Lab], reference: Option<&Reference>) -> Vec<u32> {
+    labs.iter()
+        .map(|lab| {
+            lab.points
+                .iter()
+                .filter(|(test, _)| reference.is_none_or(|r| r.contains(&format!("{}::{test}", lab.id))))
+                .map(|(_, points)| points)
+                .sum()
+        })
+        .collect()
 }
 
 /// One subfolder of the batch folder.
@@ -117,20 +133,20 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 /// Grades every submission in `dir`, writing `out/NAME.json`, `out/NAME.txt` and
-/// `out/gradebook.csv`; with `progress`, a line per submission goes to stderr. The
-/// reference (what the solutions pass here) is graded first when not given.
+/// `out/gradebook.csv` (with a `roster`, also `out/import.csv`); with `progress`, a line
+/// per submission goes to stderr. The reference (what the solutions pass here) is
+/// graded first when not given.
 pub fn run(
     root: &Path,
     dir: &Path,
     out: &Path,
     options: &Options,
     reference: Option<&Reference>,
+    roster: Option<&Roster>,
     progress: bool,
 ) -> Result<Vec<Graded>, String> {
-    let lab_ids: Vec<String> = rubric::load(&root.join("rubric.toml"))?
-        .into_iter()
-        .map(|l| l.id)
-        .collect();
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let lab_ids: Vec<String> = labs.iter().map(|l| l.id.clone()).collect();
     let folders = folders(dir)?;
     output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
@@ -172,10 +188,7 @@ pub fn run(
         }
         let (json, text) = match &result {
             Ok(g) => (output::json(g), terminal::render(g)),
-            Err(e) => (
-                serde_json::to_string_pretty(&serde_json::json!({"error": e})).unwrap_or_default() + "\n",
-                format!("not graded: {e}\n"),
-            ),
+            Err(e) => (output::json_not_graded(e), format!("not graded: {e}\n")),
         };
         output::write_file(&out.join(format!("{file}.json")), &json)?;
         output::write_file(&out.join(format!("{file}.txt")), &text)?;
@@ -194,7 +207,34 @@ pub fn run(
             file: &g.file,
         })
         .collect();
-    output::write_file(&out.join("gradebook.csv"), &gradebook::render(&lab_ids, &rows))?;
+    let possible = points_possible(&labs, reference);
+    output::write_file(
+        &out.join("gradebook.csv"),
+        &gradebook::render(&lab_ids, &possible, &rows, roster),
+    )?;
+    if let Some(roster) = roster {
+        output::write_file(
+            &out.join("import.csv"),
+            &gradebook::render_import(&lab_ids, &possible, &rows, roster),
+        )?;
+        // Never silently dropped: each is a row of gradebook.csv with a note, and said here.
+        let (folders, entries) = roster.unmatched(&rows);
+        if !folders.is_empty() {
+            eprintln!(
+                "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
+                folders.len(),
+                folders.join(", ")
+            );
+        }
+        if !entries.is_empty() {
+            let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
+            eprintln!(
+                "warning: in the roster but without a submission folder ({}): {}",
+                entries.len(),
+                names.join(", ")
+            );
+        }
+    }
     let total = started.elapsed().as_secs_f64();
     if !progress {
         return Ok(graded);
@@ -278,14 +318,24 @@ mod tests {
         let dir = odd_batch("rows");
         fs::remove_dir_all(dir.join("alice")).unwrap();
         let out = temp("rows-grades");
-        let graded = run(&crate::project::root(), &dir, &out, &Options::default(), None, false).unwrap();
+        let graded = run(
+            &crate::project::root(),
+            &dir,
+            &out,
+            &Options::default(),
+            None,
+            None,
+            false,
+        )
+        .unwrap();
         let rows: Vec<(&str, &str)> = graded
             .iter()
             .map(|g| (g.name.as_str(), g.result.as_ref().unwrap_err().as_str()))
             .collect();
         assert_eq!(rows, [("bad\u{FFFD}name", NOT_UTF8)]);
         let csv = fs::read_to_string(out.join("gradebook.csv")).unwrap();
-        let row = csv.lines().nth(1).unwrap();
+        assert!(csv.lines().nth(1).unwrap().starts_with("Points Possible,"), "{csv}");
+        let row = csv.lines().nth(2).unwrap();
         assert!(row.starts_with("bad\u{FFFD}name,,"), "{csv}");
         assert!(row.ends_with(&format!(",not graded: {NOT_UTF8}")), "{csv}");
         assert!(out.join("bad\u{FFFD}name.json").is_file());
@@ -302,6 +352,7 @@ mod tests {
             &dir.join("grades"),
             &Options::default(),
             Some(&Reference::new()),
+            None,
             false,
         )
         .err()

@@ -15,10 +15,13 @@ usage:
   cargo grade --submission DIR      grade a student's checkout: only DIR/labs/*.rs is taken
       --json FILE                   also write the grade as JSON
       --junit FILE                  also write JUnit XML
-      --classroom FILE              also write GitHub Classroom's autograding result (v1)
-  cargo grade --batch DIR [--out OUT]
+      --classroom FILE              also append GitHub Classroom's autograding results (v1,
+                                    one runner per lab) to FILE, an Actions env file ($GITHUB_ENV)
+  cargo grade --batch DIR [--out OUT] [--roster FILE]
                                     grade every subfolder of DIR; writes OUT/gradebook.csv and
-                                    OUT/NAME.json per submission (OUT defaults to DIR-grades)
+                                    OUT/NAME.json per submission (OUT defaults to DIR-grades);
+                                    a roster (CSV: folder, then the gradebook's identifier
+                                    columns) adds them and OUT/import.csv for Canvas or Moodle
       --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
                                     or MUNMAP_LAB_TEST_TIMEOUT)
   cargo grade handout DIR           export the student repository into DIR (new or empty)
@@ -76,6 +79,8 @@ pub enum Command {
     Batch {
         dir: PathBuf,
         out: PathBuf,
+        /// The roster CSV: folder names to student identifiers.
+        roster: Option<PathBuf>,
         options: Options,
     },
     Handout {
@@ -157,6 +162,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
     let mut sources = 0;
     let mut batch = None;
     let mut out = None;
+    let mut roster = None;
     let mut outputs = Outputs::default();
     let mut options = Options::default();
     let mut timeout = None;
@@ -176,6 +182,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
                 sources += 1;
             }
             "--out" => out = Some(path_after(arg, args.next())?),
+            "--roster" => roster = Some(path_after(arg, args.next())?),
             "--json" => outputs.json = Some(path_after(arg, args.next())?),
             "--junit" => outputs.junit = Some(path_after(arg, args.next())?),
             "--classroom" => outputs.classroom = Some(path_after(arg, args.next())?),
@@ -213,10 +220,18 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             Some(out) => out,
             None => default_out(&dir)?,
         };
-        return Ok(Command::Batch { dir, out, options });
+        return Ok(Command::Batch {
+            dir,
+            out,
+            roster,
+            options,
+        });
     }
     if out.is_some() {
         return Err("--out goes with --batch DIR".into());
+    }
+    if roster.is_some() {
+        return Err("--roster goes with --batch DIR (it names each submission folder's student)".into());
     }
     Ok(Command::Grade {
         source,
@@ -405,11 +420,16 @@ mod tests {
 
     #[test]
     fn batch_defaults_its_output_next_to_the_folder() {
-        let Command::Batch { dir, out, .. } = parse_words("--batch class/subs").unwrap() else {
+        let Command::Batch { dir, out, roster, .. } = parse_words("--batch class/subs").unwrap() else {
             panic!()
         };
         assert_eq!(dir, PathBuf::from("class/subs"));
         assert_eq!(out, PathBuf::from("class/subs-grades"));
+        assert_eq!(roster, None);
+        let Command::Batch { roster, .. } = parse_words("--batch class/subs --roster class/roster.csv").unwrap() else {
+            panic!()
+        };
+        assert_eq!(roster, Some(PathBuf::from("class/roster.csv")));
     }
 
     #[test]
@@ -442,6 +462,8 @@ mod tests {
             ("--timeout 1e308", "from 0.5 to 600"),
             ("--batch b --json x", "--batch writes its own JSON"),
             ("--out o", "--out goes with --batch"),
+            ("--roster r.csv", "--roster goes with --batch"),
+            ("--batch b --roster", "--roster needs a path"),
             ("handout", "needs a folder"),
             ("rubric --write a --check b", "either --write or --check"),
         ] {

@@ -502,6 +502,7 @@ mod tests {
                                 score: if status == TestStatus::Pass { points } else { 0 },
                                 max_score: points,
                                 message: "killed by SIGSEGV".into(),
+                                seconds: None,
                             })
                             .collect(),
                     }

@@ -128,6 +128,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         scratch: &scratch,
         timeout: options.timeout,
         sandbox: &sandbox,
+        seconds: Default::default(),
     };
     let pristine = workdir::build_files(root, slot(source), &files)?;
 
@@ -158,6 +159,9 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         for (lab_grade, lab) in graded.iter_mut().zip(&labs) {
             score::overrule_skips(lab_grade, lab, reference);
         }
+    }
+    for lab_grade in &mut graded {
+        lab_grade.set_seconds(&bench.seconds.borrow());
     }
     let mut grade = Grade::new(graded);
     grade.ignored = overlay.ignored;

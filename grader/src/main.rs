@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo grade [--solutions | --submission DIR] [--json F] [--junit F] [--classroom F] [--timeout S]
-//! cargo grade --batch DIR [--out DIR] [--timeout S]
+//! cargo grade --batch DIR [--out DIR] [--roster FILE] [--timeout S]
 //! cargo grade handout DIR
 //! cargo grade rubric [--write FILE | --check FILE]
 //! cargo selftest [CHECK]
@@ -95,13 +95,26 @@ fn run(command: Command) -> Result<(), String> {
                 Source::Submission(dir) => format!("the submission in {}", dir.display()),
             };
             eprintln!("munmap-grader: grading {what} (building, then one process per test)...");
-            // A skip counts only where the reference solutions skip too: grade them first,
-            // before any lab code of the source runs.
-            let reference = match source {
-                Source::Solutions => None,
-                _ => grade::reference(&root, &options)?,
+            let started = std::time::SystemTime::now();
+            let graded = || {
+                // A skip counts only where the reference solutions skip too: grade them first,
+                // before any lab code of the source runs.
+                let reference = match source {
+                    Source::Solutions => None,
+                    _ => grade::reference(&root, &options)?,
+                };
+                grade::grade(&root, &source, &options, reference.as_ref())
             };
-            let grade = grade::grade(&root, &source, &options, reference.as_ref())?;
+            let grade = match graded() {
+                Ok(grade) => grade,
+                Err(e) => {
+                    // GitHub Classroom's reporter still runs: it shows why there are no points.
+                    if let Some(path) = &outputs.classroom {
+                        let _ = output::append_file(path, &output::classroom::render_error(&e));
+                    }
+                    return Err(e);
+                }
+            };
             for warning in &grade.warnings {
                 eprintln!("warning: {warning}");
             }
@@ -112,15 +125,24 @@ fn run(command: Command) -> Result<(), String> {
                 output::write_file(path, &output::json(&grade))?;
             }
             if let Some(path) = &outputs.junit {
-                output::write_file(path, &output::junit::render(&grade))?;
+                output::write_file(path, &output::junit::render(&grade, started))?;
             }
             if let Some(path) = &outputs.classroom {
-                output::write_file(path, &output::classroom::render(&grade))?;
+                output::append_file(path, &output::classroom::render(&grade)?)?;
             }
             print!("{}", output::terminal::render(&grade));
             Ok(())
         }
-        Command::Batch { dir, out, options } => batch::run(&root, &dir, &out, &options, None, true).map(|_| ()),
+        Command::Batch {
+            dir,
+            out,
+            roster,
+            options,
+        } => {
+            // Read and checked before anything is graded.
+            let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
+            batch::run(&root, &dir, &out, &options, None, roster.as_ref(), true).map(|_| ())
+        }
         Command::Handout { dir } => {
             let count = handout::export(&root, &dir)?;
             println!(

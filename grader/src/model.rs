@@ -2,9 +2,16 @@
 //!
 //! The JSON form of [`Grade`] is the `--json` interface instructors' scripts rely on:
 //! `{"score", "max_score", "labs": [{"id", "score", "max_score", "status", "message", "tests": [...]}]}`.
-//! Fields beyond those (`title`, `ignored`, `warnings`) are additions, never renames.
+//! Fields beyond those (`title`, `ignored`, `warnings`, `seconds`, ...) are additions, never
+//! renames; the file itself carries [`JSON_VERSION`] (see `output::json`).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+/// The `version` of the `--json` and batch JSON files; raised only when a field changes
+/// meaning or goes away.
+pub const JSON_VERSION: u32 = 1;
 
 /// The grade of one submission (or of this checkout, or of the solutions).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +61,9 @@ pub struct TestGrade {
     /// The rubric's points; 0 for a skipped test (it counts neither for nor against).
     pub max_score: u32,
     pub message: String,
+    /// Wall time of the test's process, from start to end (absent for a test not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -89,6 +99,13 @@ impl LabGrade {
 
     pub fn is_complete(&self) -> bool {
         self.status == LabStatus::Graded && self.score == self.max_score
+    }
+
+    /// Fills in each test's wall time from `seconds` (keyed `lab::test`).
+    pub fn set_seconds(&mut self, seconds: &BTreeMap<String, f64>) {
+        for test in &mut self.tests {
+            test.seconds = seconds.get(&format!("{}::{}", self.id, test.name)).copied();
+        }
     }
 }
 

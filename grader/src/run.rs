@@ -9,6 +9,7 @@
 //! from asking a binary that lab code can alter. After each test every process it
 //! left behind (a `setsid` daemon included: the grader is their subreaper) is killed.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub struct Bench<'a> {
     pub scratch: &'a Path,
     pub timeout: Duration,
     pub sandbox: &'a Sandbox,
+    /// Each test's wall time (`lab::test` to seconds), recorded as it ends.
+    pub seconds: RefCell<BTreeMap<String, f64>>,
 }
 
 /// Runs every test in `tests` of `lab`'s test binary `exe`; returns each one's verdict.
@@ -56,7 +59,11 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         .env("INSTA_WORKSPACE_ROOT", bench.workdir)
         .current_dir(bench.workdir);
     bench.sandbox.confine(&mut cmd, scratch);
-    let verdict = match protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP) {
+    let ran = protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP).inspect(|ended| {
+        let key = format!("{lab}::{test}");
+        bench.seconds.borrow_mut().insert(key, ended.elapsed.as_secs_f64());
+    });
+    let verdict = match ran {
         Ok(ended) => protocol::judge(
             lab,
             test,

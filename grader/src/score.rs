@@ -121,6 +121,7 @@ fn test_grade(name: &str, points: u32, status: TestStatus, message: String) -> T
         score,
         max_score,
         message,
+        seconds: None,
     }
 }
 

@@ -9,7 +9,10 @@
 //!    lab, and tampering gains nothing;
 //! 6. the catalogue of classic mistakes (`grader/fixtures/mistakes.toml`): each loses
 //!    exactly the tests it names in its own lab, or keeps full marks when harmless;
-//! 7. the student handout has no solutions and builds.
+//! 7. the grade outputs of every grade above: GitHub Classroom's reporter (redone from
+//!    its source) prints `cargo grade`'s numbers, and the JUnit XML is valid against
+//!    `grader/schema/junit-10.xsd` (with xmllint, where it is installed);
+//! 8. the student handout has no solutions and builds.
 //!
 //! Each check prints one line; a failing one prints what went wrong and the command
 //! that fixes it. The last line is `selftest: N passed, M failed`.
@@ -18,7 +21,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::grade::{self, Options};
-use crate::model::{Grade, LabStatus, TestStatus};
+use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
+use crate::output::{classroom, junit};
 use crate::workdir::Source;
 use crate::{batch, fixtures, handout, mistakes, project, rubric};
 
@@ -107,16 +111,25 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
         checks.run("solutions get full marks", || solutions(root))
     };
     checks.run("stubs fail every graded test", || stubs(root));
+    let mut graded: Vec<(String, Grade)> = Vec::new();
+    if let Some(solutions) = &solutions {
+        graded.push(("solutions".into(), solutions.clone()));
+    }
     match &solutions {
         Some(reference) => {
-            checks.run("fixture submissions", || fixture_batch(root, reference));
-            checks.run("mistakes catalogue", || mistake_rounds(root, reference));
+            if let Some(grades) = checks.run("fixture submissions", || fixture_batch(root, reference)) {
+                graded.extend(grades);
+            }
+            if let Some(grades) = checks.run("mistakes catalogue", || mistake_rounds(root, reference)) {
+                graded.extend(grades);
+            }
         }
         None if graded_against_solutions.iter().any(|n| checks.wanted(n)) => {
             println!("selftest: skip  fixture submissions and mistakes (they need the solutions' full marks)")
         }
         None => {}
     }
+    checks.run("grade outputs", || grade_outputs(root, &graded));
     checks.run("student handout", || handout_check(root));
 
     println!("selftest: took {:.0} s", checks.started.elapsed().as_secs_f64());
@@ -289,7 +302,92 @@ fn stubs(root: &Path) -> Result<((), String), String> {
     Ok(((), format!("{count} tests, {}/{}", grade.score, grade.max_score)))
 }
 
-fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String> {
+/// The grades of a batch's graded submissions, by name.
+fn grades_of(graded: &[batch::Graded]) -> Vec<(String, Grade)> {
+    graded
+        .iter()
+        .filter_map(|g| Some((g.name.clone(), g.result.as_ref().ok()?.clone())))
+        .collect()
+}
+
+/// Every grade's outputs, as their consumers read them: GitHub Classroom's reporter
+/// must print exactly `cargo grade`'s numbers (see `output::classroom::reporter`), and
+/// the JUnit XML must be valid against the strict junit-10.xsd. `graded` are the
+/// grades of the checks above (real messages, build errors, partial points); a grade
+/// of every pattern of passes, failures and skips over the rubric is added, so the
+/// check means something when run alone (`cargo selftest outputs`).
+fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String), String> {
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let mut grades: Vec<(String, Grade)> = graded.to_vec();
+    let statuses = [TestStatus::Pass, TestStatus::Fail, TestStatus::Skipped];
+    for pattern in 0..27usize {
+        let lab_grades = labs
+            .iter()
+            .map(|lab| {
+                let tests = lab
+                    .points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, points))| {
+                        let status = statuses[pattern / 3usize.pow((i % 3) as u32) % 3];
+                        crate::model::TestGrade {
+                            name: name.clone(),
+                            status,
+                            score: if status == TestStatus::Pass { *points } else { 0 },
+                            max_score: if status == TestStatus::Skipped { 0 } else { *points },
+                            message: format!("{}::{name}: sample {}", lab.id, status.as_str()),
+                            seconds: Some(0.5),
+                        }
+                    })
+                    .collect();
+                LabGrade {
+                    id: lab.id.clone(),
+                    title: lab.title.clone(),
+                    score: 0,
+                    max_score: 0,
+                    status: LabStatus::Graded,
+                    message: String::new(),
+                    tests,
+                }
+                .total()
+            })
+            .collect();
+        grades.push((format!("pattern {pattern}"), Grade::new(lab_grades)));
+    }
+    let schema = root.join("grader").join(junit::SCHEMA);
+    let mut problems = Vec::new();
+    let mut skipped = None;
+    for (name, grade) in &grades {
+        if let Err(e) = classroom::reporter::check(grade) {
+            problems.push(format!("{name}: --classroom: {e}"));
+        }
+        let xml = junit::render(grade, std::time::SystemTime::now());
+        match junit::validate(&xml, &schema) {
+            Ok(junit::Validation::Valid) => {}
+            Ok(junit::Validation::Skipped(why)) => skipped = Some(why),
+            Err(e) => problems.push(format!("{name}: --junit: {e}")),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("\n"));
+    }
+    let xml = match skipped {
+        Some(why) => {
+            println!("selftest: skip  JUnit XML against junit-10.xsd: {why}");
+            "JUnit XML not validated (xmllint missing)".to_string()
+        }
+        None => "JUnit XML valid against junit-10.xsd".to_string(),
+    };
+    Ok((
+        (),
+        format!(
+            "{} grades: GitHub Classroom's reporter prints cargo grade's numbers; {xml}",
+            grades.len()
+        ),
+    ))
+}
+
+fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String), String> {
     let mut fixtures = fixtures::load(root)?;
     // Fixtures that try to do damage run only where the sandbox would stop them.
     let unenforced = crate::sandbox::Sandbox::new(&[], &[])
@@ -324,6 +422,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
         &base.join("fixtures-grades"),
         &options,
         Some(&passes),
+        None,
         false,
     )?;
     let mut problems = Vec::new();
@@ -372,7 +471,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
     }
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
-        (),
+        grades_of(&graded),
         format!(
             "{} submissions, {:.1} s each",
             graded.len(),
@@ -439,7 +538,7 @@ fn processes_with(mark: &str) -> Vec<i32> {
 
 /// The catalogue of classic mistakes, graded in rounds (see `crate::mistakes`): each
 /// mistake must land exactly where it says, every unpatched lab keeps full marks.
-fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String> {
+fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String), String> {
     let catalogue = mistakes::load(root)?;
     let rounds = mistakes::rounds(&catalogue);
     let base = project::grader_dir(root).join("selftest");
@@ -460,6 +559,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String
         &base.join("mistakes-grades"),
         &options,
         Some(&passes),
+        None,
         false,
     )?;
     let labs = rubric::load(&root.join("rubric.toml"))?;
@@ -502,7 +602,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String
     }
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
-        (),
+        grades_of(&graded),
         format!("{} mistakes in {} rounds, {total:.0} s", catalogue.len(), rounds.len()),
     ))
 }

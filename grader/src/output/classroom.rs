@@ -1,105 +1,586 @@
-//! The `--classroom` form: GitHub Classroom's autograding result, version 1, as
-//! `autograding-command-grader` produces it and `autograding-grading-reporter` reads
-//! it (base64-encoded, from `<RUNNER>_RESULTS`). The reporter adds up `max_score` and
-//! every test's `score`, so it shows the same points as `cargo grade`.
+//! The `--classroom FILE` form: GitHub Classroom's autograding results (version 1, the
+//! shape `autograding-command-grader` writes), one runner per lab, written as lines of
+//! a GitHub Actions environment file (`NAME=value`, appended to FILE, normally
+//! `$GITHUB_ENV`):
+//!
+//! ```text
+//! LAB01_FULL_RESULTS=<base64 of the lab's result JSON>
+//! ...
+//! CLASSROOM_RUNNERS=lab01_full,lab02_partial,...
+//! ```
+//!
+//! The handout's workflow passes `${{ env.CLASSROOM_RUNNERS }}` as the `runners` of
+//! `classroom-resources/autograding-grading-reporter@v1`, which reads each runner's
+//! `<RUNNER>_RESULTS` from its environment. So no lab list is written in the workflow.
+//!
+//! The reporter records the sum of every test's `score` (right), but prints, per runner,
+//! (tests passed / tests) x `max_score` (see [`reporter`]). For every number it prints to
+//! be `cargo grade`'s, each lab is a runner of its own and each of its points is one
+//! entry: a test worth 3 points is three entries, `name (point 1 of 3)` and so on, all
+//! passing or all failing. Then tests passed / tests = score / max_score exactly, for
+//! each runner. A skipped test is left out (it counts neither for nor against), and a
+//! lab with nothing left to count is not a runner at all.
 
-use serde::Serialize;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
 
-use crate::model::{Grade, LabStatus, TestStatus, first_line};
+use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
 
-#[derive(Serialize)]
-struct Result<'a> {
-    version: u32,
-    status: &'a str,
-    max_score: u32,
-    tests: Vec<Test>,
+/// The environment variable that lists the runners (comma-separated lab ids).
+pub const RUNNERS_ENV: &str = "CLASSROOM_RUNNERS";
+/// The runner written when grading itself failed (so the reporter says why).
+pub const ERROR_RUNNER: &str = "grading";
+/// The longest message an entry carries, in characters.
+pub const MESSAGE_CHARS: usize = 500;
+/// The most bytes one runner's `NAME=base64` line may take. Linux refuses to start a
+/// program with any single environment string over 128 KiB ("Argument list too long"),
+/// and every runner's variable goes to the reporter's process: half of that leaves room.
+pub const PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// One runner's result, autograding version 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunnerResult {
+    pub version: u32,
+    /// `pass` when every counted point was earned, `fail` otherwise, `error` when
+    /// grading did not run.
+    pub status: String,
+    pub max_score: u32,
+    pub tests: Vec<Entry>,
 }
 
-#[derive(Serialize)]
-struct Test {
-    name: String,
-    status: &'static str,
-    score: u32,
-    max_score: u32,
-    message: String,
-    test_code: String,
-    filename: String,
-    line_no: u32,
-    execution_time: String,
+/// One entry: one point of one test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub name: String,
+    /// `pass` or `fail` (`error` only in the grading-failed runner).
+    pub status: String,
+    /// 1 for a passing entry, 0 otherwise.
+    pub score: u32,
+    pub max_score: u32,
+    pub message: String,
+    /// How to run the test locally (the reporter prints it under a failing entry).
+    pub test_code: String,
+    pub filename: String,
+    pub line_no: u32,
+    pub execution_time: String,
 }
 
-pub fn render(grade: &Grade) -> String {
+/// The runners of `grade`: `(lab id, result)` for every lab with points to count.
+pub fn runners(grade: &Grade) -> Vec<(String, RunnerResult)> {
+    grade
+        .labs
+        .iter()
+        .filter(|lab| lab.max_score > 0)
+        .map(|lab| (lab.id.clone(), lab_result(lab)))
+        .collect()
+}
+
+fn lab_result(lab: &LabGrade) -> RunnerResult {
     let mut tests = Vec::new();
-    for lab in &grade.labs {
-        for test in &lab.tests {
-            let (status, message) = match test.status {
-                TestStatus::Pass => ("pass", String::new()),
-                // Not the student's failure, and worth nothing either way.
-                TestStatus::Skipped => ("pass", format!("skipped, not counted: {}", first_line(&test.message))),
-                _ if lab.status == LabStatus::BuildError => ("fail", first_line(&lab.message).to_string()),
-                _ => ("fail", first_line(&test.message).to_string()),
-            };
-            tests.push(Test {
-                name: format!("{}::{}", lab.id, test.name),
-                status,
-                score: test.score,
-                max_score: test.max_score,
-                message,
+    for test in lab.tests.iter().filter(|t| t.status != TestStatus::Skipped) {
+        let passed = test.status == TestStatus::Pass;
+        let message = match test.status {
+            TestStatus::Pass => String::new(),
+            _ if lab.status == LabStatus::BuildError => {
+                format!("labs/{}.rs does not compile: {}", lab.id, lab.message)
+            }
+            _ => test.message.clone(),
+        };
+        let points = test.max_score;
+        for point in 1..=points {
+            tests.push(Entry {
+                name: if points == 1 {
+                    test.name.clone()
+                } else {
+                    format!("{} (point {point} of {points})", test.name)
+                },
+                status: if passed { "pass" } else { "fail" }.to_string(),
+                score: u32::from(passed),
+                max_score: 1,
+                message: cut_chars(&message, MESSAGE_CHARS),
                 test_code: format!("cargo test --test {} -- --exact {}", lab.id, test.name),
-                filename: format!("tests/{}.rs", lab.id),
+                filename: format!("labs/{}.rs", lab.id),
                 line_no: 0,
-                execution_time: String::new(),
+                execution_time: test.seconds.map(|s| format!("{s:.2}s")).unwrap_or_default(),
             });
         }
     }
-    let result = Result {
+    RunnerResult {
         version: 1,
-        status: if grade.score == grade.max_score { "pass" } else { "fail" },
-        max_score: grade.max_score,
+        status: if lab.score == lab.max_score { "pass" } else { "fail" }.to_string(),
+        max_score: lab.max_score,
         tests,
+    }
+}
+
+/// The runner for a grading run that failed before there was a grade: one `error`
+/// entry with the reason and no points (the reporter then records nothing, rather
+/// than a score of 0).
+pub fn error_runner(why: &str) -> (String, RunnerResult) {
+    let entry = Entry {
+        name: "cargo grade".into(),
+        status: "error".into(),
+        score: 0,
+        max_score: 0,
+        message: cut_chars(why, MESSAGE_CHARS),
+        test_code: "cargo grade".into(),
+        filename: String::new(),
+        line_no: 0,
+        execution_time: String::new(),
     };
-    serde_json::to_string_pretty(&result).expect("always valid JSON") + "\n"
+    let result = RunnerResult {
+        version: 1,
+        status: "error".into(),
+        max_score: 0,
+        tests: vec![entry],
+    };
+    (ERROR_RUNNER.to_string(), result)
+}
+
+/// The environment-file lines for `grade` (see the module comment).
+pub fn render(grade: &Grade) -> Result<String, String> {
+    let mut runners = runners(grade);
+    if runners.is_empty() {
+        // Every test skipped: the reporter fails on an empty runner list; say why instead.
+        runners.push(error_runner(
+            "no test could run on this machine: every test was skipped",
+        ));
+    }
+    env_lines(&runners)
+}
+
+/// The environment-file lines for a grading run that failed with `why`.
+pub fn render_error(why: &str) -> String {
+    env_lines(&[error_runner(first_line(why))]).expect("one short entry always fits")
+}
+
+fn env_lines(runners: &[(String, RunnerResult)]) -> Result<String, String> {
+    let mut out = String::new();
+    for (name, result) in runners {
+        let var = results_var(name);
+        let payload = fit(result, PAYLOAD_BYTES - var.len() - 1).ok_or_else(|| {
+            format!(
+                "the Classroom result of {name} does not fit in {PAYLOAD_BYTES} bytes even without \
+                 messages ({} entries): give the lab fewer points, or split it",
+                result.tests.len()
+            )
+        })?;
+        out.push_str(&format!("{var}={payload}\n"));
+    }
+    let names: Vec<&str> = runners.iter().map(|(name, _)| name.as_str()).collect();
+    out.push_str(&format!("{RUNNERS_ENV}={}\n", names.join(",")));
+    Ok(out)
+}
+
+/// The variable the reporter reads a runner's result from (`<RUNNER>_RESULTS`, upper case).
+pub fn results_var(runner: &str) -> String {
+    format!("{}_RESULTS", runner.trim().to_uppercase())
+}
+
+/// `result` as base64 JSON of at most `limit` bytes: messages are cut to
+/// [`MESSAGE_CHARS`], then to 100 characters, then left out, until it fits.
+fn fit(result: &RunnerResult, limit: usize) -> Option<String> {
+    for chars in [MESSAGE_CHARS, 100, 0] {
+        let mut cut = result.clone();
+        for entry in &mut cut.tests {
+            entry.message = match chars {
+                0 if !entry.message.is_empty() => "(message left out: see the Grade step's log)".into(),
+                _ => cut_chars(&entry.message, chars),
+            };
+        }
+        let json = serde_json::to_string(&cut).expect("always valid JSON");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(json);
+        if encoded.len() <= limit {
+            return Some(encoded);
+        }
+    }
+    None
+}
+
+/// `text` cut to at most `max` characters, with `...` where it was cut.
+fn cut_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(3)).collect();
+    kept + "..."
+}
+
+/// What `classroom-resources/autograding-grading-reporter@v1` prints and records for
+/// the runners we write, redone in Rust from its source, so a test can check that
+/// every number equals `cargo grade`'s.
+///
+/// The v1 tag runs `dist/main.js`, built from:
+/// - `src/helpers/test-helpers.js`, `getTestScore`: (tests whose `status` is `pass`)
+///   / `tests.length` x (`max_score` || 0); `getMaxScoreForTest`: `max_score` || 0.
+///   (A later revision sums each test's `score` instead: `Printed::runner_scores_by_sum`.)
+/// - `src/console-results.js`, `ConsoleResults`: per runner whose `max_score` is not 0,
+///   `Total points for RUNNER: getTestScore.toFixed(2)/max_score`; at the end
+///   `Grand total tests passed: PASSED/TESTS` over every runner.
+/// - `src/aggregate-results.js`, `AggregateResults` (the "Test runner summary" table):
+///   a row `[runner, getTestScore, max_score]` per runner and a `Total:` row with the sums.
+/// - `src/notify-classroom.js`, `NotifyClassroom`: `Points SCORE/MAX`, where SCORE sums
+///   every test's `score` and MAX every `max_score`, over runners whose `max_score` is
+///   not 0: the number GitHub Classroom records.
+/// - `src/main.js`: runners split on `,`; each read from `<RUNNER>_RESULTS` (trimmed,
+///   upper case), base64-decoded.
+pub mod reporter {
+    use base64::Engine as _;
+
+    use super::{PAYLOAD_BYTES, RUNNERS_ENV, RunnerResult, render, results_var};
+    use crate::model::{Grade, LabGrade};
+
+    /// Everything the reporter prints with a number in it, as it prints it.
+    #[derive(Debug, Default, PartialEq)]
+    pub struct Printed {
+        /// `Total points for RUNNER: S/M`, one per runner whose `max_score` is not 0.
+        pub runner_lines: Vec<String>,
+        /// The summary table: `(runner, score, max_score)` per runner, then `("Total: ", ..)`.
+        pub table: Vec<(String, String, String)>,
+        /// `Grand total tests passed: P/T`.
+        pub tests_passed: String,
+        /// `Points S/M`: the notice GitHub Classroom reads.
+        pub points: String,
+        /// Each runner's score as the later revision computes it (sum of `score`).
+        pub runner_scores_by_sum: Vec<String>,
+    }
+
+    /// The runners an environment file sets up, as the reporter reads them: every
+    /// runner named in `CLASSROOM_RUNNERS`, its variable found, decoded and parsed.
+    pub fn read_env_file(text: &str) -> Result<Vec<(String, RunnerResult)>, String> {
+        let vars: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        let get = |name: &str| vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| *v);
+        let list = get(RUNNERS_ENV).ok_or(format!("no {RUNNERS_ENV} line"))?;
+        list.split(',')
+            .map(|runner| {
+                let var = results_var(runner);
+                let encoded = get(&var).ok_or(format!("no {var} line"))?;
+                let json = base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .map_err(|e| format!("{var} is not base64: {e}"))?;
+                let result = serde_json::from_slice(&json).map_err(|e| format!("{var}: {e}"))?;
+                Ok((runner.to_string(), result))
+            })
+            .collect()
+    }
+
+    /// What the reporter prints for `runners`.
+    pub fn print(runners: &[(String, RunnerResult)]) -> Printed {
+        let mut printed = Printed::default();
+        let (mut passed, mut tests) = (0usize, 0usize);
+        let (mut table_score, mut table_max) = (0f64, 0f64);
+        let (mut points, mut points_max) = (0u64, 0u64);
+        for (runner, result) in runners {
+            let max = f64::from(result.max_score); // `max_score || 0`
+            let passing = result.tests.iter().filter(|t| t.status == "pass").count();
+            let score = passing as f64 / result.tests.len() as f64 * max; // getTestScore
+            if result.max_score != 0 {
+                printed.runner_lines.push(format!(
+                    "Total points for {runner}: {}/{}",
+                    to_fixed_2(score),
+                    js_string(max)
+                ));
+                points_max += u64::from(result.max_score);
+                points += result.tests.iter().map(|t| u64::from(t.score)).sum::<u64>();
+            }
+            printed
+                .table
+                .push((runner.trim().to_string(), js_string(score), js_string(max)));
+            table_score += score;
+            table_max += max;
+            passed += passing;
+            tests += result.tests.len();
+            let sum: u32 = result.tests.iter().map(|t| t.score).sum();
+            printed.runner_scores_by_sum.push(sum.to_string());
+        }
+        printed
+            .table
+            .push(("Total: ".into(), js_string(table_score), js_string(table_max)));
+        printed.tests_passed = format!("Grand total tests passed: {passed}/{tests}");
+        printed.points = format!("Points {points}/{points_max}");
+        printed
+    }
+
+    /// What the reporter must print for `grade`: `cargo grade`'s numbers, everywhere.
+    pub fn expected(grade: &Grade) -> Printed {
+        let counted: Vec<&LabGrade> = grade.labs.iter().filter(|l| l.max_score > 0).collect();
+        let mut table: Vec<(String, String, String)> = counted
+            .iter()
+            .map(|l| (l.id.clone(), l.score.to_string(), l.max_score.to_string()))
+            .collect();
+        table.push(("Total: ".into(), grade.score.to_string(), grade.max_score.to_string()));
+        Printed {
+            runner_lines: counted
+                .iter()
+                .map(|l| format!("Total points for {}: {}.00/{}", l.id, l.score, l.max_score))
+                .collect(),
+            table,
+            tests_passed: format!("Grand total tests passed: {}/{}", grade.score, grade.max_score),
+            points: format!("Points {}/{}", grade.score, grade.max_score),
+            runner_scores_by_sum: counted.iter().map(|l| l.score.to_string()).collect(),
+        }
+    }
+
+    /// Writes `grade` as `--classroom` does, reads it back as the reporter does, and
+    /// checks that every number the reporter prints and records is `cargo grade`'s,
+    /// and that no environment line is too long.
+    pub fn check(grade: &Grade) -> Result<(), String> {
+        let text = render(grade)?;
+        if let Some(line) = text.lines().find(|l| l.len() > PAYLOAD_BYTES) {
+            return Err(format!("a line of {} bytes, over {PAYLOAD_BYTES}", line.len()));
+        }
+        let printed = print(&read_env_file(&text)?);
+        if grade.max_score == 0 {
+            // Nothing to count: the reporter records nothing and says why.
+            return match printed.points.as_str() {
+                "Points 0/0" => Ok(()),
+                other => Err(format!("nothing to count, yet the reporter records {other}")),
+            };
+        }
+        let expected = expected(grade);
+        if printed == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "GitHub Classroom's reporter would print\n{printed:#?}\nwhere cargo grade has\n{expected:#?}"
+            ))
+        }
+    }
+
+    /// JavaScript's `String(x)` for the numbers met here: an integer without a point,
+    /// otherwise the shortest digits that read back (Rust's `{}` gives the same digits).
+    pub fn js_string(x: f64) -> String {
+        if x.is_nan() {
+            "NaN".into()
+        } else if x.fract() == 0.0 && x.abs() < 1e21 {
+            format!("{}", x as i64)
+        } else {
+            format!("{x}")
+        }
+    }
+
+    /// JavaScript's `x.toFixed(2)`. Rust rounds an exact tie to even where JavaScript
+    /// rounds it up; a tie needs a fraction of exactly .xx5 in binary, which no score
+    /// here has.
+    pub fn to_fixed_2(x: f64) -> String {
+        if x.is_nan() { "NaN".into() } else { format!("{x:.2}") }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::reporter::{self, js_string, print, read_env_file};
     use super::*;
-    use crate::model::{LabGrade, TestGrade};
+    use crate::model::TestGrade;
 
-    #[test]
-    fn points_add_up_like_the_reporter_adds_them() {
-        let t = |name: &str, status, score, max| TestGrade {
+    fn test_grade(name: &str, status: TestStatus, points: u32, message: &str) -> TestGrade {
+        TestGrade {
             name: name.into(),
             status,
-            score,
-            max_score: max,
-            message: format!("{name} message"),
-        };
-        let lab = LabGrade {
-            id: "lab02_partial".into(),
-            title: "Partial".into(),
-            score: 2,
-            max_score: 5,
+            score: if status == TestStatus::Pass { points } else { 0 },
+            max_score: if status == TestStatus::Skipped { 0 } else { points },
+            message: message.into(),
+            seconds: Some(0.25),
+        }
+    }
+
+    fn lab(id: &str, tests: Vec<TestGrade>) -> LabGrade {
+        LabGrade {
+            id: id.into(),
+            title: String::new(),
+            score: 0,
+            max_score: 0,
             status: LabStatus::Graded,
             message: String::new(),
-            tests: vec![
-                t("a", TestStatus::Pass, 2, 2),
-                t("b", TestStatus::Crash, 0, 3),
-                t("c", TestStatus::Skipped, 0, 0),
-            ],
+            tests,
+        }
+        .total()
+    }
+
+    fn check(grade: &Grade) {
+        if let Err(e) = reporter::check(grade) {
+            panic!("{e}\n{grade:#?}");
+        }
+    }
+
+    #[test]
+    fn the_reporter_prints_cargo_grades_numbers_for_unequal_points_and_skips() {
+        // The issue's case, in small: one lab, unequal points, a skip. Passed / tests
+        // x max_score over the tests as they were would print 1/3 x 5 = 1.67, not 3.
+        let grade = Grade::new(vec![
+            lab(
+                "lab01_full",
+                vec![
+                    test_grade("a", TestStatus::Pass, 3, ""),
+                    test_grade("b", TestStatus::Crash, 2, "killed by SIGSEGV"),
+                    test_grade("c", TestStatus::Skipped, 4, "old kernel"),
+                ],
+            ),
+            lab(
+                "lab02_partial",
+                vec![test_grade("d", TestStatus::Skipped, 1, "old kernel")],
+            ),
+        ]);
+        assert_eq!((grade.score, grade.max_score), (3, 5));
+        check(&grade);
+        let runners = runners(&grade);
+        assert_eq!(runners.len(), 1, "a lab with nothing to count is no runner");
+        let names: Vec<&str> = runners[0].1.tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "a (point 1 of 3)",
+                "a (point 2 of 3)",
+                "a (point 3 of 3)",
+                "b (point 1 of 2)",
+                "b (point 2 of 2)"
+            ]
+        );
+        assert_eq!(runners[0].1.tests[3].message, "killed by SIGSEGV");
+        assert_eq!(
+            runners[0].1.tests[3].test_code,
+            "cargo test --test lab01_full -- --exact b"
+        );
+        assert_eq!(runners[0].1.tests[0].execution_time, "0.25s");
+        assert_eq!(runners[0].1.status, "fail");
+    }
+
+    #[test]
+    fn the_reporter_prints_cargo_grades_numbers_for_every_lab_of_the_rubric() {
+        let labs = crate::rubric::load(&crate::project::root().join("rubric.toml")).unwrap();
+        let statuses = [TestStatus::Pass, TestStatus::Fail, TestStatus::Skipped];
+        // Every pass/fail/skip pattern of each lab's first six tests (the rest follow
+        // the pattern round), with a build error and an all-pass grade among them.
+        for pattern in 0..3usize.pow(6) {
+            let graded = labs
+                .iter()
+                .map(|l| {
+                    let tests = l
+                        .points
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (name, points))| {
+                            let status = statuses[pattern / 3usize.pow((i % 6) as u32) % 3];
+                            test_grade(name, status, *points, "window page 2 should be unmapped")
+                        })
+                        .collect();
+                    lab(&l.id, tests)
+                })
+                .collect();
+            check(&Grade::new(graded));
+        }
+        let broken = labs
+            .iter()
+            .map(|l| crate::score::build_error_grade(l, "labs/x.rs:1:1: error: expected one of ..."))
+            .collect();
+        check(&Grade::new(broken));
+    }
+
+    #[test]
+    fn every_partial_score_of_every_lab_is_exact_in_the_reporters_arithmetic() {
+        // (passed / tests) x max_score in binary floating point is exactly `passed` for
+        // every count up to 21 (15 / 22 x 22 is not): every lab's points must stay below.
+        let labs = crate::rubric::load(&crate::project::root().join("rubric.toml")).unwrap();
+        for l in &labs {
+            let max: u32 = l.points.iter().map(|(_, p)| p).sum();
+            for n in 1..=max {
+                for a in 0..=n {
+                    let printed = f64::from(a) / f64::from(n) * f64::from(n);
+                    assert_eq!(
+                        js_string(printed),
+                        a.to_string(),
+                        "{}: {a} of {n} points would print as {printed}: split the lab",
+                        l.id
+                    );
+                }
+            }
+        }
+        assert_ne!(js_string(15.0 / 22.0 * 22.0), "15");
+    }
+
+    #[test]
+    fn a_build_error_puts_the_compilers_error_in_every_entry() {
+        let rubric = crate::rubric::Lab {
+            id: "lab03_spanning".into(),
+            title: String::new(),
+            points: vec![("a".into(), 2), ("b".into(), 1)],
         };
-        let text = render(&Grade::new(vec![lab]));
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["version"], 1);
-        assert_eq!(v["status"], "fail");
-        assert_eq!(v["max_score"], 5);
-        let tests = v["tests"].as_array().unwrap();
-        let sum: u64 = tests.iter().map(|t| t["score"].as_u64().unwrap()).sum();
-        assert_eq!(sum, 2);
-        assert_eq!(tests[1]["name"], "lab02_partial::b");
-        assert_eq!(tests[1]["status"], "fail");
-        assert_eq!(tests[1]["message"], "b message");
-        assert_eq!(tests[2]["status"], "pass");
-        assert!(tests[2]["message"].as_str().unwrap().starts_with("skipped"));
+        let broken = crate::score::build_error_grade(&rubric, "labs/lab03_spanning.rs:4:5: error[E0425]: x");
+        let (_, result) = &runners(&Grade::new(vec![broken]))[0];
+        assert_eq!(result.tests.len(), 3);
+        for entry in &result.tests {
+            assert_eq!(
+                entry.message,
+                "labs/lab03_spanning.rs does not compile: labs/lab03_spanning.rs:4:5: error[E0425]: x"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_and_payloads_are_capped() {
+        let long = "é".repeat(5000);
+        let grade = Grade::new(vec![lab(
+            "lab09_release",
+            vec![test_grade("t", TestStatus::Fail, 3, &long)],
+        )]);
+        let (_, result) = &runners(&grade)[0];
+        assert_eq!(result.tests[0].message.chars().count(), MESSAGE_CHARS);
+        assert!(result.tests[0].message.ends_with("..."));
+
+        // A lab so big that its messages must go: it still fits, with the same numbers.
+        let many: Vec<TestGrade> = (0..150)
+            .map(|i| test_grade(&format!("t{i}"), TestStatus::Timeout, 1, &long))
+            .collect();
+        let grade = Grade::new(vec![lab("lab09_release", many)]);
+        let text = render(&grade).unwrap();
+        let line = text.lines().next().unwrap();
+        assert!(line.len() <= PAYLOAD_BYTES, "{}", line.len());
+        check(&grade);
+        let runners = read_env_file(&text).unwrap();
+        assert!(
+            runners[0].1.tests[0].message.len() <= 100,
+            "{}",
+            runners[0].1.tests[0].message
+        );
+
+        // One that cannot fit at all is an error, not a step that fails on GitHub.
+        let huge: Vec<TestGrade> = (0..5000)
+            .map(|i| test_grade(&format!("t{i}"), TestStatus::Fail, 1, ""))
+            .collect();
+        let err = render(&Grade::new(vec![lab("lab09_release", huge)])).unwrap_err();
+        assert!(err.contains("does not fit"), "{err}");
+    }
+
+    #[test]
+    fn the_handout_workflow_passes_our_runners_to_the_reporter() {
+        let workflow = include_str!("../../handout/grade.yml");
+        assert!(
+            workflow.contains(r#"cargo grade --classroom "$GITHUB_ENV""#),
+            "{workflow}"
+        );
+        assert!(
+            workflow.contains(&format!("runners: ${{{{ env.{RUNNERS_ENV} }}}}")),
+            "{workflow}"
+        );
+        assert!(workflow.contains("classroom-resources/autograding-grading-reporter@v1"));
+        // The reporter runs even when grading failed (it then says why), and needs no
+        // write permission for checks any more.
+        let reporter = workflow.split("- name: Autograding Reporter").nth(1).unwrap();
+        assert!(reporter.contains("if: always()"), "{reporter}");
+        assert!(!workflow.contains("checks: write"));
+    }
+
+    #[test]
+    fn a_failed_grading_run_reports_the_reason_and_records_no_points() {
+        let text = render_error("cannot prepare the sandbox: boom\nmore");
+        let runners = read_env_file(&text).unwrap();
+        assert_eq!(runners.len(), 1);
+        assert_eq!(runners[0].0, ERROR_RUNNER);
+        assert_eq!(runners[0].1.tests[0].status, "error");
+        assert_eq!(runners[0].1.tests[0].message, "cannot prepare the sandbox: boom");
+        let printed = print(&runners);
+        assert!(printed.runner_lines.is_empty());
+        assert_eq!(printed.points, "Points 0/0", "max 0: the reporter posts no notice");
+        assert!(text.ends_with(&format!("{RUNNERS_ENV}={ERROR_RUNNER}\n")), "{text}");
     }
 }

@@ -1,6 +1,24 @@
-//! The `--batch` gradebook: one CSV row per submission, one column per lab.
+//! The `--batch` gradebooks.
+//!
+//! - `gradebook.csv`, always: one row per submission folder, one column per lab, a
+//!   "Points Possible" row first; with a roster, the roster's identifier columns first
+//!   and a row for every roster entry that has no folder. Nothing is left out: a row
+//!   that cannot be imported says why in its `note`.
+//! - `import.csv`, with a roster: only what a gradebook import takes (the identifier
+//!   columns and one column per lab), one row per roster entry whose folder was graded.
+//!
+//! The roster (`--roster FILE`) is a CSV file with a header: one column named `folder`
+//! (the submission's folder name in the batch) and the identifier columns the gradebook
+//! matches students by, copied as they are, in their order (Canvas: `Student, ID,
+//! SIS User ID, SIS Login ID, Section`; Moodle: any one, e.g. `Email address`).
 
-use crate::model::Grade;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::model::{Grade, LabStatus};
+
+/// What the first column of the points-possible row says (Canvas reads that row by it).
+pub const POINTS_POSSIBLE: &str = "Points Possible";
 
 /// One row's source: the submission's folder name and its grade, or why it has none.
 pub struct Row<'a> {
@@ -10,19 +28,152 @@ pub struct Row<'a> {
     pub file: &'a str,
 }
 
-/// `submission,<lab>...,total,max_score,note` then one row per submission; a lab
+/// The roster: which student each submission folder belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Roster {
+    /// The identifier columns, in the roster's order (every column but `folder`).
+    pub columns: Vec<String>,
+    pub entries: Vec<RosterEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RosterEntry {
+    pub folder: String,
+    /// One value per identifier column.
+    pub ids: Vec<String>,
+}
+
+impl Roster {
+    /// Reads and checks the roster at `path` (before anything is graded).
+    pub fn read(path: &Path) -> Result<Roster, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("--roster {}: {e}", path.display()))?;
+        Roster::parse(&text).map_err(|e| format!("--roster {}: {e}", path.display()))
+    }
+
+    /// The roster in `text`: a header with one `folder` column and at least one
+    /// identifier column, then one line per student, each with a folder name of its own.
+    pub fn parse(text: &str) -> Result<Roster, String> {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| format!("cannot read its header: {e}"))?
+            .clone();
+        let folder_columns: Vec<usize> = (0..header.len())
+            .filter(|&i| header[i].eq_ignore_ascii_case("folder"))
+            .collect();
+        let [folder_column] = folder_columns[..] else {
+            return Err(format!(
+                "its header needs exactly one `folder` column (the submission folder's name), \
+                 then the identifier columns, e.g. `folder,Student,ID,SIS User ID,SIS Login ID,Section`; \
+                 it has: {}",
+                header.iter().collect::<Vec<_>>().join(",")
+            ));
+        };
+        let columns: Vec<String> = (0..header.len())
+            .filter(|&i| i != folder_column)
+            .map(|i| header[i].to_string())
+            .collect();
+        if columns.is_empty() {
+            return Err(
+                "it has no identifier column besides `folder`: add the column your gradebook matches \
+                        students by (Canvas: Student,ID,SIS User ID,SIS Login ID,Section; Moodle: e.g. Email address)"
+                    .into(),
+            );
+        }
+        let mut entries = Vec::new();
+        let mut lines: BTreeMap<String, u64> = BTreeMap::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| format!("{e}"))?;
+            let line = record.position().map_or(0, |p| p.line());
+            let folder = record[folder_column].to_string();
+            if folder.is_empty() {
+                return Err(format!(
+                    "line {line} has no folder: give each student's submission folder name"
+                ));
+            }
+            if let Some(first) = lines.insert(folder.clone(), line) {
+                return Err(format!(
+                    "folder `{folder}` is on line {first} and on line {line}: one student per folder"
+                ));
+            }
+            let ids = (0..record.len())
+                .filter(|&i| i != folder_column)
+                .map(|i| record[i].to_string())
+                .collect();
+            entries.push(RosterEntry { folder, ids });
+        }
+        Ok(Roster { columns, entries })
+    }
+
+    fn entry(&self, folder: &str) -> Option<&RosterEntry> {
+        self.entries.iter().find(|e| e.folder == folder)
+    }
+
+    /// Folders of the batch that the roster does not name, and roster entries whose
+    /// folder is not in the batch.
+    pub fn unmatched<'a>(&'a self, rows: &'a [Row]) -> (Vec<&'a str>, Vec<&'a RosterEntry>) {
+        let names: BTreeSet<&str> = rows.iter().map(|r| r.name).collect();
+        let folders = rows
+            .iter()
+            .map(|r| r.name)
+            .filter(|name| self.entry(name).is_none())
+            .collect();
+        let entries = self
+            .entries
+            .iter()
+            .filter(|e| !names.contains(e.folder.as_str()))
+            .collect();
+        (folders, entries)
+    }
+
+    /// Whether the gradebook is Canvas's: its first identifier column is `Student`
+    /// (Canvas takes a file only in that form).
+    pub fn is_canvas(&self) -> bool {
+        self.columns.first().is_some_and(|c| c == "Student")
+    }
+}
+
+/// `gradebook.csv`: `[identifier columns...,]submission,<lab>...,total,max_score,note`,
+/// then the points-possible row (`possible`: each lab's points), then one row per
+/// submission folder; with a roster, a row for each roster entry without a folder. A lab
 /// that did not compile shows its points and a note, a submission that could not be
 /// graded shows empty points and the reason; a row whose files are not `NAME.json` and
 /// `NAME.txt` says where they are.
-pub fn render(lab_ids: &[String], rows: &[Row]) -> String {
-    let mut out = String::new();
-    let mut header = vec!["submission".to_string()];
+pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option<&Roster>) -> String {
+    let no_ids = Vec::new();
+    let id_columns = roster.map_or(&no_ids, |r| &r.columns);
+    let mut out = csv_writer();
+    let mut header: Vec<String> = id_columns.clone();
+    header.push("submission".into());
     header.extend(lab_ids.iter().cloned());
     header.extend(["total".into(), "max_score".into(), "note".into()]);
-    out.push_str(&line(&header));
+    out.write_record(&header).expect("writing to memory");
+
+    let total: u32 = possible.iter().sum();
+    let mut points_row = vec![String::new(); id_columns.len() + 1];
+    points_row[0] = POINTS_POSSIBLE.into();
+    points_row.extend(possible.iter().map(u32::to_string));
+    points_row.extend([
+        total.to_string(),
+        total.to_string(),
+        "each lab's points on this machine".into(),
+    ]);
+    out.write_record(&points_row).expect("writing to memory");
+
     for row in rows {
-        let mut fields = vec![row.name.to_string()];
+        let entry = roster.and_then(|r| r.entry(row.name));
+        let mut fields: Vec<String> = match entry {
+            Some(entry) => entry.ids.clone(),
+            None => vec![String::new(); id_columns.len()],
+        };
+        fields.push(guard(row.name));
         let mut notes = Vec::new();
+        if roster.is_some() && entry.is_none() {
+            notes.push("not in the roster".to_string());
+        }
         match row.result {
             Ok(grade) => {
                 for id in lab_ids {
@@ -33,7 +184,7 @@ pub fn render(lab_ids: &[String], rows: &[Row]) -> String {
                 let broken: Vec<&str> = grade
                     .labs
                     .iter()
-                    .filter(|l| l.status == crate::model::LabStatus::BuildError)
+                    .filter(|l| l.status == LabStatus::BuildError)
                     .map(|l| l.id.as_str())
                     .collect();
                 if !broken.is_empty() {
@@ -49,35 +200,77 @@ pub fn render(lab_ids: &[String], rows: &[Row]) -> String {
         if row.file != row.name {
             notes.push(format!("files: {}.json, {}.txt", row.file, row.file));
         }
-        fields.push(notes.join("; "));
-        out.push_str(&line(&fields));
+        fields.push(guard(&notes.join("; ")));
+        out.write_record(&fields).expect("writing to memory");
     }
-    out
+    if let Some(roster) = roster {
+        for entry in roster.unmatched(rows).1 {
+            let mut fields = entry.ids.clone();
+            fields.push(String::new());
+            fields.extend(lab_ids.iter().map(|_| String::new()));
+            fields.extend([String::new(), String::new()]);
+            fields.push(guard(&format!(
+                "no submission: the batch has no folder `{}`",
+                entry.folder
+            )));
+            out.write_record(&fields).expect("writing to memory");
+        }
+    }
+    finish(out)
 }
 
-fn line(fields: &[String]) -> String {
-    let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-    quoted.join(",") + "\n"
+/// `import.csv`: the roster's identifier columns and one column per lab, one row per
+/// roster entry whose folder was graded, in the roster's order. For Canvas (see
+/// [`Roster::is_canvas`]) the points-possible row comes first, as in Canvas's own export
+/// (it sets a new assignment's points); for anything else it is left out: Moodle would
+/// take it for a student it cannot match, and aborts the whole import on one.
+pub fn render_import(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: &Roster) -> String {
+    let mut out = csv_writer();
+    let mut header = roster.columns.clone();
+    header.extend(lab_ids.iter().cloned());
+    out.write_record(&header).expect("writing to memory");
+    if roster.is_canvas() {
+        let mut points_row = vec![String::new(); roster.columns.len()];
+        points_row[0] = POINTS_POSSIBLE.into();
+        points_row.extend(possible.iter().map(u32::to_string));
+        out.write_record(&points_row).expect("writing to memory");
+    }
+    for entry in &roster.entries {
+        let Some(Ok(grade)) = rows.iter().find(|r| r.name == entry.folder).map(|r| r.result) else {
+            continue;
+        };
+        let mut fields = entry.ids.clone();
+        for id in lab_ids {
+            fields.push(grade.lab(id).map(|l| l.score.to_string()).unwrap_or_default());
+        }
+        out.write_record(&fields).expect("writing to memory");
+    }
+    finish(out)
 }
 
-/// RFC 4180 quoting, and a leading quote mark for text a spreadsheet would run as a formula.
-fn quote(field: &str) -> String {
-    let field = if field.starts_with(['=', '+', '-', '@']) {
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new().flexible(false).from_writer(Vec::new())
+}
+
+fn finish(out: csv::Writer<Vec<u8>>) -> String {
+    let bytes = out.into_inner().expect("writing to memory");
+    String::from_utf8(bytes).expect("every field is UTF-8")
+}
+
+/// A leading quote mark for text a spreadsheet would run as a formula (a folder name
+/// and a reason come from the submissions).
+fn guard(field: &str) -> String {
+    if field.starts_with(['=', '+', '-', '@']) {
         format!("'{field}")
     } else {
         field.to_string()
-    };
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LabGrade, LabStatus};
+    use crate::model::LabGrade;
 
     fn lab(id: &str, score: u32, max: u32, status: LabStatus) -> LabGrade {
         LabGrade {
@@ -91,33 +284,140 @@ mod tests {
         }
     }
 
-    #[test]
-    fn one_row_per_submission_with_notes() {
-        let ids = vec!["lab01".to_string(), "lab02".to_string()];
-        let alice = Ok(Grade::new(vec![
+    fn alice() -> Result<Grade, String> {
+        Ok(Grade::new(vec![
             lab("lab01", 3, 8, LabStatus::Graded),
             lab("lab02", 0, 9, LabStatus::BuildError),
-        ]));
+        ]))
+    }
+
+    #[test]
+    fn one_row_per_submission_with_notes_after_the_points_possible() {
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
         let bob: Result<Grade, String> = Err("`bob` has no labs/ folder, sadly".into());
         let link: Result<Grade, String> = Err("is a symbolic link".into());
         let row = |name, result, file| Row { name, result, file };
         let csv = render(
             &ids,
+            &[8, 9],
             &[
                 row("alice", &alice, "alice"),
                 row("=cmd", &bob, "=cmd"),
                 row("Alice", &alice, "Alice~2"),
                 row("x\u{FFFD}", &link, "x\u{FFFD}"),
             ],
+            None,
         );
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "submission,lab01,lab02,total,max_score,note");
-        assert_eq!(lines[1], "alice,3,0,3,17,does not compile: lab02");
-        assert_eq!(lines[2], "'=cmd,,,,,\"not graded: `bob` has no labs/ folder, sadly\"");
+        assert_eq!(lines[1], "Points Possible,8,9,17,17,each lab's points on this machine");
+        assert_eq!(lines[2], "alice,3,0,3,17,does not compile: lab02");
+        assert_eq!(lines[3], "'=cmd,,,,,\"not graded: `bob` has no labs/ folder, sadly\"");
         assert_eq!(
-            lines[3],
+            lines[4],
             "Alice,3,0,3,17,\"does not compile: lab02; files: Alice~2.json, Alice~2.txt\""
         );
-        assert_eq!(lines[4], "x\u{FFFD},,,,,not graded: is a symbolic link");
+        assert_eq!(lines[5], "x\u{FFFD},,,,,not graded: is a symbolic link");
+        assert_eq!(lines.len(), 6);
+    }
+
+    const CANVAS: &str = "\u{FEFF}folder,Student,ID,SIS User ID,SIS Login ID,Section\n\
+                          alice ,\"Liddell, Alice\" ,101,S1,alice,Lab A\n\
+                          carol,\"Doe, Carol\",103,S3,carol,Lab A\n\
+                          bob,\"Roe, Bob\",102,S2,bob,Lab B\n";
+
+    #[test]
+    fn a_roster_adds_identifiers_and_reports_every_mismatch_both_ways() {
+        let roster = Roster::parse(CANVAS).unwrap();
+        assert_eq!(
+            roster.columns,
+            ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+        );
+        assert_eq!(roster.entries[0].ids[0], "Liddell, Alice", "fields are trimmed");
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
+        let bob: Result<Grade, String> = Err("`bob` has no labs/ folder".into());
+        let row = |name, result| Row {
+            name,
+            result,
+            file: name,
+        };
+        let rows = [row("alice", &alice), row("bob", &bob), row("dave", &alice)];
+        let (folders, entries) = roster.unmatched(&rows);
+        assert_eq!(folders, ["dave"]);
+        assert_eq!(entries.iter().map(|e| e.folder.as_str()).collect::<Vec<_>>(), ["carol"]);
+
+        let csv = render(&ids, &[8, 9], &rows, Some(&roster));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "Student,ID,SIS User ID,SIS Login ID,Section,submission,lab01,lab02,total,max_score,note"
+        );
+        assert_eq!(
+            lines[1],
+            "Points Possible,,,,,,8,9,17,17,each lab's points on this machine"
+        );
+        assert_eq!(
+            lines[2],
+            "\"Liddell, Alice\",101,S1,alice,Lab A,alice,3,0,3,17,does not compile: lab02"
+        );
+        assert_eq!(
+            lines[3],
+            "\"Roe, Bob\",102,S2,bob,Lab B,bob,,,,,not graded: `bob` has no labs/ folder"
+        );
+        assert_eq!(
+            lines[4],
+            ",,,,,dave,3,0,3,17,not in the roster; does not compile: lab02"
+        );
+        assert_eq!(
+            lines[5],
+            "\"Doe, Carol\",103,S3,carol,Lab A,,,,,,no submission: the batch has no folder `carol`"
+        );
+        assert_eq!(lines.len(), 6);
+
+        // Canvas's import: its identifier columns, the points possible, graded students only.
+        let import = render_import(&ids, &[8, 9], &rows, &roster);
+        assert_eq!(
+            import,
+            "Student,ID,SIS User ID,SIS Login ID,Section,lab01,lab02\n\
+             Points Possible,,,,,8,9\n\
+             \"Liddell, Alice\",101,S1,alice,Lab A,3,0\n"
+        );
+    }
+
+    #[test]
+    fn a_moodle_import_has_no_row_moodle_cannot_match() {
+        let roster = Roster::parse("Email address,Folder\nalice@example.org,alice\nbob@example.org,bob\n").unwrap();
+        assert!(!roster.is_canvas());
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
+        let rows = [Row {
+            name: "alice",
+            result: &alice,
+            file: "alice",
+        }];
+        assert_eq!(
+            render_import(&ids, &[8, 9], &rows, &roster),
+            "Email address,lab01,lab02\nalice@example.org,3,0\n"
+        );
+    }
+
+    #[test]
+    fn a_roster_that_cannot_be_matched_is_refused_with_the_reason() {
+        for (text, expected) in [
+            ("Student,ID\nx,1\n", "exactly one `folder` column"),
+            ("folder,Folder,ID\na,b,1\n", "exactly one `folder` column"),
+            ("folder\nalice\n", "no identifier column"),
+            ("folder,ID\nalice,1\n,2\n", "line 3 has no folder"),
+            (
+                "folder,ID\nalice,1\nbob,2\nalice,3\n",
+                "folder `alice` is on line 2 and on line 4",
+            ),
+            ("folder,ID\nalice,1,extra\n", "found record with 3 fields"),
+        ] {
+            let err = Roster::parse(text).unwrap_err();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
     }
 }

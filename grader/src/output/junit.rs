@@ -1,76 +1,379 @@
-//! The `--junit` form: one test suite per lab, one test case per graded test, points
-//! as properties (CI dashboards show failures; the points stay in the data).
+//! The `--junit` form: one `<testsuite>` per lab, one `<testcase>` per graded test,
+//! valid against the strictest common schema, Jenkins xunit's `junit-10.xsd` (a copy
+//! written from it is `grader/schema/junit-10.xsd`; [`validate`] checks against it).
+//!
+//! - every `<testcase>` has a `time` (its process's wall time; 0 for a test not run),
+//!   which dorny/test-reporter needs;
+//! - every `<testsuite>` has a `timestamp` (when grading started, UTC, in Ant's form
+//!   without a zone) and `file="labs/<lab>.rs"`: the file the student fixes, which
+//!   mikepenz/action-junit-report takes for a test case that names none (the schema
+//!   allows `file` on a suite only);
+//! - points are the suite's properties (`score`, `max_score`); the schema allows no
+//!   properties on a test case, so each test's points are in the `--json` form only;
+//! - fail is `<failure>`, crash and timeout are `<error>`, skipped is `<skipped>`; a lab
+//!   that does not compile fails every test with the compiler's error.
 
-use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+use std::borrow::Cow;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
 
-use crate::model::{Grade, LabStatus, TestStatus, first_line};
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesText, Event};
 
-pub fn render(grade: &Grade) -> String {
-    let mut report = Report::new("munmap-lab");
-    for lab in &grade.labs {
-        let mut suite = TestSuite::new(lab.id.as_str());
-        suite.add_property(Property::new("score", lab.score.to_string()));
-        suite.add_property(Property::new("max_score", lab.max_score.to_string()));
-        if lab.status == LabStatus::BuildError {
-            suite.add_property(Property::new("build_error", lab.message.as_str()));
-        }
-        for test in &lab.tests {
-            let mut status = match test.status {
-                TestStatus::Pass => TestCaseStatus::success(),
-                TestStatus::Skipped => TestCaseStatus::skipped(),
-                TestStatus::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
-                TestStatus::Crash | TestStatus::Timeout => TestCaseStatus::non_success(NonSuccessKind::Error),
-            };
-            if test.status != TestStatus::Pass {
-                status.set_message(first_line(&test.message));
-                status.set_type(test.status.as_str());
-                status.set_description(test.message.as_str());
+use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
+
+/// Where the schema is, inside the grader's folder.
+pub const SCHEMA: &str = "schema/junit-10.xsd";
+
+/// The JUnit XML for `grade`, graded from `started` on.
+pub fn render(grade: &Grade, started: SystemTime) -> String {
+    let timestamp = timestamp(started);
+    let count =
+        |f: &dyn Fn(TestStatus) -> bool| grade.labs.iter().flat_map(|l| &l.tests).filter(|t| f(t.status)).count();
+    let tests = count(&|_| true).to_string();
+    let failures = count(&|s| s == TestStatus::Fail).to_string();
+    let errors = count(&|s| matches!(s, TestStatus::Crash | TestStatus::Timeout)).to_string();
+    let seconds = grade.labs.iter().map(lab_seconds).fold(0.0, |a, b| a + b);
+    let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
+    let written: std::io::Result<()> = (|| {
+        writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        writer
+            .create_element("testsuites")
+            .with_attributes([
+                ("name", "munmap-lab"),
+                ("tests", tests.as_str()),
+                ("failures", failures.as_str()),
+                ("errors", errors.as_str()),
+                ("time", time(seconds).as_str()),
+            ])
+            .write_inner_content(|w| {
+                for lab in &grade.labs {
+                    write_suite(w, lab, &timestamp)?;
+                }
+                Ok(())
+            })?;
+        Ok(())
+    })();
+    written.expect("writing to memory cannot fail");
+    String::from_utf8(writer.into_inner()).expect("quick-xml writes UTF-8") + "\n"
+}
+
+fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std::io::Result<()> {
+    let count = |f: &dyn Fn(TestStatus) -> bool| lab.tests.iter().filter(|t| f(t.status)).count().to_string();
+    let file = format!("labs/{}.rs", lab.id);
+    w.create_element("testsuite")
+        .with_attributes([
+            ("name", lab.id.as_str()),
+            ("tests", lab.tests.len().to_string().as_str()),
+            ("failures", count(&|s| s == TestStatus::Fail).as_str()),
+            (
+                "errors",
+                count(&|s| matches!(s, TestStatus::Crash | TestStatus::Timeout)).as_str(),
+            ),
+            ("skipped", count(&|s| s == TestStatus::Skipped).as_str()),
+            ("time", time(lab_seconds(lab)).as_str()),
+            ("timestamp", timestamp),
+            ("file", file.as_str()),
+        ])
+        .write_inner_content(|w| {
+            w.create_element("properties").write_inner_content(|w| {
+                for (name, value) in [
+                    ("title", lab.title.clone()),
+                    ("score", lab.score.to_string()),
+                    ("max_score", lab.max_score.to_string()),
+                ] {
+                    w.create_element("property")
+                        .with_attributes([("name", name), ("value", &xml_chars(&value))])
+                        .write_empty()?;
+                }
+                Ok(())
+            })?;
+            for test in &lab.tests {
+                let case = w.create_element("testcase").with_attributes([
+                    ("name", test.name.as_str()),
+                    ("classname", lab.id.as_str()),
+                    ("time", time(test.seconds.unwrap_or(0.0)).as_str()),
+                ]);
+                let (tag, kind, message, text) = match test.status {
+                    TestStatus::Pass => {
+                        case.write_empty()?;
+                        continue;
+                    }
+                    _ if lab.status == LabStatus::BuildError => (
+                        "failure",
+                        "build_error",
+                        format!("{file} does not compile: {}", first_line(&lab.message)),
+                        lab.message.clone(),
+                    ),
+                    TestStatus::Skipped => ("skipped", "skipped", test.message.clone(), String::new()),
+                    TestStatus::Fail => (
+                        "failure",
+                        "fail",
+                        first_line(&test.message).into(),
+                        test.message.clone(),
+                    ),
+                    TestStatus::Crash | TestStatus::Timeout => (
+                        "error",
+                        test.status.as_str(),
+                        first_line(&test.message).into(),
+                        test.message.clone(),
+                    ),
+                };
+                case.write_inner_content(|w| {
+                    let outcome = w
+                        .create_element(tag)
+                        .with_attributes([("type", kind), ("message", &xml_chars(&message))]);
+                    if text.is_empty() {
+                        outcome.write_empty()?;
+                    } else {
+                        outcome.write_text_content(BytesText::new(&xml_chars(&text)))?;
+                    }
+                    Ok(())
+                })?;
             }
-            let mut case = TestCase::new(test.name.as_str(), status);
-            case.set_classname(lab.id.as_str());
-            case.add_property(Property::new("score", test.score.to_string()));
-            case.add_property(Property::new("max_score", test.max_score.to_string()));
-            suite.add_test_case(case);
-        }
-        report.add_test_suite(suite);
+            Ok(())
+        })?;
+    Ok(())
+}
+
+/// The lab's time: its tests' wall times added up.
+fn lab_seconds(lab: &LabGrade) -> f64 {
+    lab.tests.iter().filter_map(|t| t.seconds).fold(0.0, |a, b| a + b)
+}
+
+/// Seconds as JUnit writes them: `12.345`.
+fn time(seconds: f64) -> String {
+    format!("{seconds:.3}")
+}
+
+/// `2025-06-01T12:00:00`: UTC, to the second, without a zone (Ant's form; the stricter
+/// JUnit schemas' timestamp pattern has none).
+fn timestamp(at: SystemTime) -> String {
+    let text = humantime::format_rfc3339_seconds(at).to_string();
+    text.trim_end_matches('Z').to_string()
+}
+
+/// `text` with every character XML 1.0 cannot hold, even escaped (most control
+/// characters: a test's output may have any), replaced by U+FFFD.
+fn xml_chars(text: &str) -> Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'));
+    if text.chars().all(allowed) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().map(|c| if allowed(c) { c } else { '\u{FFFD}' }).collect())
     }
-    report.to_string().expect("quick-junit serializes any report")
+}
+
+/// How a validation came out when it could run at all.
+#[derive(Debug, PartialEq)]
+pub enum Validation {
+    Valid,
+    /// Not checked, and why (xmllint is not installed).
+    Skipped(String),
+}
+
+/// Checks `xml` against the schema at `schema` with `xmllint --schema`; an invalid
+/// document is an error with xmllint's explanation.
+pub fn validate(xml: &str, schema: &Path) -> Result<Validation, String> {
+    let child = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(schema)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Validation::Skipped(
+                "xmllint is not installed (Debian and Ubuntu: apt-get install libxml2-utils)".into(),
+            ));
+        }
+        Err(e) => return Err(format!("cannot run xmllint: {e}")),
+    };
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let fed = stdin.write_all(xml.as_bytes());
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("xmllint did not finish: {e}"))?;
+    fed.map_err(|e| format!("cannot give xmllint the XML: {e}"))?;
+    if output.status.success() {
+        Ok(Validation::Valid)
+    } else {
+        Err(format!(
+            "the JUnit XML does not validate against {}:\n{}",
+            schema.display(),
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LabGrade, TestGrade};
+    use crate::model::TestGrade;
+    use std::time::{Duration, UNIX_EPOCH};
 
-    #[test]
-    fn statuses_map_to_junit_and_text_is_escaped() {
-        let t = |name: &str, status, message: &str| TestGrade {
+    fn t(name: &str, status: TestStatus, message: &str, seconds: Option<f64>) -> TestGrade {
+        TestGrade {
             name: name.into(),
             status,
             score: u32::from(status == TestStatus::Pass),
-            max_score: 1,
+            max_score: u32::from(status != TestStatus::Skipped),
             message: message.into(),
-        };
+            seconds,
+        }
+    }
+
+    fn sample() -> Grade {
         let lab = LabGrade {
             id: "lab01_full".into(),
-            title: "Full".into(),
-            score: 1,
-            max_score: 4,
+            title: "Full & \"complete\"".into(),
+            score: 0,
+            max_score: 0,
             status: LabStatus::Graded,
             message: String::new(),
             tests: vec![
-                t("ok", TestStatus::Pass, ""),
-                t("bad", TestStatus::Fail, "expected <4> & got \"3\""),
-                t("segv", TestStatus::Crash, "killed by SIGSEGV"),
-                t("old", TestStatus::Skipped, "old kernel"),
+                t("ok", TestStatus::Pass, "", Some(0.1234)),
+                t(
+                    "bad",
+                    TestStatus::Fail,
+                    "expected <4> & got \"3\"\n  page 0 ---p\u{1b}[0m\0",
+                    Some(1.5),
+                ),
+                t("segv", TestStatus::Crash, "killed by SIGSEGV", Some(0.25)),
+                t("hung", TestStatus::Timeout, "still running after 10 s", Some(10.0)),
+                t("old", TestStatus::Skipped, "old kernel", Some(0.01)),
             ],
-        };
-        let xml = render(&Grade::new(vec![lab]));
-        assert!(xml.contains(r#"<testsuite name="lab01_full" tests="4""#), "{xml}");
-        assert!(xml.contains("failures=\"1\""), "{xml}");
-        assert!(xml.contains("errors=\"1\""), "{xml}");
-        assert!(xml.contains("skipped=\"1\""), "{xml}");
-        assert!(xml.contains("expected &lt;4&gt; &amp; got"), "{xml}");
+        }
+        .total();
+        let broken = crate::score::build_error_grade(
+            &crate::rubric::Lab {
+                id: "lab03_spanning".into(),
+                title: "Spanning".into(),
+                points: vec![("a".into(), 2), ("b".into(), 1)],
+            },
+            "error[E0425]: cannot find value `x` in this scope\n --> labs/lab03_spanning.rs:12:5",
+        );
+        Grade::new(vec![lab, broken])
+    }
+
+    /// The schema in this grader's folder.
+    fn schema_path() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(SCHEMA)
+    }
+
+    fn at() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_748_779_200) // 2025-06-01T12:00:00Z
+    }
+
+    #[test]
+    fn statuses_times_and_files_are_where_consumers_look() {
+        let xml = render(&sample(), at());
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"munmap-lab\" tests=\"7\" failures=\"3\" errors=\"2\" time=\"11.883\">"), "{xml}");
+        assert!(
+            xml.contains(r#"<testsuite name="lab01_full" tests="5" failures="1" errors="2" skipped="1" time="11.883" timestamp="2025-06-01T12:00:00" file="labs/lab01_full.rs">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<property name="title" value="Full &amp; &quot;complete&quot;"/>"#),
+            "{xml}"
+        );
         assert!(xml.contains(r#"<property name="score" value="1"/>"#), "{xml}");
+        assert!(
+            xml.contains(r#"<testcase name="ok" classname="lab01_full" time="0.123"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<failure type="fail" message="expected &lt;4&gt; &amp; got &quot;3&quot;">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<error type="crash" message="killed by SIGSEGV">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<error type="timeout" message="still running after 10 s">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<skipped type="skipped" message="old kernel"/>"#),
+            "{xml}"
+        );
+        assert!(
+            !xml.contains('\u{1b}') && !xml.contains('\0'),
+            "control characters are replaced"
+        );
+        // Every test case has a time, a test not run too.
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            xml.matches("<testcase name=\"").count()
+        );
+        for case in xml.split("<testcase ").skip(1) {
+            assert!(case.split('>').next().unwrap().contains(" time=\""), "{case}");
+        }
+    }
+
+    #[test]
+    fn a_lab_that_does_not_compile_shows_the_compilers_error_in_every_failure() {
+        let xml = render(&sample(), at());
+        let suite = xml.split("<testsuite name=\"lab03_spanning\"").nth(1).unwrap();
+        assert!(
+            suite.contains(r#"tests="2" failures="2" errors="0" skipped="0" time="0.000""#),
+            "{suite}"
+        );
+        assert_eq!(
+            suite
+                .matches(
+                    "<failure type=\"build_error\" message=\"labs/lab03_spanning.rs does not compile: \
+                     error[E0425]: cannot find value `x` in this scope\">error[E0425]: cannot find value `x` \
+                     in this scope\n --&gt; labs/lab03_spanning.rs:12:5</failure>"
+                )
+                .count(),
+            2,
+            "{suite}"
+        );
+        assert!(
+            suite.contains(r#"<testcase name="a" classname="lab03_spanning" time="0.000">"#),
+            "{suite}"
+        );
+    }
+
+    #[test]
+    fn the_xml_is_valid_against_junit_10_xsd() {
+        let schema = schema_path();
+        for xml in [render(&sample(), at()), render(&Grade::new(vec![]), at())] {
+            match validate(&xml, &schema) {
+                Ok(Validation::Valid) => {}
+                Ok(Validation::Skipped(why)) => {
+                    eprintln!("skipped: JUnit XML not validated against {}: {why}", schema.display());
+                    return;
+                }
+                Err(e) => panic!("{e}\n{xml}"),
+            }
+        }
+        // The schema rejects what strict consumers reject (it is not a schema that takes anything).
+        let xml = render(&sample(), at());
+        for bad in [
+            xml.replacen("<testsuites ", "<testsuites skipped=\"1\" ", 1),
+            xml.replacen(
+                " classname=\"lab01_full\"",
+                " classname=\"lab01_full\" file=\"labs/lab01_full.rs\"",
+                1,
+            ),
+            xml.replacen(
+                "<testcase name=\"ok\" classname=\"lab01_full\" time=\"0.123\"/>",
+                "<testcase name=\"ok\"><properties><property name=\"score\" value=\"1\"/></properties></testcase>",
+                1,
+            ),
+            xml.replacen("time=\"11.883\"", "time=\"NaNms\"", 1),
+        ] {
+            assert_ne!(bad, xml);
+            assert!(validate(&bad, &schema).is_err(), "accepted:\n{bad}");
+        }
     }
 }

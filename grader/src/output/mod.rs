@@ -9,11 +9,39 @@ pub mod terminal;
 
 use std::path::Path;
 
-use crate::model::Grade;
+use serde::Serialize;
 
-/// The `--json` form.
+use crate::model::{Grade, JSON_VERSION};
+
+/// A JSON file's body with the format's `version` first.
+#[derive(Serialize)]
+struct Versioned<'a, T: Serialize> {
+    version: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+fn versioned<T: Serialize>(body: &T) -> String {
+    let file = Versioned {
+        version: JSON_VERSION,
+        body,
+    };
+    serde_json::to_string_pretty(&file).expect("a grade is always valid JSON") + "\n"
+}
+
+/// The `--json` form, and a batch's `NAME.json` for a graded submission:
+/// `{"version": 1, "score", "max_score", "labs": [...], ...}` (GRADING.md).
 pub fn json(grade: &Grade) -> String {
-    serde_json::to_string_pretty(grade).expect("a grade is always valid JSON") + "\n"
+    versioned(grade)
+}
+
+/// A batch's `NAME.json` for a submission that was not graded: `{"version": 1, "error": WHY}`.
+pub fn json_not_graded(why: &str) -> String {
+    #[derive(Serialize)]
+    struct NotGraded<'a> {
+        error: &'a str,
+    }
+    versioned(&NotGraded { error: why })
 }
 
 /// Writes `text` to `path`, creating its folder; the error names the file.
@@ -22,6 +50,19 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Appends `text` to `path` (created when missing): an environment file such as
+/// `$GITHUB_ENV` holds other steps' lines too.
+pub fn append_file(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -44,11 +85,14 @@ mod tests {
                 score: 0,
                 max_score: 2,
                 message: "hung".into(),
+                seconds: Some(10.5),
             }],
         };
         let grade = Grade::new(vec![lab]);
         let text = json(&grade);
+        assert!(text.starts_with("{\n  \"version\": 1,\n  \"score\": 1,"), "{text}");
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["version"], JSON_VERSION);
         assert_eq!(value["score"], 1);
         assert_eq!(value["max_score"], 2);
         assert_eq!(value["labs"][0]["id"], "lab01_full");
@@ -59,8 +103,19 @@ mod tests {
             assert!(test.get(key).is_some(), "{key}");
         }
         assert_eq!(test["status"], "timeout");
+        assert_eq!(test["seconds"], 10.5);
         assert!(value.get("ignored").is_none(), "empty extras are left out");
         let back: Grade = serde_json::from_str(&text).unwrap();
         assert_eq!(back, grade);
+    }
+
+    #[test]
+    fn a_submission_not_graded_has_the_version_and_the_error_only() {
+        let text = json_not_graded("`bob` has no labs/ folder");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"version": 1, "error": "`bob` has no labs/ folder"})
+        );
     }
 }

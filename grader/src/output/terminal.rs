@@ -97,6 +97,7 @@ mod tests {
             score,
             max_score: max,
             message: message.into(),
+            seconds: None,
         }
     }
 
