@@ -172,19 +172,27 @@ pub fn run(
     let mut graded = Vec::new();
     for (i, (folder, file)) in folders.into_iter().zip(stems).enumerate() {
         let name = folder.name;
-        if progress {
-            eprint!("[{}/{}] {name} ... ", i + 1, names.len());
+        let place = format!("[{}/{}] {name} ... ", i + 1, names.len());
+        // At a terminal the live line shows the submission until its line is complete.
+        let live = progress && crate::progress::is_live();
+        if progress && !live {
+            eprint!("{place}");
         }
+        crate::progress::in_batch(i + 1, names.len());
         let one = Instant::now();
         let result = match folder.refused {
             Some(why) => Err(why.to_string()),
             None => grade::grade(root, &Source::Submission(folder.path), options, reference),
         };
         let seconds = one.elapsed().as_secs_f64();
-        match &result {
-            _ if !progress => {}
-            Ok(g) => eprintln!("{}/{} ({seconds:.1} s)", g.score, g.max_score),
-            Err(e) => eprintln!("not graded: {} ({seconds:.1} s)", crate::model::first_line(e)),
+        let outcome = match &result {
+            Ok(g) => format!("{}/{} ({seconds:.1} s)", g.score, g.max_score),
+            Err(e) => format!("not graded: {} ({seconds:.1} s)", crate::model::first_line(e)),
+        };
+        if live {
+            crate::progress::note(&format!("{place}{outcome}"));
+        } else if progress {
+            eprintln!("{outcome}");
         }
         let (json, text) = match &result {
             Ok(g) => (output::json(g), terminal::render(g)),
@@ -199,6 +207,7 @@ pub fn run(
             seconds,
         });
     }
+    crate::progress::clear();
     let rows: Vec<gradebook::Row> = graded
         .iter()
         .map(|g| gradebook::Row {

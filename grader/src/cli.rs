@@ -27,6 +27,7 @@ usage:
   cargo grade handout DIR           export the student repository into DIR (new or empty)
   cargo grade rubric [--write FILE | --check FILE]
                                     print the points table, or rewrite / check it in FILE
+  cargo grade --version             the grader's version
   cargo selftest [CHECK]            the project's own tests (only those whose name has CHECK,
                                     e.g. `cargo selftest mistakes`)
 ";
@@ -71,6 +72,8 @@ pub struct Outputs {
 #[derive(Debug)]
 pub enum Command {
     Help,
+    /// `--version`: the grader's version.
+    Version,
     Grade {
         source: Source,
         outputs: Outputs,
@@ -169,6 +172,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
     while let Some(arg) = args.next() {
         match arg {
             "-h" | "--help" | "help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
             "--solutions" => {
                 source = Source::Solutions;
                 sources += 1;
@@ -373,6 +377,13 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown argument `--all`")
         );
+    }
+
+    #[test]
+    fn version() {
+        for words in ["--version", "-V", "--solutions --version"] {
+            assert!(matches!(parse_words(words), Ok(Command::Version)), "{words}");
+        }
     }
 
     #[test]

@@ -238,7 +238,8 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, St
             String::from_utf8_lossy(&text).into_owned()
         })
     };
-    let stdout = read_all(Box::new(child.stdout.take().expect("piped stdout")));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout));
     let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
     let started = Instant::now();
     let status = loop {

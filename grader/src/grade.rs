@@ -16,7 +16,7 @@ use crate::model::{Grade, TestStatus};
 use crate::run::{self, Bench};
 use crate::sandbox::{self, Sandbox};
 use crate::workdir::{self, Source};
-use crate::{compile, handout, project, rubric, scan, score};
+use crate::{compile, handout, progress, project, rubric, scan, score};
 
 /// Settings of one grading run.
 #[derive(Clone, Debug)]
@@ -51,6 +51,17 @@ fn slot(source: &Source) -> &'static str {
         Source::Checkout => "checkout",
         Source::Solutions => "solutions",
         Source::Submission(_) => "submission",
+    }
+}
+
+/// Whose grade the progress lines are about.
+fn label(source: &Source) -> String {
+    match source {
+        Source::Checkout => "labs".into(),
+        Source::Solutions => "solutions".into(),
+        Source::Submission(dir) => dir
+            .file_name()
+            .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned()),
     }
 }
 
@@ -114,7 +125,10 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     let slot_dir = project::grader_dir(root).join(slot(source));
     let workdir = slot_dir.join("work");
     let _lock = workdir::lock(&workdir)?;
+    progress::grading(&label(source));
+    progress::building(suites.len(), !workdir.join("target").exists());
     let built = compile::build(root, &workdir, slot(source), &suites, &mut files, &stubs, refused)?;
+    progress::built();
     let sandbox = confinement(root, source, options, &workdir)?;
     let mut not_enforced = sandbox.not_enforced().to_vec();
     if let Err(e) = sandbox::become_subreaper() {
@@ -133,6 +147,9 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     let pristine = workdir::build_files(root, slot(source), &files)?;
 
     let mut graded = Vec::new();
+    let runnable = |lab: &&rubric::Lab| !built.errors.contains_key(&lab.id) && built.binaries.contains_key(&lab.id);
+    let to_run: Vec<&str> = labs.iter().filter(runnable).map(|l| l.id.as_str()).collect();
+    progress::testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
     for lab in &labs {
         if let Some(error) = built.errors.get(&lab.id) {
             graded.push(score::build_error_grade(lab, error));
@@ -141,6 +158,8 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         let tests: Vec<String> = lab.points.iter().map(|(name, _)| name.clone()).collect();
         let verdicts: BTreeMap<String, Verdict> = match built.binaries.get(&lab.id) {
             Some(exe) => {
+                let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
+                progress::suite(n, to_run.len(), &lab.id, tests.len());
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
                 if let Err(e) = workdir::sync(&workdir, &pristine) {
@@ -152,6 +171,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         };
         graded.push(score::lab_grade(lab, &verdicts));
     }
+    progress::tested();
     if matches!(source, Source::Solutions) {
         warnings.extend(unlisted_tests(&labs, &built.binaries));
     }

@@ -14,7 +14,8 @@ const STUDENT_README: &str = include_str!("../handout/README.md");
 const WORKFLOW: &str = include_str!("../handout/grade.yml");
 const CARGO_CONFIG: &str = "[alias]\n\
 # Grade this checkout: every lab's points, as GitHub Classroom shows them (see GRADING.md).\n\
-grade = \"run --quiet --package munmap-grader --\"\n";
+# Not --quiet: a first run compiles the grader, and cargo's progress shows it.\n\
+grade = \"run --package munmap-grader --\"\n";
 
 /// Top-level files copied as they are.
 const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", "rubric.toml", "GRADING.md"];
@@ -163,6 +164,22 @@ fn student_lib(lib: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `grade` alias of a `.cargo/config.toml`.
+    fn grade_alias(config: &str) -> String {
+        let config: toml::Table = config.parse().unwrap();
+        config["alias"]["grade"].as_str().unwrap().to_string()
+    }
+
+    #[test]
+    fn the_handout_grades_like_the_project() {
+        let project = std::fs::read_to_string(crate::project::root().join(".cargo/config.toml")).unwrap();
+        assert_eq!(grade_alias(CARGO_CONFIG), grade_alias(&project));
+        assert!(
+            !grade_alias(CARGO_CONFIG).contains("--quiet"),
+            "a first run must show cargo's progress"
+        );
+    }
 
     #[test]
     fn the_lib_takes_labs_only() {

@@ -18,6 +18,7 @@ mod handout;
 mod mistakes;
 mod model;
 mod output;
+mod progress;
 mod project;
 mod rubric;
 mod run;
@@ -70,6 +71,10 @@ fn run(command: Command) -> Result<(), String> {
             print!("{}", cli::USAGE);
             Ok(())
         }
+        Command::Version => {
+            println!("munmap-grader {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
         Command::Grade {
             source,
             outputs,
@@ -94,6 +99,7 @@ fn run(command: Command) -> Result<(), String> {
                 Source::Solutions => "the reference solutions".to_string(),
                 Source::Submission(dir) => format!("the submission in {}", dir.display()),
             };
+            progress::start(progress::Mode::detect(false));
             eprintln!("munmap-grader: grading {what} (building, then one process per test)...");
             let started = std::time::SystemTime::now();
             let graded = || {
@@ -105,7 +111,9 @@ fn run(command: Command) -> Result<(), String> {
                 };
                 grade::grade(&root, &source, &options, reference.as_ref())
             };
-            let grade = match graded() {
+            let graded = graded();
+            progress::clear();
+            let grade = match graded {
                 Ok(grade) => grade,
                 Err(e) => {
                     // GitHub Classroom's reporter still runs: it shows why there are no points.
@@ -141,6 +149,7 @@ fn run(command: Command) -> Result<(), String> {
         } => {
             // Read and checked before anything is graded.
             let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
+            progress::start(progress::Mode::detect(true));
             batch::run(&root, &dir, &out, &options, None, roster.as_ref(), true).map(|_| ())
         }
         Command::Handout { dir } => {

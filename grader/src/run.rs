@@ -38,7 +38,9 @@ pub fn run_lab(exe: &Path, lab: &str, tests: &[String], bench: &Bench) -> BTreeM
         .enumerate()
         .map(|(i, test)| {
             let scratch = bench.scratch.join(lab).join(format!("{i:03}"));
-            (test.clone(), run_test(exe, lab, test, &scratch, bench))
+            let verdict = run_test(exe, lab, test, &scratch, bench);
+            crate::progress::test_done();
+            (test.clone(), verdict)
         })
         .collect()
 }

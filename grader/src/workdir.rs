@@ -388,8 +388,15 @@ pub fn lock(dir: &Path) -> Result<Lock, String> {
         fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }
     let file = fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    file.lock()
-        .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+    let cannot = |e: io::Error| format!("cannot lock {}: {e}", path.display());
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            crate::progress::note(&format!("waiting for another cargo grade using {} ...", dir.display()));
+            file.lock().map_err(cannot)?;
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(cannot(e)),
+    }
     Ok(Lock(file))
 }
 
