@@ -184,6 +184,15 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         lab_grade.set_seconds(&bench.seconds.borrow());
     }
     let mut grade = Grade::new(graded);
+    let handed_out = workdir::handed_out_labs(root)?;
+    grade.not_started = labs
+        .iter()
+        .filter(|lab| {
+            let file = overlay.labs.get(&lab.id).map(|bytes| workdir::fingerprint(bytes));
+            file.is_some() && file.as_ref() == handed_out.get(&lab.id)
+        })
+        .map(|lab| lab.id.clone())
+        .collect();
     grade.ignored = overlay.ignored;
     for missing in overlay.missing {
         grade.warnings.push(format!("{missing} is missing: graded as the stub"));

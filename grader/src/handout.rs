@@ -61,6 +61,8 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         let lib = student_lib(&String::from_utf8_lossy(lib));
         files.insert("src/lib.rs".into(), lib.into_bytes());
     }
+    let handed_out = workdir::handed_out_file(&workdir::handed_out_labs(root)?);
+    files.insert(workdir::HANDED_OUT.into(), handed_out.into_bytes());
     files.insert("README.md".into(), STUDENT_README.as_bytes().to_vec());
     files.insert(".cargo/config.toml".into(), CARGO_CONFIG.as_bytes().to_vec());
     files.insert(".github/workflows/grade.yml".into(), WORKFLOW.as_bytes().to_vec());

@@ -22,6 +22,9 @@ pub struct Grade {
     /// Files of the submission that differ from the pristine copy and were not graded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<String>,
+    /// Labs nobody has started: the file is the stub handed out (or missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_started: Vec<String>,
     /// Problems of the lab itself (rubric and tests disagree), for the instructor.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -117,6 +120,7 @@ impl Grade {
             max_score: labs.iter().map(|l| l.max_score).sum(),
             labs,
             ignored: Vec::new(),
+            not_started: Vec::new(),
             warnings: Vec::new(),
             not_enforced: Vec::new(),
         }
@@ -124,6 +128,11 @@ impl Grade {
 
     pub fn lab(&self, id: &str) -> Option<&LabGrade> {
         self.labs.iter().find(|l| l.id == id)
+    }
+
+    /// Whether `lab` is a lab nobody has started (its file is the stub; it passes nothing).
+    pub fn is_not_started(&self, lab: &LabGrade) -> bool {
+        lab.status == LabStatus::Graded && lab.score == 0 && self.not_started.contains(&lab.id)
     }
 }
 

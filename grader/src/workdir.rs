@@ -55,6 +55,48 @@ pub fn stubs(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
     Ok(stubs)
 }
 
+/// Where a student's handout records each lab file as it was handed out (in a handout,
+/// `labs/` holds the student's own files, so the stubs cannot be read from there).
+pub const HANDED_OUT: &str = "grader/handed-out.toml";
+
+/// A lab file's fingerprint: its CRC-32 and length (`"89abcdef-4096"`). It tells an
+/// untouched stub from a started lab, for the report only: no point depends on it.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    format!("{:08x}-{}", crc32fast::hash(bytes), bytes.len())
+}
+
+/// Each lab file as it was handed out, by stem: its [`fingerprint`], from
+/// [`HANDED_OUT`] in a student's handout, else from the stubs in `labs/`.
+pub fn handed_out_labs(root: &Path) -> Result<BTreeMap<String, String>, String> {
+    let path = root.join(HANDED_OUT);
+    if !path.is_file() {
+        return Ok(stubs(root)?
+            .iter()
+            .map(|(stem, bytes)| (stem.clone(), fingerprint(bytes)))
+            .collect());
+    }
+    let text = fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{} is not valid TOML: {e}", path.display()))?;
+    Ok(table
+        .iter()
+        .filter_map(|(stem, value)| Some((stem.clone(), value.as_str()?.to_string())))
+        .collect())
+}
+
+/// The [`HANDED_OUT`] file for a handout whose lab files have these fingerprints.
+pub fn handed_out_file(labs: &BTreeMap<String, String>) -> String {
+    let mut text = String::from(
+        "# Written by `cargo grade handout`: each lab file as it was handed out (CRC-32 and length),\n\
+         # so `cargo grade` can show a lab nobody has started as one line. No point depends on it.\n",
+    );
+    for (stem, fingerprint) in labs {
+        text.push_str(&format!("{stem} = \"{fingerprint}\"\n"));
+    }
+    text
+}
+
 /// Chooses the lab files for `source`. `handed_out` says whether a file of the
 /// submission equals what the student was given (the pristine file or its handout
 /// version), so only real changes are listed as ignored.

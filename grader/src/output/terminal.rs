@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::model::{Grade, LabStatus, TestStatus, first_line};
+use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
 
 /// How many ignored files are named before "and N more".
 const IGNORED_SHOWN: usize = 8;
@@ -12,6 +12,10 @@ pub fn render(grade: &Grade) -> String {
     let mut out = String::new();
     let width = grade.labs.iter().map(|l| l.id.len()).max().unwrap_or(0);
     for lab in &grade.labs {
+        if grade.is_not_started(lab) {
+            out.push_str(&not_started_row(lab, width));
+            continue;
+        }
         let points = format!("{}/{}", lab.score, lab.max_score);
         let mark = if lab.is_complete() { "ok" } else { "  " };
         writeln!(out, "{mark} {:<width$}  {points:>7}  {}", lab.id, lab.title).unwrap();
@@ -59,12 +63,41 @@ fn strip_test_prefix<'a>(message: &'a str, lab: &str, test: &str) -> &'a str {
         .trim()
 }
 
-/// One hint: the first lab that is not complete, and the command that shows the details.
+/// A lab nobody has started, in one line instead of a failure per test.
+fn not_started_row(lab: &LabGrade, width: usize) -> String {
+    let points = format!("{}/{}", lab.score, lab.max_score);
+    let tests = lab.tests.iter().filter(|t| t.status != TestStatus::Skipped).count();
+    let s = if tests == 1 { "" } else { "s" };
+    format!(
+        "   {:<width$}  {points:>7}  not started: {tests} test{s} ({})\n",
+        lab.id, lab.title
+    )
+}
+
+/// The lab to work on next: the first started one that is not complete, else the first
+/// not started.
+fn next_lab(grade: &Grade) -> Option<&LabGrade> {
+    let open = || grade.labs.iter().filter(|l| !l.is_complete());
+    open().find(|l| !grade.is_not_started(l)).or_else(|| open().next())
+}
+
+/// The first step of a lab nobody has started.
+fn start_step(id: &str) -> String {
+    format!(
+        "Next: start labs/{id}.rs: read the lesson at the top of the file, replace each todo!(), \
+         then run `cargo test --test {id}`."
+    )
+}
+
+/// One hint: the lab to work on next, and the command that shows the details.
 fn next_step(grade: &Grade) -> String {
-    let Some(lab) = grade.labs.iter().find(|l| !l.is_complete()) else {
+    let Some(lab) = next_lab(grade) else {
         return "Every lab is complete.".into();
     };
     let id = &lab.id;
+    if grade.is_not_started(lab) {
+        return start_step(id);
+    }
     if lab.status == LabStatus::BuildError {
         return format!("Next: make labs/{id}.rs compile; `cargo test --test {id}` shows every error.");
     }
@@ -88,7 +121,7 @@ fn next_step(grade: &Grade) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LabGrade, TestGrade};
+    use crate::model::TestGrade;
 
     fn test(name: &str, status: TestStatus, score: u32, max: u32, message: &str) -> TestGrade {
         TestGrade {
@@ -150,6 +183,45 @@ mod tests {
         assert!(text.contains("Next: labs/lab01_full.rs (1 test to go)"), "{text}");
         assert!(text.contains("`cargo test --test lab01_full sync`"), "{text}");
         assert!(text.ends_with("Score: 2/4\n"), "{text}");
+    }
+
+    #[test]
+    fn a_lab_nobody_started_is_one_line_and_the_started_one_comes_first() {
+        let mut grade = sample();
+        grade.labs[0].tests[0].status = TestStatus::Fail;
+        grade.labs[0].tests[0].score = 0;
+        grade.labs[0] = grade.labs[0].clone().total();
+        grade.labs[1].status = LabStatus::Graded;
+        grade.not_started = vec!["lab01_full".into()];
+        let grade = Grade {
+            not_started: grade.not_started.clone(),
+            ..Grade::new(grade.labs)
+        };
+        let text = render(&grade);
+        assert!(
+            text.starts_with("   lab01_full         0/3  not started: 2 tests (Full)\n   lab02_partial"),
+            "{text}"
+        );
+        assert!(!text.contains("FAIL    map"), "{text}");
+        assert!(text.contains("FAIL    trim: not run"), "{text}");
+        assert!(text.contains("Next: labs/lab02_partial.rs (1 test to go)"), "{text}");
+
+        let grade = Grade {
+            not_started: vec!["lab01_full".into(), "lab02_partial".into()],
+            ..grade
+        };
+        let text = render(&grade);
+        assert!(
+            text.contains("   lab02_partial      0/1  not started: 1 test (Partial)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "Next: start labs/lab01_full.rs: read the lesson at the top of the file, replace each \
+                 todo!(), then run `cargo test --test lab01_full`.\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
