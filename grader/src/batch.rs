@@ -14,6 +14,7 @@ use crate::model::Grade;
 use crate::output::gradebook::{self, Roster};
 use crate::output::{self, terminal};
 use crate::rubric;
+use crate::shard::{self, Shard};
 use crate::workdir::Source;
 
 /// Why a subfolder whose name is not UTF-8 is not graded (its row shows the name with U+FFFD).
@@ -132,24 +133,46 @@ fn cut(text: &str, max: usize) -> String {
     text[..end].to_string()
 }
 
-/// Grades every submission in `dir`, writing `out/NAME.json`, `out/NAME.txt` and
-/// `out/gradebook.csv` (with a `roster`, also `out/import.csv`); with `progress`, a line
-/// per submission goes to stderr. The reference (what the solutions pass here) is
-/// graded first when not given.
-pub fn run(
-    root: &Path,
-    dir: &Path,
-    out: &Path,
-    options: &Options,
-    reference: Option<&Reference>,
-    roster: Option<&Roster>,
-    progress: bool,
-) -> Result<Vec<Graded>, String> {
+/// How a batch is graded, besides where from and where to.
+#[derive(Default)]
+pub struct Run<'a> {
+    /// What the solutions pass here; graded first when not given.
+    pub reference: Option<&'a Reference>,
+    /// Student identifiers for the gradebooks.
+    pub roster: Option<&'a Roster>,
+    /// Grade only this shard of the batch (and write its [`shard::MANIFEST`]).
+    pub shard: Option<Shard>,
+    /// A line per submission on stderr.
+    pub progress: bool,
+}
+
+/// Grades every submission in `dir` (or of one shard of it), writing `out/NAME.json`,
+/// `out/NAME.txt` and `out/gradebook.csv` (with a roster, also `out/import.csv`; with a
+/// shard, `out/shard.json`). The reference (what the solutions pass here) is graded
+/// first when not given.
+pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, how: &Run) -> Result<Vec<Graded>, String> {
+    let Run {
+        reference,
+        roster,
+        shard,
+        progress,
+    } = *how;
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let lab_ids: Vec<String> = labs.iter().map(|l| l.id.clone()).collect();
-    let folders = folders(dir)?;
+    let all = folders(dir)?;
     output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    // Stems over the whole batch: a shard names each file as one machine would.
+    let batch_names: Vec<String> = all.iter().map(|f| f.name.clone()).collect();
+    let stems = file_stems(&batch_names);
+    let folders: Vec<(Folder, String)> = all
+        .into_iter()
+        .zip(stems)
+        .filter(|(folder, _)| {
+            let name = folder.path.file_name().map_or(&[][..], |n| n.as_bytes());
+            shard.is_none_or(|s| s.contains(name))
+        })
+        .collect();
     // Test processes may read neither the other submissions nor anyone's grades.
     let mut options = options.clone();
     options.hidden.extend([dir.to_path_buf(), out.to_path_buf()]);
@@ -157,7 +180,7 @@ pub fn run(
     let computed;
     let reference = match reference {
         Some(reference) => Some(reference),
-        None if folders.iter().all(|f| f.refused.is_some()) => None,
+        None if folders.iter().all(|(f, _)| f.refused.is_some()) => None,
         None => {
             if progress {
                 eprintln!("grading the reference solutions first (a skip counts only where they skip too) ...");
@@ -166,19 +189,18 @@ pub fn run(
             computed.as_ref()
         }
     };
-    let names: Vec<String> = folders.iter().map(|f| f.name.clone()).collect();
-    let stems = file_stems(&names);
+    let count = folders.len();
     let started = Instant::now();
     let mut graded = Vec::new();
-    for (i, (folder, file)) in folders.into_iter().zip(stems).enumerate() {
+    for (i, (folder, file)) in folders.into_iter().enumerate() {
         let name = folder.name;
-        let place = format!("[{}/{}] {name} ... ", i + 1, names.len());
+        let place = format!("[{}/{count}] {name} ... ", i + 1);
         // At a terminal the live line shows the submission until its line is complete.
         let live = progress && crate::progress::is_live();
         if progress && !live {
             eprint!("{place}");
         }
-        crate::progress::in_batch(i + 1, names.len());
+        crate::progress::in_batch(i + 1, count);
         let one = Instant::now();
         let result = match folder.refused {
             Some(why) => Err(why.to_string()),
@@ -217,45 +239,82 @@ pub fn run(
         })
         .collect();
     let possible = points_possible(&labs, reference);
-    output::write_file(
-        &out.join("gradebook.csv"),
-        &gradebook::render(&lab_ids, &possible, &rows, roster),
-    )?;
-    if let Some(roster) = roster {
-        output::write_file(
-            &out.join("import.csv"),
-            &gradebook::render_import(&lab_ids, &possible, &rows, roster),
-        )?;
-        // Never silently dropped: each is a row of gradebook.csv with a note, and said here.
-        let (folders, entries) = roster.unmatched(&rows);
-        if !folders.is_empty() {
-            eprintln!(
-                "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
-                folders.len(),
-                folders.join(", ")
-            );
-        }
-        if !entries.is_empty() {
-            let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
-            eprintln!(
-                "warning: in the roster but without a submission folder ({}): {}",
-                entries.len(),
-                names.join(", ")
-            );
-        }
+    write_gradebooks(out, &lab_ids, &possible, &rows, roster)?;
+    if let Some(shard) = shard {
+        let manifest = shard::Manifest {
+            version: crate::model::JSON_VERSION,
+            shard: shard.to_string(),
+            batch: batch_names.clone(),
+            submissions: graded
+                .iter()
+                .map(|g| shard::Entry {
+                    name: g.name.clone(),
+                    file: g.file.clone(),
+                })
+                .collect(),
+            labs: lab_ids.clone(),
+            points_possible: possible.clone(),
+            reference: reference.is_some(),
+        };
+        output::write_file(&out.join(shard::MANIFEST), &manifest.render())?;
     }
     let total = started.elapsed().as_secs_f64();
     if !progress {
         return Ok(graded);
     }
+    let of_shard = match shard {
+        Some(shard) => format!(
+            " of shard {shard} ({} in the batch; `cargo grade merge` combines the shards)",
+            batch_names.len()
+        ),
+        None => String::new(),
+    };
     eprintln!(
-        "graded {} of {} submission(s) in {total:.1} s ({:.1} s each); gradebook: {}",
+        "graded {} of {} submission(s){of_shard} in {total:.1} s ({:.1} s each); gradebook: {}",
         graded.iter().filter(|g| g.result.is_ok()).count(),
         graded.len(),
-        total / graded.len() as f64,
+        total / graded.len().max(1) as f64,
         out.join("gradebook.csv").display()
     );
     Ok(graded)
+}
+
+/// Writes `out/gradebook.csv` and, with a roster, `out/import.csv`, saying on stderr
+/// which folders and roster entries did not match (each is a row with a note, never
+/// dropped silently).
+pub fn write_gradebooks(
+    out: &Path,
+    lab_ids: &[String],
+    possible: &[u32],
+    rows: &[gradebook::Row],
+    roster: Option<&Roster>,
+) -> Result<(), String> {
+    output::write_file(
+        &out.join("gradebook.csv"),
+        &gradebook::render(lab_ids, possible, rows, roster),
+    )?;
+    let Some(roster) = roster else { return Ok(()) };
+    output::write_file(
+        &out.join("import.csv"),
+        &gradebook::render_import(lab_ids, possible, rows, roster),
+    )?;
+    let (folders, entries) = roster.unmatched(rows);
+    if !folders.is_empty() {
+        eprintln!(
+            "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
+            folders.len(),
+            folders.join(", ")
+        );
+    }
+    if !entries.is_empty() {
+        let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
+        eprintln!(
+            "warning: in the roster but without a submission folder ({}): {}",
+            entries.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -332,9 +391,7 @@ mod tests {
             &dir,
             &out,
             &Options::default(),
-            None,
-            None,
-            false,
+            &Run::default(),
         )
         .unwrap();
         let rows: Vec<(&str, &str)> = graded
@@ -355,14 +412,17 @@ mod tests {
     #[test]
     fn grades_inside_the_batch_folder_are_refused_before_grading() {
         let dir = odd_batch("inside");
+        let reference = Reference::new();
+        let how = Run {
+            reference: Some(&reference),
+            ..Run::default()
+        };
         let err = run(
             &crate::project::root(),
             &dir,
             &dir.join("grades"),
             &Options::default(),
-            Some(&Reference::new()),
-            None,
-            false,
+            &how,
         )
         .err()
         .unwrap();

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::grade::Options;
+use crate::shard::Shard;
 use crate::workdir::Source;
 
 pub const USAGE: &str = "\
@@ -22,6 +23,11 @@ usage:
                                     OUT/NAME.json per submission (OUT defaults to DIR-grades);
                                     a roster (CSV: folder, then the gradebook's identifier
                                     columns) adds them and OUT/import.csv for Canvas or Moodle
+      --shard K/N                   grade only shard K of N (a stable split by folder name;
+                                    the roster goes to merge), on one machine of N
+  cargo grade merge OUT SHARD_DIR... [--roster FILE]
+                                    combine the shards' grades folders into OUT: the same
+                                    gradebook.csv and NAME.json one machine would write
       --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
                                     or MUNMAP_LAB_TEST_TIMEOUT)
   cargo grade handout DIR           export the student repository into DIR (new or empty)
@@ -84,7 +90,15 @@ pub enum Command {
         out: PathBuf,
         /// The roster CSV: folder names to student identifiers.
         roster: Option<PathBuf>,
+        /// Grade only this shard of the batch.
+        shard: Option<Shard>,
         options: Options,
+    },
+    /// `merge OUT SHARD_DIR...`: the shards' grades into one gradebook.
+    Merge {
+        out: PathBuf,
+        shards: Vec<PathBuf>,
+        roster: Option<PathBuf>,
     },
     Handout {
         dir: PathBuf,
@@ -141,6 +155,34 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
                 dir: PathBuf::from(dir),
             });
         }
+        Some("merge") => {
+            args.next();
+            if args.clone().any(is_help) {
+                return Ok(Command::Help);
+            }
+            let mut roster = None;
+            let mut paths = Vec::new();
+            while let Some(arg) = args.next() {
+                match arg {
+                    "--roster" => roster = Some(path_after(arg, args.next())?),
+                    other if other.starts_with('-') => return Err(unknown(other)),
+                    other => paths.push(PathBuf::from(other)),
+                }
+            }
+            if paths.len() < 2 {
+                return Err(
+                    "`cargo grade merge` needs the output folder and the shards' grades folders: \
+                     cargo grade merge OUT SHARD_DIR..."
+                        .into(),
+                );
+            }
+            let out = paths.remove(0);
+            return Ok(Command::Merge {
+                out,
+                shards: paths,
+                roster,
+            });
+        }
         Some("rubric") => {
             args.next();
             if args.clone().any(is_help) {
@@ -166,6 +208,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
     let mut batch = None;
     let mut out = None;
     let mut roster = None;
+    let mut shard = None;
     let mut outputs = Outputs::default();
     let mut options = Options::default();
     let mut timeout = None;
@@ -187,6 +230,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             }
             "--out" => out = Some(path_after(arg, args.next())?),
             "--roster" => roster = Some(path_after(arg, args.next())?),
+            "--shard" => shard = Some(Shard::parse(args.next().unwrap_or_default())?),
             "--json" => outputs.json = Some(path_after(arg, args.next())?),
             "--junit" => outputs.junit = Some(path_after(arg, args.next())?),
             "--classroom" => outputs.classroom = Some(path_after(arg, args.next())?),
@@ -220,6 +264,12 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
                 "--batch writes its own JSON per submission; --json, --junit and --classroom are for one grade".into(),
             );
         }
+        if shard.is_some() && roster.is_some() {
+            return Err(
+                "--roster goes with `cargo grade merge` when grading in shards (a shard holds only some of the students)"
+                    .into(),
+            );
+        }
         let out = match out {
             Some(out) => out,
             None => default_out(&dir)?,
@@ -228,8 +278,12 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             dir,
             out,
             roster,
+            shard,
             options,
         });
+    }
+    if shard.is_some() {
+        return Err("--shard K/N goes with --batch DIR".into());
     }
     if out.is_some() {
         return Err("--out goes with --batch DIR".into());
@@ -363,6 +417,8 @@ mod tests {
             "rubric --help",
             "rubric --write F -h",
             "selftest --help",
+            "merge --help",
+            "merge out a b -h",
             "selftest -h",
         ] {
             assert!(matches!(parse_words(words), Ok(Command::Help)), "{words}");
@@ -454,6 +510,16 @@ mod tests {
             Command::Selftest { only: Some(o) } if o == "mistakes"
         ));
         assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
+        let Command::Merge { out, shards, roster } = parse_words("merge g s1 s2 --roster r.csv").unwrap() else {
+            panic!()
+        };
+        assert_eq!(out, PathBuf::from("g"));
+        assert_eq!(shards, [PathBuf::from("s1"), PathBuf::from("s2")]);
+        assert_eq!(roster, Some(PathBuf::from("r.csv")));
+        let Command::Batch { shard, .. } = parse_words("--batch b --shard 2/4").unwrap() else {
+            panic!()
+        };
+        assert_eq!(shard, Some(Shard { k: 2, n: 4 }));
         assert!(matches!(
             parse_words("rubric --check GRADING.md").unwrap(),
             Command::Rubric {
@@ -476,6 +542,16 @@ mod tests {
             ("--roster r.csv", "--roster goes with --batch"),
             ("--batch b --roster", "--roster needs a path"),
             ("handout", "needs a folder"),
+            ("--batch b --shard 0/3", "--shard 0/3: give K/N"),
+            ("--batch b --shard", "give K/N"),
+            ("--shard 1/2", "--shard K/N goes with --batch"),
+            (
+                "--batch b --shard 1/2 --roster r.csv",
+                "--roster goes with `cargo grade merge`",
+            ),
+            ("merge out", "needs the output folder and the shards'"),
+            ("merge out s1 --frob", "unknown argument `--frob`"),
+            ("merge out s1 --roster", "--roster needs a path"),
             ("rubric --write a --check b", "either --write or --check"),
         ] {
             let err = parse_words(words).unwrap_err();

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! cargo grade [--solutions | --submission DIR] [--json F] [--junit F] [--classroom F] [--timeout S]
-//! cargo grade --batch DIR [--out DIR] [--roster FILE] [--timeout S]
+//! cargo grade --batch DIR [--out DIR] [--roster FILE | --shard K/N] [--timeout S]
+//! cargo grade merge OUT SHARD_DIR... [--roster FILE]
 //! cargo grade handout DIR
 //! cargo grade rubric [--write FILE | --check FILE]
 //! cargo selftest [CHECK]
@@ -26,6 +27,7 @@ mod sandbox;
 mod scan;
 mod score;
 mod selftest;
+mod shard;
 mod workdir;
 
 use std::process::ExitCode;
@@ -145,12 +147,31 @@ fn run(command: Command) -> Result<(), String> {
             dir,
             out,
             roster,
+            shard,
             options,
         } => {
             // Read and checked before anything is graded.
             let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
             progress::start(progress::Mode::detect(true));
-            batch::run(&root, &dir, &out, &options, None, roster.as_ref(), true).map(|_| ())
+            let how = batch::Run {
+                roster: roster.as_ref(),
+                shard,
+                progress: true,
+                ..batch::Run::default()
+            };
+            batch::run(&root, &dir, &out, &options, &how).map(|_| ())
+        }
+        Command::Merge { out, shards, roster } => {
+            let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
+            let merged = shard::merge(&root, &out, &shards, roster.as_ref())?;
+            println!(
+                "merged {} shards: {} submission(s), {} graded; gradebook: {}",
+                merged.shards,
+                merged.submissions,
+                merged.graded,
+                out.join("gradebook.csv").display()
+            );
+            Ok(())
         }
         Command::Handout { dir } => {
             let count = handout::export(&root, &dir)?;

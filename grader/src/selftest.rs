@@ -416,15 +416,11 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
     };
     let passes = grade::passes(reference);
     let before = project_digest(root)?;
-    let graded = batch::run(
-        root,
-        &dir,
-        &base.join("fixtures-grades"),
-        &options,
-        Some(&passes),
-        None,
-        false,
-    )?;
+    let how = batch::Run {
+        reference: Some(&passes),
+        ..batch::Run::default()
+    };
+    let graded = batch::run(root, &dir, &base.join("fixtures-grades"), &options, &how)?;
     let mut problems = Vec::new();
     let after = project_digest(root)?;
     for (path, _) in before.iter().filter(|(path, digest)| after.get(*path) != Some(*digest)) {
@@ -553,15 +549,11 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
         ..Options::default()
     };
     let passes = grade::passes(reference);
-    let graded = batch::run(
-        root,
-        &dir,
-        &base.join("mistakes-grades"),
-        &options,
-        Some(&passes),
-        None,
-        false,
-    )?;
+    let how = batch::Run {
+        reference: Some(&passes),
+        ..batch::Run::default()
+    };
+    let graded = batch::run(root, &dir, &base.join("mistakes-grades"), &options, &how)?;
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let mut problems = Vec::new();
     let mut lines = Vec::new();
