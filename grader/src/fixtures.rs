@@ -258,7 +258,7 @@ pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), Strin
     Ok(())
 }
 
-fn write(path: &Path, content: &str) -> Result<(), String> {
+pub fn write(path: &Path, content: &str) -> Result<(), String> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
     }

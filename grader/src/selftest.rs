@@ -9,10 +9,12 @@
 //!    lab, and tampering gains nothing;
 //! 6. the catalogue of classic mistakes (`grader/fixtures/mistakes.toml`): each loses
 //!    exactly the tests it names in its own lab, or keeps full marks when harmless;
-//! 7. the grade outputs of every grade above: GitHub Classroom's reporter (redone from
+//! 7. shards: a small batch graded on "one machine" and as 3 shards merges into the
+//!    same gradebook.csv and the same grades;
+//! 8. the grade outputs of every grade above: GitHub Classroom's reporter (redone from
 //!    its source) prints `cargo grade`'s numbers, and the JUnit XML is valid against
 //!    `grader/schema/junit-10.xsd` (with xmllint, where it is installed);
-//! 8. the student handout has no solutions and builds.
+//! 9. the student handout has no solutions and builds.
 //!
 //! Each check prints one line; a failing one prints what went wrong and the command
 //! that fixes it. The last line is `selftest: N passed, M failed`.
@@ -104,7 +106,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
     });
     checks.run("GRADING.md tables", || grading_table(root));
     checks.run("snapshots belong to graded tests", || snapshot_files(root));
-    let graded_against_solutions = ["fixture submissions", "mistakes catalogue"];
+    let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
         checks.run_anyway("solutions get full marks", || solutions(root))
     } else {
@@ -121,6 +123,9 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
                 graded.extend(grades);
             }
             if let Some(grades) = checks.run("mistakes catalogue", || mistake_rounds(root, reference)) {
+                graded.extend(grades);
+            }
+            if let Some(grades) = checks.run(SHARDS, || shards_merge(root, reference)) {
                 graded.extend(grades);
             }
         }
@@ -474,6 +479,137 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
             total / graded.len().max(1) as f64
         ),
     ))
+}
+
+/// The name of the shard check.
+const SHARDS: &str = "shards merge into one machine's gradebook";
+
+/// A small batch graded whole and as 3 shards (`--shard K/3`, then `merge`) gives the
+/// same `gradebook.csv`, byte for byte, and the same grades (the messages aside, which
+/// hold addresses and thread ids). The batch has a case-insensitive name clash across
+/// shards (`Alice`, `alice`: files `Alice` and `alice~2`), a submission not graded (no
+/// `labs/`), one with a lab left as the stub and one nobody started; every shard has one.
+fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String), String> {
+    const N: u32 = 3;
+    let base = project::grader_dir(root).join("selftest").join("shards");
+    let _ = std::fs::remove_dir_all(&base);
+    let dir = base.join("batch");
+    for name in ["alice", "Alice", "grace"] {
+        let sub = dir.join(name);
+        match name {
+            "grace" => {
+                for (stem, stub) in crate::workdir::stubs(root)? {
+                    fixtures::write(
+                        &sub.join("labs").join(format!("{stem}.rs")),
+                        &String::from_utf8_lossy(&stub),
+                    )?;
+                }
+            }
+            _ => fixtures::copy_solutions(root, &sub)?,
+        }
+        if name == "Alice" {
+            let stub = std::fs::read_to_string(root.join("labs/lab03_spanning.rs")).map_err(|e| e.to_string())?;
+            fixtures::write(&sub.join("labs/lab03_spanning.rs"), &stub)?;
+        }
+    }
+    std::fs::create_dir_all(dir.join("carol")).map_err(|e| e.to_string())?;
+    let owners: Vec<u32> = ["Alice", "alice", "carol", "grace"]
+        .iter()
+        .map(|name| crate::shard::Shard::of(name.as_bytes(), N))
+        .collect();
+    if (1..=N).any(|k| !owners.contains(&k)) {
+        return Err(format!(
+            "the sample batch leaves a shard empty (shards {owners:?}): choose other names"
+        ));
+    }
+    let options = Options {
+        timeout: Duration::from_secs(5),
+        ..Options::default()
+    };
+    let passes = grade::passes(reference);
+    let whole = base.join("one-machine");
+    let how = batch::Run {
+        reference: Some(&passes),
+        ..batch::Run::default()
+    };
+    let graded = batch::run(root, &dir, &whole, &options, &how)?;
+    let mut shard_dirs = Vec::new();
+    for k in 1..=N {
+        let out = base.join(format!("shard-{k}"));
+        let how = batch::Run {
+            reference: Some(&passes),
+            shard: Some(crate::shard::Shard { k, n: N }),
+            ..batch::Run::default()
+        };
+        batch::run(root, &dir, &out, &options, &how)?;
+        shard_dirs.push(out);
+    }
+    let merged = base.join("merged");
+    crate::shard::merge(root, &merged, &shard_dirs, None)?;
+
+    let mut problems = Vec::new();
+    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+    let (one, many) = (
+        read(&whole.join("gradebook.csv"))?,
+        read(&merged.join("gradebook.csv"))?,
+    );
+    if one != many {
+        problems.push(format!(
+            "gradebook.csv differs:\none machine:\n{one}merged shards:\n{many}"
+        ));
+    }
+    let files = |dir: &Path| -> Result<Vec<String>, String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+            .filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_string()))
+            .collect();
+        names.sort();
+        Ok(names)
+    };
+    let (one_files, many_files) = (files(&whole)?, files(&merged)?);
+    if one_files != many_files {
+        problems.push(format!(
+            "files differ: one machine {one_files:?}, merged {many_files:?}"
+        ));
+    }
+    for name in one_files.iter().filter(|n| n.ends_with(".json")) {
+        let value = |dir: &Path| -> Result<serde_json::Value, String> {
+            let mut value: serde_json::Value =
+                serde_json::from_str(&read(&dir.join(name))?).map_err(|e| format!("{name}: {e}"))?;
+            without_run_details(&mut value);
+            Ok(value)
+        };
+        if value(&whole)? != value(&merged)? {
+            problems.push(format!("{name}: the grades differ"));
+        }
+    }
+    if !problems.is_empty() {
+        problems.push(format!("grades: {}", base.display()));
+        return Err(problems.join("\n"));
+    }
+    Ok((
+        grades_of(&graded),
+        format!(
+            "{} submissions in {N} shards: gradebook.csv and every grade the same",
+            graded.len()
+        ),
+    ))
+}
+
+/// A grade's JSON without what changes from run to run: test messages (addresses,
+/// thread ids) and wall times.
+fn without_run_details(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.contains_key("status") && map.contains_key("name") {
+                map.remove("message");
+                map.remove("seconds");
+            }
+            map.values_mut().for_each(without_run_details);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_run_details),
+        _ => {}
+    }
 }
 
 /// Every file of the project that grading must never change (the grader's own binary

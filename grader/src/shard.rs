@@ -346,6 +346,174 @@ fn grade_of(json: &str) -> Result<Result<Grade, String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{LabGrade, LabStatus};
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("munmap-grader-shard-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn grade(score: u32) -> Grade {
+        Grade::new(vec![LabGrade {
+            id: "lab01".into(),
+            title: String::new(),
+            score,
+            max_score: 8,
+            status: LabStatus::Graded,
+            message: String::new(),
+            tests: vec![],
+        }])
+    }
+
+    const BATCH: [&str; 6] = ["Bob", "Dave", "alice", "bob", "carol", "grace"];
+
+    /// What one machine writes for [`BATCH`] (carol not graded), and the folders of
+    /// `n` shards of it (from `shards_of`, each written like `--shard K/N` writes it).
+    fn class(name: &str, n: u32) -> (String, Vec<PathBuf>) {
+        let base = temp(name);
+        let names: Vec<String> = BATCH.map(String::from).to_vec();
+        let stems = batch::file_stems(&names);
+        let results: Vec<Result<Grade, String>> = (0..names.len())
+            .map(|i| {
+                if names[i] == "carol" {
+                    Err("no labs/".into())
+                } else {
+                    Ok(grade(i as u32))
+                }
+            })
+            .collect();
+        let rows: Vec<Row> = (0..names.len())
+            .map(|i| Row {
+                name: &names[i],
+                result: &results[i],
+                file: &stems[i],
+            })
+            .collect();
+        let labs = vec!["lab01".to_string()];
+        let one = crate::output::gradebook::render(&labs, &[8], &rows, None);
+        let mut dirs = Vec::new();
+        for k in 1..=n {
+            let shard = Shard { k, n };
+            let dir = base.join(format!("shard-{k}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut submissions = Vec::new();
+            for (i, name) in names
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| shard.contains(name.as_bytes()))
+            {
+                let json = match &results[i] {
+                    Ok(g) => output::json(g),
+                    Err(e) => output::json_not_graded(e),
+                };
+                std::fs::write(dir.join(format!("{}.json", stems[i])), json).unwrap();
+                std::fs::write(dir.join(format!("{}.txt", stems[i])), name).unwrap();
+                submissions.push(Entry {
+                    name: name.clone(),
+                    file: stems[i].clone(),
+                });
+            }
+            let manifest = Manifest {
+                version: JSON_VERSION,
+                shard: shard.to_string(),
+                batch: names.clone(),
+                submissions,
+                labs: labs.clone(),
+                points_possible: vec![8],
+                reference: true,
+            };
+            std::fs::write(dir.join(MANIFEST), manifest.render()).unwrap();
+            dirs.push(dir);
+        }
+        (one, dirs)
+    }
+
+    fn edit_manifest(dir: &Path, edit: impl FnOnce(&mut Manifest)) {
+        let mut manifest = read_shard(dir).unwrap().manifest;
+        edit(&mut manifest);
+        std::fs::write(dir.join(MANIFEST), manifest.render()).unwrap();
+    }
+
+    #[test]
+    fn shards_merge_into_the_gradebook_of_one_machine() {
+        let root = crate::project::root();
+        for n in [1, 2, 3, 5] {
+            let (one, dirs) = class(&format!("merge{n}"), n);
+            let out = dirs[0].parent().unwrap().join("merged");
+            let merged = merge(&root, &out, &dirs, None).unwrap();
+            assert_eq!((merged.submissions, merged.graded, merged.shards), (6, 5, n));
+            assert_eq!(
+                std::fs::read_to_string(out.join("gradebook.csv")).unwrap(),
+                one,
+                "{n} shards"
+            );
+            assert!(out.join("bob~2.json").is_file() && out.join("carol.txt").is_file());
+            std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
+        }
+    }
+
+    #[test]
+    fn shards_that_do_not_make_up_one_batch_are_refused() {
+        let root = crate::project::root();
+        let (_, dirs) = class("refused", 3);
+        let out = dirs[0].parent().unwrap().join("merged");
+        let refused = |dirs: &[PathBuf]| merge(&root, &out, dirs, None).err().unwrap();
+        let err = refused(&dirs[..2]);
+        assert!(err.starts_with("shard 3/3 is missing"), "{err}");
+        let err = refused(&[dirs[0].clone()]);
+        assert!(err.starts_with("shards 2/3, 3/3 are missing"), "{err}");
+        let err = refused(&[dirs[0].clone(), dirs[1].clone(), dirs[2].clone(), dirs[1].clone()]);
+        assert!(err.starts_with("shard 2/3 is given twice"), "{err}");
+        let err = refused(&[dirs[0].clone(), out.clone()]);
+        assert!(err.contains("does not exist"), "{err}");
+        let err = refused(&[dirs[0].clone(), dirs[0].parent().unwrap().to_path_buf()]);
+        assert!(err.contains("holds no shard's grades"), "{err}");
+        let err = merge(&root, &dirs[0].join("merged"), &dirs, None).err().unwrap();
+        assert!(err.contains("is inside"), "{err}");
+        assert!(!out.exists(), "nothing is written when refused");
+
+        let (_, other) = class("refused-other", 2);
+        let err = refused(&[dirs[0].clone(), dirs[1].clone(), other[1].clone()]);
+        assert!(err.contains("different numbers of shards"), "{err}");
+        std::fs::remove_dir_all(other[0].parent().unwrap()).unwrap();
+
+        edit_manifest(&dirs[2], |m| m.batch.push("zed".into()));
+        let err = refused(&dirs);
+        assert!(err.contains("graded different batches (`zed` is in one only)"), "{err}");
+        edit_manifest(&dirs[2], |m| {
+            m.batch.pop();
+            m.points_possible = vec![6];
+        });
+        let err = refused(&dirs);
+        assert!(
+            err.contains("can run different tests (lab01: 8 in shard 1/3, 6 in shard 3/3)"),
+            "{err}"
+        );
+        // A shard that graded nothing (no reference) does not count for the points possible.
+        edit_manifest(&dirs[2], |m| m.reference = false);
+        let one_empty = merge(&root, &out, &dirs, None);
+        assert!(one_empty.is_ok(), "{:?}", one_empty.err());
+        std::fs::remove_dir_all(&out).unwrap();
+
+        let moved = read_shard(&dirs[0]).unwrap().manifest.submissions[0].clone();
+        edit_manifest(&dirs[1], |m| m.submissions.push(moved.clone()));
+        let err = refused(&dirs);
+        assert!(err.contains(&format!("`{}` is in two shards", moved.name)), "{err}");
+        edit_manifest(&dirs[1], |m| {
+            m.submissions.pop();
+        });
+        edit_manifest(&dirs[0], |m| {
+            m.submissions.remove(0);
+        });
+        let err = refused(&dirs);
+        assert!(
+            err.contains(&format!("`{}` is in the batch but in no shard's grades", moved.name)),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
+    }
 
     #[test]
     fn a_shard_is_k_of_n() {
