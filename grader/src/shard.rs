@@ -515,6 +515,52 @@ mod tests {
         std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
     }
 
+    /// The `cargo grade` commands of the class workflow instructors copy, as its jobs
+    /// run them (shard 2 of its matrix).
+    #[test]
+    fn the_class_workflow_grades_every_shard_and_merges_them() {
+        let workflow = include_str!("../../docs/grade-class.yml");
+        let shards = workflow
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("shard: ["))
+            .expect("a matrix of shards")
+            .trim_end_matches(']')
+            .split(", ")
+            .count();
+        let commands: Vec<crate::cli::Command> = workflow
+            .lines()
+            .filter_map(|line| match line.split_once("run: cargo grade ") {
+                Some((_, command)) => Some(command),
+                None => line.trim().strip_prefix("cargo grade "),
+            })
+            .map(|command| {
+                let command = command
+                    .replace("${{ matrix.shard }}", "2")
+                    .replace("${{ strategy.job-total }}", &shards.to_string())
+                    .replace("\"$SUBMISSIONS\"", "submissions")
+                    .replace("\"$ROSTER\"", "roster.csv")
+                    .replace("shards/grades-*", "shards/grades-1 shards/grades-2");
+                let words: Vec<String> = command.split_whitespace().map(String::from).collect();
+                crate::cli::parse(&words).unwrap_or_else(|e| panic!("{command}: {e}"))
+            })
+            .collect();
+        assert_eq!(commands.len(), 3, "{commands:?}");
+        let shard = Shard { k: 2, n: shards as u32 };
+        assert!(
+            matches!(&commands[0], crate::cli::Command::Batch { shard: Some(s), out, .. }
+                if *s == shard && out == Path::new("grades")),
+            "{commands:?}"
+        );
+        for merge in &commands[1..] {
+            assert!(
+                matches!(merge, crate::cli::Command::Merge { out, shards, .. }
+                    if out == Path::new("gradebook") && shards.len() == 2),
+                "{merge:?}"
+            );
+        }
+        assert!(workflow.contains("name: grades-${{ matrix.shard }}") && workflow.contains("pattern: grades-*"));
+    }
+
     #[test]
     fn a_shard_is_k_of_n() {
         assert_eq!(Shard::parse("2/4").unwrap(), Shard { k: 2, n: 4 });
