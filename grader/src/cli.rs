@@ -18,18 +18,18 @@ usage:
       --junit FILE                  also write JUnit XML
       --classroom FILE              also append GitHub Classroom's autograding results (v1,
                                     one runner per lab) to FILE, an Actions env file ($GITHUB_ENV)
-  cargo grade --batch DIR [--out OUT] [--roster FILE]
+  cargo grade --batch DIR [--out OUT] [--roster FILE | --shard K/N]
                                     grade every subfolder of DIR; writes OUT/gradebook.csv and
                                     OUT/NAME.json per submission (OUT defaults to DIR-grades);
                                     a roster (CSV: folder, then the gradebook's identifier
                                     columns) adds them and OUT/import.csv for Canvas or Moodle
       --shard K/N                   grade only shard K of N (a stable split by folder name;
                                     the roster goes to merge), on one machine of N
+      --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
+                                    or MUNMAP_LAB_TEST_TIMEOUT)
   cargo grade merge OUT SHARD_DIR... [--roster FILE]
                                     combine the shards' grades folders into OUT: the same
                                     gradebook.csv and NAME.json one machine would write
-      --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
-                                    or MUNMAP_LAB_TEST_TIMEOUT)
   cargo grade handout DIR           export the student repository into DIR (new or empty)
   cargo grade rubric [--write FILE | --check FILE]
                                     print the points table, or rewrite / check it in FILE

@@ -3,9 +3,9 @@
 //! into the gradebook one machine would have written for the whole batch.
 //!
 //! A submission folder belongs to shard `crc32(name) % N + 1` (the CRC-32 of the
-//! folder name's bytes, as zlib computes it: in Python, `zlib.crc32(name.encode()) % N
-//! + 1`). So every folder is in exactly one shard, and adding or removing folders
-//! moves no other folder to another shard.
+//! folder name's bytes, as zlib computes it; in Python,
+//! `zlib.crc32(name.encode()) % N + 1`). So every folder is in exactly one shard, and
+//! adding or removing folders moves no other folder to another shard.
 //!
 //! Besides the usual `NAME.json`, `NAME.txt` and `gradebook.csv` of its submissions, a
 //! shard writes [`MANIFEST`]: which shard it is, every folder of the batch (so a merge
