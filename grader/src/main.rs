@@ -60,6 +60,7 @@ fn main() -> ExitCode {
     match run(command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            progress::clear();
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
