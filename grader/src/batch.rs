@@ -301,7 +301,7 @@ mod tests {
             &dir,
             &dir.join("grades"),
             &Options::default(),
-            Some(&Reference::new()),
+            Some(&Reference::default()),
             false,
         )
         .err()

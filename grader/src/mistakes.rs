@@ -241,6 +241,7 @@ inject = "z"
                     score: if *status == TestStatus::Pass { *points } else { 0 },
                     max_score: if *status == TestStatus::Skipped { 0 } else { *points },
                     message: String::new(),
+                    witnessed: false,
                 })
                 .collect(),
         }

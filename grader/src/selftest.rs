@@ -17,7 +17,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::grade::{self, Options};
+use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabStatus, TestStatus};
 use crate::workdir::Source;
 use crate::{batch, fixtures, handout, mistakes, project, rubric};
@@ -311,19 +311,20 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<((), String), String>
     for fixture in &fixtures {
         fixtures::make(root, fixture, &dir.join(&fixture.name))?;
     }
-    // Short per-test timeout: the hanging fixture costs seconds, not minutes.
+    // Short per-test timeout: the hanging fixture costs seconds, not minutes. The token
+    // in each scratch folder stands for lab code that found it in memory (forge_*).
     let options = Options {
         timeout: Duration::from_secs(5),
+        token_in_scratch: true,
         ..Options::default()
     };
-    let passes = grade::passes(reference);
     let before = project_digest(root)?;
     let graded = batch::run(
         root,
         &dir,
         &base.join("fixtures-grades"),
         &options,
-        Some(&passes),
+        Some(&Reference::of(reference)),
         false,
     )?;
     let mut problems = Vec::new();
@@ -453,13 +454,12 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<((), String), String
         timeout: Duration::from_secs(5),
         ..Options::default()
     };
-    let passes = grade::passes(reference);
     let graded = batch::run(
         root,
         &dir,
         &base.join("mistakes-grades"),
         &options,
-        Some(&passes),
+        Some(&Reference::of(reference)),
         false,
     )?;
     let labs = rubric::load(&root.join("rubric.toml"))?;

@@ -74,6 +74,7 @@ mod tests {
             score,
             max_score: max,
             message: format!("{name} message"),
+            witnessed: false,
         };
         let lab = LabGrade {
             id: "lab02_partial".into(),

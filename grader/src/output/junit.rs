@@ -50,6 +50,7 @@ mod tests {
             score: u32::from(status == TestStatus::Pass),
             max_score: 1,
             message: message.into(),
+            witnessed: false,
         };
         let lab = LabGrade {
             id: "lab01_full".into(),

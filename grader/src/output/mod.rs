@@ -44,6 +44,7 @@ mod tests {
                 score: 0,
                 max_score: 2,
                 message: "hung".into(),
+                witnessed: false,
             }],
         };
         let grade = Grade::new(vec![lab]);
