@@ -34,6 +34,16 @@ pub fn render(grade: &Grade) -> String {
             writeln!(out, "       note: {}", first_line(&lab.message)).unwrap();
         }
     }
+    if grade.witnessed() > 0 {
+        let tests = grade.labs.iter().map(|l| l.tests.len()).sum::<usize>();
+        writeln!(
+            out,
+            "\nKernel-witnessed: {} of {tests} tests (their windows, read from the kernel at each checkpoint, \
+             match the reference solution's; GRADING.md lists them)",
+            grade.witnessed()
+        )
+        .unwrap();
+    }
     if !grade.ignored.is_empty() {
         let shown: Vec<&str> = grade.ignored.iter().take(IGNORED_SHOWN).map(String::as_str).collect();
         let more = grade.ignored.len().saturating_sub(IGNORED_SHOWN);
@@ -97,6 +107,7 @@ mod tests {
             score,
             max_score: max,
             message: message.into(),
+            witnessed: false,
         }
     }
 
