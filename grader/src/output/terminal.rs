@@ -38,8 +38,8 @@ pub fn render(grade: &Grade) -> String {
         let tests = grade.labs.iter().map(|l| l.tests.len()).sum::<usize>();
         writeln!(
             out,
-            "\nKernel-witnessed: {} of {tests} tests (their windows, read from the kernel at each checkpoint, \
-             match the reference solution's; GRADING.md lists them)",
+            "\nKernel-witnessed: {} of {tests} tests (the grader read their windows from the kernel at each \
+             checkpoint and held them to the reference solution's; GRADING.md lists them)",
             grade.witnessed()
         )
         .unwrap();
@@ -172,5 +172,13 @@ mod tests {
         let text = render(&grade);
         assert!(text.starts_with("ok lab01_full"), "{text}");
         assert!(text.contains("Every lab is complete."));
+    }
+
+    #[test]
+    fn says_how_many_tests_the_kernel_witnessed() {
+        let mut grade = sample();
+        assert!(!render(&grade).contains("Kernel-witnessed"), "none witnessed, nothing said");
+        grade.labs[0].tests[1].witnessed = true;
+        assert!(render(&grade).contains("\nKernel-witnessed: 1 of 4 tests (the grader read their windows"));
     }
 }
