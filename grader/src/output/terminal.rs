@@ -177,7 +177,10 @@ mod tests {
     #[test]
     fn says_how_many_tests_the_kernel_witnessed() {
         let mut grade = sample();
-        assert!(!render(&grade).contains("Kernel-witnessed"), "none witnessed, nothing said");
+        assert!(
+            !render(&grade).contains("Kernel-witnessed"),
+            "none witnessed, nothing said"
+        );
         grade.labs[0].tests[1].witnessed = true;
         assert!(render(&grade).contains("\nKernel-witnessed: 1 of 4 tests (the grader read their windows"));
     }
