@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabStatus, TestStatus};
 use crate::workdir::Source;
-use crate::{batch, fixtures, handout, mistakes, project, rubric};
+use crate::{batch, fixtures, handout, mistakes, project, rubric, witness};
 
 struct Checks<'a> {
     /// Run only the checks whose name contains this (all when None).
@@ -241,6 +241,7 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
         problems.push("details: cargo test --features solutions".into());
         return Err(problems.join("\n"));
     }
+    witnessed_list(root, &grade)?;
     let skipped: Vec<String> = grade
         .labs
         .iter()
@@ -256,8 +257,38 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
     } else {
         format!(", skipped on this machine: {}", skipped.join(", "))
     };
-    let summary = format!("{}/{}{note}", grade.score, grade.max_score);
+    let summary = format!(
+        "{}/{}, {} kernel-witnessed{note}",
+        grade.score,
+        grade.max_score,
+        grade.witnessed()
+    );
     Ok((grade, summary))
+}
+
+/// GRADING.md lists the tests the kernel witnesses as this run of the reference solutions found them.
+fn witnessed_list(root: &Path, grade: &Grade) -> Result<(), String> {
+    let path = root.join("GRADING.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let section = doc
+        .split_once(witness::BEGIN)
+        .and_then(|(_, rest)| rest.split_once(witness::END))
+        .map(|(section, _)| section.strip_prefix('\n').unwrap_or(section))
+        .ok_or_else(|| {
+            format!(
+                "GRADING.md lacks the list of kernel-witnessed tests (`{}`)",
+                witness::BEGIN
+            )
+        })?;
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let expected = witness::expected_list(&labs, grade, &witness::listed(section));
+    if section != expected {
+        return Err(format!(
+            "GRADING.md's list of kernel-witnessed tests is not what the reference solutions' run shows: \
+             put this between its markers:\n{expected}"
+        ));
+    }
+    Ok(())
 }
 
 fn stubs(root: &Path) -> Result<((), String), String> {
