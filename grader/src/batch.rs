@@ -42,7 +42,7 @@ pub fn points_possible(labs: &[rubric::Lab], reference: Option<&Reference>) -> V
         .map(|lab| {
             lab.points
                 .iter()
-                .filter(|(test, _)| reference.is_none_or(|r| r.contains(&format!("{}::{test}", lab.id))))
+                .filter(|(test, _)| reference.is_none_or(|r| r.passes.contains(&format!("{}::{test}", lab.id))))
                 .map(|(_, points)| points)
                 .sum()
         })
@@ -351,7 +351,7 @@ mod tests {
             &dir,
             &dir.join("grades"),
             &Options::default(),
-            Some(&Reference::new()),
+            Some(&Reference::default()),
             None,
             false,
         )

@@ -25,6 +25,7 @@ mod sandbox;
 mod scan;
 mod score;
 mod selftest;
+mod witness;
 mod workdir;
 
 use std::process::ExitCode;

@@ -90,6 +90,7 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
                 .iter()
                 .find(|(n, _)| *n == test.name)
                 .map_or(0, |(_, p)| *p);
+            let witnessed = test.witnessed;
             *test = test_grade(
                 &test.name,
                 points,
@@ -100,6 +101,7 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
                     test.message
                 ),
             );
+            test.witnessed = witnessed;
             overruled += 1;
         }
     }
@@ -122,6 +124,7 @@ fn test_grade(name: &str, points: u32, status: TestStatus, message: String) -> T
         max_score,
         message,
         seconds: None,
+        witnessed: false,
     }
 }
 

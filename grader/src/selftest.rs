@@ -20,11 +20,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::grade::{self, Options};
+use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 use crate::output::{classroom, junit};
 use crate::workdir::Source;
-use crate::{batch, fixtures, handout, mistakes, project, rubric};
+use crate::{batch, fixtures, handout, mistakes, project, rubric, witness};
 
 struct Checks<'a> {
     /// Run only the checks whose name contains this (all when None).
@@ -254,6 +254,7 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
         problems.push("details: cargo test --features solutions".into());
         return Err(problems.join("\n"));
     }
+    witnessed_list(root, &grade)?;
     let skipped: Vec<String> = grade
         .labs
         .iter()
@@ -269,8 +270,38 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
     } else {
         format!(", skipped on this machine: {}", skipped.join(", "))
     };
-    let summary = format!("{}/{}{note}", grade.score, grade.max_score);
+    let summary = format!(
+        "{}/{}, {} kernel-witnessed{note}",
+        grade.score,
+        grade.max_score,
+        grade.witnessed()
+    );
     Ok((grade, summary))
+}
+
+/// GRADING.md lists the tests the kernel witnesses as this run of the reference solutions found them.
+fn witnessed_list(root: &Path, grade: &Grade) -> Result<(), String> {
+    let path = root.join("GRADING.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let section = doc
+        .split_once(witness::BEGIN)
+        .and_then(|(_, rest)| rest.split_once(witness::END))
+        .map(|(section, _)| section.strip_prefix('\n').unwrap_or(section))
+        .ok_or_else(|| {
+            format!(
+                "GRADING.md lacks the list of kernel-witnessed tests (`{}`)",
+                witness::BEGIN
+            )
+        })?;
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let expected = witness::expected_list(&labs, grade, &witness::listed(section));
+    if section != expected {
+        return Err(format!(
+            "GRADING.md's list of kernel-witnessed tests is not what the reference solutions' run shows: \
+             put this between its markers:\n{expected}"
+        ));
+    }
+    Ok(())
 }
 
 fn stubs(root: &Path) -> Result<((), String), String> {
@@ -337,6 +368,7 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
                             max_score: if status == TestStatus::Skipped { 0 } else { *points },
                             message: format!("{}::{name}: sample {}", lab.id, status.as_str()),
                             seconds: Some(0.5),
+                            witnessed: false,
                         }
                     })
                     .collect();
@@ -409,19 +441,20 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
     for fixture in &fixtures {
         fixtures::make(root, fixture, &dir.join(&fixture.name))?;
     }
-    // Short per-test timeout: the hanging fixture costs seconds, not minutes.
+    // Short per-test timeout: the hanging fixture costs seconds, not minutes. The token
+    // in each scratch folder stands for lab code that found it in memory (forge_*).
     let options = Options {
         timeout: Duration::from_secs(5),
+        token_in_scratch: true,
         ..Options::default()
     };
-    let passes = grade::passes(reference);
     let before = project_digest(root)?;
     let graded = batch::run(
         root,
         &dir,
         &base.join("fixtures-grades"),
         &options,
-        Some(&passes),
+        Some(&Reference::of(reference)),
         None,
         false,
     )?;
@@ -552,13 +585,12 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
         timeout: Duration::from_secs(5),
         ..Options::default()
     };
-    let passes = grade::passes(reference);
     let graded = batch::run(
         root,
         &dir,
         &base.join("mistakes-grades"),
         &options,
-        Some(&passes),
+        Some(&Reference::of(reference)),
         None,
         false,
     )?;

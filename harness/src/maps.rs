@@ -60,17 +60,55 @@ impl Run {
 }
 
 /// The window's pages as the kernel reported them, in order, gaps included.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two views are equal when they show the same pages the same way, wherever their windows lie.
+#[derive(Clone, Debug)]
 pub struct MapsView {
     window_pages: usize,
     runs: Vec<Run>,
+    /// The window's start, for a view of this process's own address space ([`MapsView::of`]).
+    own_start: Option<u64>,
 }
+
+impl PartialEq for MapsView {
+    fn eq(&self, other: &MapsView) -> bool {
+        self.window_pages == other.window_pages && self.runs == other.runs
+    }
+}
+
+impl Eq for MapsView {}
 
 impl MapsView {
     /// Reads `/proc/self/smaps` and keeps the `window_pages` pages starting at `start`.
     pub fn of(start: NonNull<u8>, window_pages: usize) -> MapsView {
         let smaps = read_smaps();
-        MapsView::from_maps(&smaps, start.as_ptr() as u64, window_pages)
+        let start = start.as_ptr() as u64;
+        MapsView {
+            own_start: Some(start),
+            ..MapsView::from_maps(&smaps, start, window_pages)
+        }
+    }
+
+    /// The window of `window_pages` pages at `start` in process `pid`, from its
+    /// `/proc/PID/smaps`, for a judge outside that process: never panics, whatever the
+    /// process mapped (the error says why the window could not be read).
+    pub fn of_process(pid: u32, start: u64, window_pages: usize) -> Result<MapsView, String> {
+        let path = format!("/proc/{pid}/smaps");
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let parsed = std::panic::catch_unwind(|| {
+            MemoryMaps::from_buf_read(&bytes[..]).map(|maps| MapsView::from_maps(&maps.0, start, window_pages))
+        });
+        match parsed {
+            Ok(Ok(view)) => Ok(view),
+            Ok(Err(e)) => Err(format!("cannot parse {path}: {e}")),
+            Err(_) => Err(format!("cannot parse {path}: the parser panicked")),
+        }
+    }
+
+    /// Where the window starts, when this is a view of this process's own address space
+    /// (None for a view of another process's, or one built from text).
+    pub fn start_in_this_process(&self) -> Option<u64> {
+        self.own_start
     }
 
     /// Builds the view from parsed maps; public so the support layer's own tests can feed it text.
@@ -102,7 +140,11 @@ impl MapsView {
         if cursor < end {
             runs.push(gap(cursor, end, start, page));
         }
-        MapsView { window_pages, runs }
+        MapsView {
+            window_pages,
+            runs,
+            own_start: None,
+        }
     }
 
     /// The runs, in address order, covering the whole window.
@@ -273,6 +315,21 @@ mod tests {
         let view = MapsView::from_maps(&parse(&text), WINDOW, 3);
         assert_eq!(view.locked_pages(), vec![0, 1]);
         assert!(view.to_string().contains("locked"));
+    }
+
+    #[test]
+    fn a_judge_outside_sees_the_same_window_but_not_as_its_own() {
+        let arena = crate::Arena::new(3);
+        let own = arena.view();
+        let outside = MapsView::of_process(std::process::id(), arena.page(0).as_ptr() as u64, 3).unwrap();
+        assert_eq!(own, outside, "same pages, same view");
+        assert_eq!(own.start_in_this_process(), Some(arena.page(0).as_ptr() as u64));
+        assert_eq!(outside.start_in_this_process(), None);
+        assert!(
+            MapsView::of_process(u32::MAX, WINDOW, 1)
+                .unwrap_err()
+                .contains("cannot read")
+        );
     }
 
     #[test]

@@ -381,6 +381,7 @@ mod tests {
             max_score: if status == TestStatus::Skipped { 0 } else { points },
             message: message.into(),
             seconds: Some(0.25),
+            witnessed: false,
         }
     }
 

@@ -34,6 +34,16 @@ pub fn render(grade: &Grade) -> String {
             writeln!(out, "       note: {}", first_line(&lab.message)).unwrap();
         }
     }
+    if grade.witnessed() > 0 {
+        let tests = grade.labs.iter().map(|l| l.tests.len()).sum::<usize>();
+        writeln!(
+            out,
+            "\nKernel-witnessed: {} of {tests} tests (the grader read their windows from the kernel at each \
+             checkpoint and held them to the reference solution's; GRADING.md lists them)",
+            grade.witnessed()
+        )
+        .unwrap();
+    }
     if !grade.ignored.is_empty() {
         let shown: Vec<&str> = grade.ignored.iter().take(IGNORED_SHOWN).map(String::as_str).collect();
         let more = grade.ignored.len().saturating_sub(IGNORED_SHOWN);
@@ -98,6 +108,7 @@ mod tests {
             max_score: max,
             message: message.into(),
             seconds: None,
+            witnessed: false,
         }
     }
 
@@ -162,5 +173,16 @@ mod tests {
         let text = render(&grade);
         assert!(text.starts_with("ok lab01_full"), "{text}");
         assert!(text.contains("Every lab is complete."));
+    }
+
+    #[test]
+    fn says_how_many_tests_the_kernel_witnessed() {
+        let mut grade = sample();
+        assert!(
+            !render(&grade).contains("Kernel-witnessed"),
+            "none witnessed, nothing said"
+        );
+        grade.labs[0].tests[1].witnessed = true;
+        assert!(render(&grade).contains("\nKernel-witnessed: 1 of 4 tests (the grader read their windows"));
     }
 }
