@@ -303,6 +303,7 @@ mod tests {
             score: 0,
             max_score: 0,
             message: String::new(),
+            seconds: None,
             witnessed,
         };
         let grade = Grade::new(vec![crate::model::LabGrade {
@@ -338,6 +339,7 @@ mod tests {
         let ran = |verdict: Verdict, windows: &[&str]| Ran {
             verdict,
             transcript: transcript(windows),
+            seconds: None,
         };
         // The reference: `a` stopped twice, `b` never.
         let mut reference_transcripts = BTreeMap::new();
