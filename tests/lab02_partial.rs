@@ -122,8 +122,12 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         ));
         story.step("before", &s.arena.view());
 
-        let (rest, rest_len) =
-            unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) }.expect("a front trim should succeed");
+        let (rest, rest_len) = expect::call(
+            format!("trim_front(addr, 4 pages, {cut})"),
+            "the first pages unmapped and Ok((address, length)) of the rest returned",
+            || unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) },
+        )
+        .expect("a front trim should succeed");
 
         let view = s.arena.view();
         story.step(format!("after trim_front(addr, 4 pages, {cut})"), &view);
@@ -152,8 +156,12 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         ));
         story.step("before", &s.arena.view());
 
-        let (rest, rest_len) =
-            unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) }.expect("a back trim should succeed");
+        let (rest, rest_len) = expect::call(
+            format!("trim_back(addr, 4 pages, {cut})"),
+            "the last pages unmapped and Ok((address, length)) of the rest returned",
+            || unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) },
+        )
+        .expect("a back trim should succeed");
 
         let view = s.arena.view();
         story.step(format!("after trim_back(addr, 4 pages, {cut})"), &view);
@@ -188,8 +196,12 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         ));
         story.step("before", &s.arena.view());
 
-        let sides =
-            unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) }.expect("punching a hole should succeed");
+        let sides = expect::call(
+            format!("punch_hole(addr, 4 pages, {first}, {count})"),
+            "the hole's pages unmapped and Ok([lower side, upper side]) returned",
+            || unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) },
+        )
+        .expect("punching a hole should succeed");
 
         let view = s.arena.view();
         story.step(format!("after punch_hole(addr, 4 pages, {first}, {count})"), &view);

@@ -30,6 +30,7 @@ impl Arena {
     ///
     /// Keep windows small (well under 32 pages): the C allocator never places its own
     /// mmaps in a hole that small, so a hole a lab punches stays a hole.
+    #[track_caller]
     pub fn new(window_pages: usize) -> Arena {
         assert!(window_pages > 0, "an arena needs at least one page");
         let total = pages(window_pages + 2 * GUARD_PAGES);
@@ -84,6 +85,7 @@ impl Arena {
     }
 
     /// Address of page `n` of the window (page 0 is the first page after the guard).
+    #[track_caller]
     pub fn page(&self, n: usize) -> NonNull<u8> {
         assert!(
             n <= self.window_pages,
@@ -95,6 +97,7 @@ impl Arena {
     }
 
     /// Maps `count` anonymous private pages at window page `first`, replacing the reservation there.
+    #[track_caller]
     pub fn map_anonymous(&self, first: usize, count: usize, prot: ProtFlags) -> NonNull<u8> {
         self.check_range(first, count);
         let addr = unsafe {
@@ -110,6 +113,7 @@ impl Arena {
     }
 
     /// Maps `count` pages of `file`, starting at file page `file_page`, at window page `first`.
+    #[track_caller]
     pub fn map_file<F: AsFd>(
         &self,
         first: usize,
@@ -149,12 +153,13 @@ impl Arena {
         NonZeroUsize::new(self.page(page).as_ptr() as usize).expect("arena addresses are never null")
     }
 
+    #[track_caller]
     fn check_range(&self, first: usize, count: usize) {
         assert!(count > 0, "a mapping needs at least one page");
         assert!(
             first + count <= self.window_pages,
-            "pages {first}..{} do not fit a {}-page window",
-            first + count,
+            "{} do not fit a {}-page window",
+            super::maps::window_pages(first..first + count),
             self.window_pages
         );
     }
