@@ -139,6 +139,17 @@ impl Arena {
         addr.cast()
     }
 
+    /// `(addr, len)` as the window names it (`window pages 2-4`), for comparing the
+    /// ranges lab code returns: a failed `assert_eq!` then shows pages, not addresses.
+    pub fn range(&self, addr: NonNull<u8>, len: usize) -> WindowRange {
+        WindowRange {
+            addr: addr.as_ptr() as usize,
+            len,
+            window: self.page(0).as_ptr() as usize,
+            window_pages: self.window_pages,
+        }
+    }
+
     /// The normalised view of the window as the kernel reports it now.
     pub fn view(&self) -> MapsView {
         MapsView::of(self.page(0), self.window_pages)
@@ -165,11 +176,67 @@ impl Arena {
     }
 }
 
+/// A range of memory named by the window's pages; equal when address and length are.
+#[derive(Clone, Copy)]
+pub struct WindowRange {
+    addr: usize,
+    len: usize,
+    window: usize,
+    window_pages: usize,
+}
+
+impl PartialEq for WindowRange {
+    fn eq(&self, other: &WindowRange) -> bool {
+        (self.addr, self.len) == (other.addr, other.len)
+    }
+}
+
+impl Eq for WindowRange {}
+
+impl std::fmt::Debug for WindowRange {
+    /// `window pages 2-4`, `window page 2`; a range that does not fall on whole pages of
+    /// the window is shown as it is (`0x7f..001, 4096 bytes`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let page = page_size();
+        let offset = self.addr.wrapping_sub(self.window);
+        let (first, count) = (offset / page, self.len / page);
+        let whole = offset % page == 0 && self.len % page == 0 && self.addr >= self.window;
+        if whole && count > 0 && first + count <= self.window_pages {
+            f.write_str(&super::maps::window_pages(first..first + count))
+        } else {
+            write!(f, "{:#x}, {} bytes", self.addr, self.len)
+        }
+    }
+}
+
 impl Drop for Arena {
     /// One munmap over the whole reservation removes whatever the scenario left in it;
     /// pages already unmapped are skipped by the kernel, so this cannot fail for them.
     fn drop(&mut self) {
         let total = pages(self.window_pages + 2 * GUARD_PAGES);
         let _ = unsafe { munmap(self.reservation, total) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_named_by_window_pages() {
+        let arena = Arena::new(6);
+        let at = |n: usize| arena.page(n);
+        assert_eq!(format!("{:?}", arena.range(at(1), pages(1))), "window page 1");
+        assert_eq!(
+            format!("{:?}", [arena.range(at(4), pages(1)), arena.range(at(1), pages(2))]),
+            "[window page 4, window pages 1-2]"
+        );
+        let odd = unsafe { at(1).add(1) };
+        assert_eq!(
+            format!("{:?}", arena.range(odd, 10)),
+            format!("{:#x}, 10 bytes", odd.as_ptr() as usize)
+        );
+        assert_eq!(arena.range(at(2), pages(1)), arena.range(at(2), pages(1)));
+        assert_ne!(arena.range(at(2), pages(1)), arena.range(at(2), pages(2)));
     }
 }

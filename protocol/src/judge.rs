@@ -164,13 +164,17 @@ struct Panic<'a> {
     values: Option<(&'a str, &'a str)>,
 }
 
-/// The first panic in the output: the `thread '...' panicked at FILE:L:C:` line, then
-/// its message, up to the hook's note (or a backtrace, a marker, another panic).
+/// The first panic in the output: the `thread '...' panicked at FILE:L:C:` line (or a
+/// bare `panicked at FILE:L:C:`, as the harness's hook prints in a process forked to
+/// run at vm.max_map_count), then its message, up to the hook's note (or a backtrace,
+/// a marker, another panic).
 fn find_panic(output: &str) -> Option<Panic<'_>> {
     let mut lines = output.lines();
     let location = lines.find_map(|line| {
-        let rest = &line[line.find("thread '")?..];
-        let (_, location) = rest.split_once(" panicked at ")?;
+        let location = match line.find("thread '") {
+            Some(at) => line[at..].split_once(" panicked at ")?.1,
+            None => line.strip_prefix("panicked at ")?,
+        };
         Some(location.trim().trim_end_matches(':'))
     })?;
     let mut message: Vec<&str> = lines
@@ -180,6 +184,7 @@ fn find_panic(output: &str) -> Option<Panic<'_>> {
                 || t.starts_with("stack backtrace:")
                 || t.starts_with(MARKER)
                 || t.starts_with("thread '")
+                || t.starts_with("panicked at ")
                 || t.starts_with("test result:"))
         })
         .collect();
@@ -444,6 +449,24 @@ mod tests {
             first_line(&verdict),
             "lab01_full::t failed: your code panicked at solutions/lab01_full.rs:19:10: called `Option::unwrap()` \
              on a `None` value."
+        );
+    }
+
+    #[test]
+    fn a_panic_in_a_process_forked_by_the_test_is_found_first() {
+        // Real output (lab05 at vm.max_map_count, lab code that panics where it should
+        // return ENOMEM): the forked process's hook prints a bare "panicked at".
+        let out = "test at_the_map_count_limit::case_1_hole_in_the_middle_fails_with_enomem ... \n\
+                   @@munmap-lab:call:tok@@ unmap(mapping page 1, 2 page(s)) at vm.max_map_count\tErr(ENOMEM): at the limit\n\
+                   panicked at src/../labs/lab05_errors.rs:14:9:\nmunmap failed: ENOMEM: Out of memory\n\n\
+                   thread 'at_the_map_count_limit::case_1_hole_in_the_middle_fails_with_enomem' (31956) panicked at tests/lab05_errors.rs:294:38:\n\
+                   unmap panicked while the process was at vm.max_map_count (its message is above)\n";
+        let verdict = judge("lab05_errors", "t", exited(101), out, "tok", LIMIT);
+        assert_eq!(
+            first_line(&verdict),
+            "lab05_errors::t failed: your code panicked at labs/lab05_errors.rs:14:9 while the test called \
+             unmap(mapping page 1, 2 page(s)) at vm.max_map_count: munmap failed: ENOMEM: Out of memory. The test \
+             needed: Err(ENOMEM): at the limit."
         );
     }
 
