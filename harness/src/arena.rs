@@ -146,7 +146,6 @@ impl Arena {
             addr: addr.as_ptr() as usize,
             len,
             window: self.page(0).as_ptr() as usize,
-            window_pages: self.window_pages,
         }
     }
 
@@ -182,7 +181,6 @@ pub struct WindowRange {
     addr: usize,
     len: usize,
     window: usize,
-    window_pages: usize,
 }
 
 impl PartialEq for WindowRange {
@@ -194,14 +192,15 @@ impl PartialEq for WindowRange {
 impl Eq for WindowRange {}
 
 impl std::fmt::Debug for WindowRange {
-    /// `window pages 2-4`, `window page 2`; a range that does not fall on whole pages of
-    /// the window is shown as it is (`0x7f..001, 4096 bytes`).
+    /// `window pages 2-4`, `window page 2` (pages past the window's end are numbered on);
+    /// a range that does not fall on whole pages from the window's start is shown as it
+    /// is (`0x7f..001, 4096 bytes`).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let page = page_size();
         let offset = self.addr.wrapping_sub(self.window);
         let (first, count) = (offset / page, self.len / page);
         let whole = offset % page == 0 && self.len % page == 0 && self.addr >= self.window;
-        if whole && count > 0 && first + count <= self.window_pages {
+        if whole && count > 0 {
             f.write_str(&super::maps::window_pages(first..first + count))
         } else {
             write!(f, "{:#x}, {} bytes", self.addr, self.len)
@@ -238,5 +237,6 @@ mod tests {
         );
         assert_eq!(arena.range(at(2), pages(1)), arena.range(at(2), pages(1)));
         assert_ne!(arena.range(at(2), pages(1)), arena.range(at(2), pages(2)));
+        assert_eq!(format!("{:?}", arena.range(at(4), pages(4))), "window pages 4-7");
     }
 }

@@ -113,10 +113,10 @@ impl MapsView {
     /// The run that holds window page `page`.
     #[track_caller]
     pub fn run_at(&self, page: usize) -> &Run {
-        self.runs
-            .iter()
-            .find(|r| r.contains(page))
-            .unwrap_or_else(|| panic!("page {page} is outside the {}-page window", self.window_pages))
+        match self.runs.iter().find(|r| r.contains(page)) {
+            Some(run) => run,
+            None => panic!("window page {page} is outside the {}-page window", self.window_pages),
+        }
     }
 
     /// Whether no mapping covers window page `page`.
