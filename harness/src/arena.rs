@@ -199,7 +199,7 @@ impl std::fmt::Debug for WindowRange {
         let page = page_size();
         let offset = self.addr.wrapping_sub(self.window);
         let (first, count) = (offset / page, self.len / page);
-        let whole = offset % page == 0 && self.len % page == 0 && self.addr >= self.window;
+        let whole = offset.is_multiple_of(page) && self.len.is_multiple_of(page) && self.addr >= self.window;
         if whole && count > 0 {
             f.write_str(&super::maps::window_pages(first..first + count))
         } else {
