@@ -9,7 +9,10 @@
 //!   reading must lie within that noise of the kernel's `Anonymous:`. `RssAnon:` in
 //!   /proc/self/status is avoided: since Linux 6.2 it is summed from per-CPU batches
 //!   and can lag behind by dozens of pages. The right field must be the only one that
-//!   fits, by a wide margin and by construction, not by what the process happens to hold:
+//!   fits, by a wide margin and by construction, not by what the process happens to hold
+//!   (a test binary linked moments ago has its pages dirty in the page cache until they
+//!   are written back, and `Private_Dirty:` counts those it alone maps: one grading of a
+//!   submission that read that field failed, the next passed):
 //!   [`SharedDirty`] keeps [`SEPARATING_PAGES`] written pages of a shared memory file
 //!   mapped meanwhile, which `Private_Dirty:`, `Rss:`, `Pss:` and `Pss_Dirty:` count and
 //!   `Anonymous:` does not (shared file pages are no anonymous memory, yet dirty and
