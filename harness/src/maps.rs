@@ -153,14 +153,16 @@ impl MapsView {
     }
 
     /// The run that holds window page `page`.
+    #[track_caller]
     pub fn run_at(&self, page: usize) -> &Run {
-        self.runs
-            .iter()
-            .find(|r| r.contains(page))
-            .unwrap_or_else(|| panic!("page {page} is outside the {}-page window", self.window_pages))
+        match self.runs.iter().find(|r| r.contains(page)) {
+            Some(run) => run,
+            None => panic!("window page {page} is outside the {}-page window", self.window_pages),
+        }
     }
 
     /// Whether no mapping covers window page `page`.
+    #[track_caller]
     pub fn is_unmapped(&self, page: usize) -> bool {
         self.run_at(page).backing == Backing::Unmapped
     }
@@ -184,22 +186,38 @@ impl fmt::Display for MapsView {
             } else {
                 format!("pages {}-{}", run.first, run.end - 1)
             };
-            let backing = match &run.backing {
-                Backing::Unmapped => "unmapped".to_string(),
-                Backing::Anonymous => "anonymous".to_string(),
-                Backing::Special(name) => format!("[{name}]"),
-                Backing::File { name, first_file_page } if run.len() == 1 => {
-                    format!("file {name}, file page {first_file_page}")
-                }
-                Backing::File { name, first_file_page } => format!(
-                    "file {name}, file pages {first_file_page}-{}",
-                    first_file_page + run.len() as u64 - 1
-                ),
-            };
             let lock = if run.locked { "  locked" } else { "" };
-            writeln!(f, "{pages:<11} {:<4}  {backing}{lock}", run.perms)?;
+            writeln!(f, "{pages:<11} {:<4}  {}{lock}", run.perms, run.backing_text())?;
         }
         Ok(())
+    }
+}
+
+impl Run {
+    /// What backs the run, as the view prints it: `anonymous`, `unmapped`,
+    /// `file lab.data, file pages 0-1`.
+    pub fn backing_text(&self) -> String {
+        match &self.backing {
+            Backing::Unmapped => "unmapped".to_string(),
+            Backing::Anonymous => "anonymous".to_string(),
+            Backing::Special(name) => format!("[{name}]"),
+            Backing::File { name, first_file_page } if self.len() == 1 => {
+                format!("file {name}, file page {first_file_page}")
+            }
+            Backing::File { name, first_file_page } => format!(
+                "file {name}, file pages {first_file_page}-{}",
+                first_file_page + self.len() as u64 - 1
+            ),
+        }
+    }
+}
+
+/// Window pages in the view's own notation: `window page 4`, `window pages 4-5`.
+pub fn window_pages(pages: std::ops::Range<usize>) -> String {
+    match pages.len() {
+        0 => "no window page".to_string(),
+        1 => format!("window page {}", pages.start),
+        _ => format!("window pages {}-{}", pages.start, pages.end - 1),
     }
 }
 
@@ -330,6 +348,13 @@ mod tests {
                 .unwrap_err()
                 .contains("cannot read")
         );
+    }
+
+    #[test]
+    fn page_ranges_read_like_the_view() {
+        assert_eq!(window_pages(4..5), "window page 4");
+        assert_eq!(window_pages(4..6), "window pages 4-5");
+        assert_eq!(window_pages(2..2), "no window page");
     }
 
     #[test]

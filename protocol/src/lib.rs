@@ -60,6 +60,12 @@ pub enum Kind {
     Skip,
     /// A measured fact shown to whoever runs the test.
     Note,
+    /// The test is calling lab code: `CALL<TAB>NEEDS`, what it called (with its
+    /// arguments) and what it needs that call to do. A panic, crash, hang or exit that
+    /// comes before the matching [`Return`](Kind::Return) happened in that call.
+    Call,
+    /// The lab code the last [`Call`](Kind::Call) named returned.
+    Return,
 }
 
 impl Kind {
@@ -68,12 +74,16 @@ impl Kind {
             Kind::Pass => "pass",
             Kind::Skip => "skip",
             Kind::Note => "note",
+            Kind::Call => "call",
+            Kind::Return => "return",
         }
     }
 }
 
-/// The line a test process prints (on its own line) to tell the judge `kind`.
+/// The line a test process prints (on its own line) to tell the judge `kind`; line
+/// breaks in `text` become spaces (a marker is one line).
 pub fn marker(kind: Kind, token: &str, text: &str) -> String {
+    let text = text.replace(['\n', '\r'], " ");
     format!("\n{MARKER}:{}:{token}@@ {text}\n", kind.word())
 }
 

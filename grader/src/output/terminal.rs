@@ -1,5 +1,6 @@
-//! The report a person reads: one row per lab, the first line of every failure, what
-//! to do next, and `Score: X/Y` last (scripts may read that line).
+//! The report a person reads: one row per lab, the first line of every failure (a
+//! build error with its line of code and the compiler's notes), what to do next, and
+//! `Score: X/Y` last (scripts may read that line).
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,8 @@ use crate::model::{Grade, LabStatus, TestStatus, first_line};
 
 /// How many ignored files are named before "and N more".
 const IGNORED_SHOWN: usize = 8;
+/// Lines of a build error shown under its first (the code, the compiler's notes).
+const BUILD_DETAIL_SHOWN: usize = 8;
 
 pub fn render(grade: &Grade) -> String {
     let mut out = String::new();
@@ -17,6 +20,15 @@ pub fn render(grade: &Grade) -> String {
         writeln!(out, "{mark} {:<width$}  {points:>7}  {}", lab.id, lab.title).unwrap();
         if lab.status == LabStatus::BuildError {
             writeln!(out, "       does not compile: {}", first_line(&lab.message)).unwrap();
+            let detail = lab
+                .message
+                .trim_start()
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty());
+            for line in detail.take(BUILD_DETAIL_SHOWN) {
+                writeln!(out, "         {line}").unwrap();
+            }
             continue;
         }
         for test in &lab.tests {
@@ -138,7 +150,9 @@ mod tests {
             score: 0,
             max_score: 1,
             status: LabStatus::BuildError,
-            message: "labs/lab02_partial.rs:3:5: error[E0308]: mismatched types".into(),
+            message: "labs/lab02_partial.rs:3:5: error[E0308]: mismatched types: expected `Pid`, found `i32`\n    \
+                      3 |     Ok(pid)\n      |        ^^^\n    help: try `Pid::from_raw`"
+                .into(),
             tests: vec![test("trim", TestStatus::Fail, 0, 1, "not run")],
         };
         let mut grade = Grade::new(vec![lab1, lab2]);
@@ -156,7 +170,10 @@ mod tests {
         );
         assert!(!text.contains("second line"));
         assert!(text.contains("       skipped dirty: old kernel\n"), "{text}");
-        assert!(text.contains("does not compile: labs/lab02_partial.rs:3:5: error[E0308]"));
+        assert!(text.contains(
+            "       does not compile: labs/lab02_partial.rs:3:5: error[E0308]: mismatched types: expected `Pid`, found \
+             `i32`\n             3 |     Ok(pid)\n               |        ^^^\n             help: try `Pid::from_raw`\n"
+        ));
         assert!(text.contains("Ignored (only labs/*.rs is graded): Cargo.toml, tests/lab01_full.rs\n"));
         assert!(text.contains("Next: labs/lab01_full.rs (1 test to go)"), "{text}");
         assert!(text.contains("`cargo test --test lab01_full sync`"), "{text}");
