@@ -94,6 +94,7 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
             Invalid::NullAddressZeroLength => (
                 std::ptr::null_mut(),
                 0,
+                "unmap(NULL, 0)",
                 "a length of 0 is invalid at any address, NULL included: only munmap(NULL, len > 0) succeeds",
             ),
         };
