@@ -38,16 +38,7 @@ pub fn lab_grade(lab: &Lab, verdicts: &BTreeMap<String, Verdict>) -> LabGrade {
             ),
         })
         .collect();
-    LabGrade {
-        id: lab.id.clone(),
-        title: lab.title.clone(),
-        score: 0,
-        max_score: 0,
-        status: LabStatus::Graded,
-        message: String::new(),
-        tests,
-    }
-    .total()
+    LabGrade::graded(&lab.id, &lab.title, tests)
 }
 
 /// A lab that did not compile: every test fails with the compiler's first error.

@@ -372,16 +372,7 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
                         }
                     })
                     .collect();
-                LabGrade {
-                    id: lab.id.clone(),
-                    title: lab.title.clone(),
-                    score: 0,
-                    max_score: 0,
-                    status: LabStatus::Graded,
-                    message: String::new(),
-                    tests,
-                }
-                .total()
+                LabGrade::graded(&lab.id, &lab.title, tests)
             })
             .collect();
         grades.push((format!("pattern {pattern}"), Grade::new(lab_grades)));

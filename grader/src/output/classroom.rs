@@ -386,16 +386,7 @@ mod tests {
     }
 
     fn lab(id: &str, tests: Vec<TestGrade>) -> LabGrade {
-        LabGrade {
-            id: id.into(),
-            title: String::new(),
-            score: 0,
-            max_score: 0,
-            status: LabStatus::Graded,
-            message: String::new(),
-            tests,
-        }
-        .total()
+        LabGrade::graded(id, "", tests)
     }
 
     fn check(grade: &Grade) {
