@@ -57,8 +57,13 @@ fn map_shared_reports_a_missing_file() {
     isolated(|| {
         let dir = scratch_dir!();
         let missing = dir.path().join("no-such-file");
+        let result = expect::call(
+            "map_shared(a path where no file is, 1 page)",
+            "Err(ENOENT), the errno of open()",
+            || map_shared(&missing, pages(1)),
+        );
         assert_eq!(
-            map_shared(&missing, pages(1)).err(),
+            result.err(),
             Some(Errno::ENOENT),
             "mapping a file that does not exist must fail with the errno of open(): ENOENT"
         );

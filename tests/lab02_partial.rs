@@ -127,14 +127,19 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         ));
         story.step("before", &s.arena.view());
 
-        let (rest, rest_len) =
-            unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) }.expect("a front trim should succeed");
+        let (rest, rest_len) = expect::call(
+            format!("trim_front(addr, 4 pages, {cut})"),
+            "the first pages unmapped and Ok((address, length)) of the rest returned",
+            || unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) },
+        )
+        .expect("a front trim should succeed");
 
         let view = s.arena.view();
         story.step(format!("after trim_front(addr, 4 pages, {cut})"), &view);
         assert_eq!(
-            (rest, rest_len),
-            (unsafe { s.addr.add(pages(cut)) }, pages(MAPPING_PAGES - cut)),
+            s.arena.range(rest, rest_len),
+            s.arena
+                .range(unsafe { s.addr.add(pages(cut)) }, pages(MAPPING_PAGES - cut)),
             "trim_front should return the remaining mapping: it starts {cut} page(s) later and is {cut} page(s) shorter"
         );
         expect::unmapped(&view, AT..AT + cut, "a front trim removes the first pages");
@@ -158,14 +163,18 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         ));
         story.step("before", &s.arena.view());
 
-        let (rest, rest_len) =
-            unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) }.expect("a back trim should succeed");
+        let (rest, rest_len) = expect::call(
+            format!("trim_back(addr, 4 pages, {cut})"),
+            "the last pages unmapped and Ok((address, length)) of the rest returned",
+            || unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) },
+        )
+        .expect("a back trim should succeed");
 
         let view = s.arena.view();
         story.step(format!("after trim_back(addr, 4 pages, {cut})"), &view);
         assert_eq!(
-            (rest, rest_len),
-            (s.addr, pages(MAPPING_PAGES - cut)),
+            s.arena.range(rest, rest_len),
+            s.arena.range(s.addr, pages(MAPPING_PAGES - cut)),
             "trim_back should return the remaining mapping: same start, {cut} page(s) shorter"
         );
         let kept = MAPPING_PAGES - cut;
@@ -194,17 +203,22 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         ));
         story.step("before", &s.arena.view());
 
-        let sides =
-            unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) }.expect("punching a hole should succeed");
+        let sides = expect::call(
+            format!("punch_hole(addr, 4 pages, {first}, {count})"),
+            "the hole's pages unmapped and Ok([lower side, upper side]) returned",
+            || unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) },
+        )
+        .expect("punching a hole should succeed");
 
         let view = s.arena.view();
         story.step(format!("after punch_hole(addr, 4 pages, {first}, {count})"), &view);
         let upper = first + count;
         assert_eq!(
-            sides,
+            sides.map(|(addr, len)| s.arena.range(addr, len)),
             [
-                (s.addr, pages(first)),
-                (unsafe { s.addr.add(pages(upper)) }, pages(MAPPING_PAGES - upper))
+                s.arena.range(s.addr, pages(first)),
+                s.arena
+                    .range(unsafe { s.addr.add(pages(upper)) }, pages(MAPPING_PAGES - upper))
             ],
             "punch_hole should return the two mappings on either side of the hole, lower first"
         );

@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::ptr::NonNull;
 
 use munmap_lab::lab04_unmapped::{release, unmap_and_count};
+use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
 use nix::errno::Errno;
@@ -70,7 +71,11 @@ fn unmapping_a_never_mapped_range_succeeds() {
         );
         story.step("before", &before);
 
-        let counted = unsafe { unmap_and_count(arena.page(1), pages(4)) };
+        let counted = expect::call(
+            "unmap_and_count(window page 1, 4 pages)",
+            "Ok(0): munmap over a range where nothing is mapped succeeds",
+            || unsafe { unmap_and_count(arena.page(1), pages(4)) },
+        );
 
         let view = arena.view();
         story.step(
@@ -99,7 +104,9 @@ fn unmapping_the_same_range_twice_succeeds() {
         );
         story.step("before", &arena.view());
 
-        let first = unsafe { unmap_and_count(addr, pages(3)) };
+        let first = expect::call("unmap_and_count(addr, 3 pages)", "Ok(3)", || unsafe {
+            unmap_and_count(addr, pages(3))
+        });
         let view = arena.view();
         story.step(
             format!("after the first unmap_and_count(addr, 3 pages) returned {first:?}"),
@@ -108,7 +115,11 @@ fn unmapping_the_same_range_twice_succeeds() {
         assert_eq!(first, Ok(3), "the first unmap finds all 3 pages of the mapping");
         expect::unmapped(&view, 1..4, "the first unmap removes the mapping");
 
-        let second = unsafe { unmap_and_count(addr, pages(3)) };
+        let second = expect::call(
+            "unmap_and_count(addr, 3 pages) a second time",
+            "Ok(0): a second munmap of the same range is no error",
+            || unsafe { unmap_and_count(addr, pages(3)) },
+        );
         let after = arena.view();
         story.step(
             format!("after the second unmap_and_count(addr, 3 pages) returned {second:?}"),
@@ -162,14 +173,19 @@ fn unmap_and_count_counts_only_the_mapped_pages(
         }
         let before = arena.view();
 
-        let counted = unsafe { unmap_and_count(arena.page(range.start), pages(range.len())) };
+        let counted = expect::call(
+            format!("unmap_and_count(window page {}, {} pages)", range.start, range.len()),
+            format!("Ok({mapped})"),
+            || unsafe { unmap_and_count(arena.page(range.start), pages(range.len())) },
+        );
 
         let view = arena.view();
         assert_eq!(
             counted,
             Ok(mapped),
-            "window pages {range:?} held {mapped} mapped page(s) (PROT_NONE pages are mapped too); \
-             munmap returns 0 either way, so count them before unmapping.\nthe window before:\n{before}"
+            "{} held {mapped} mapped page(s) (PROT_NONE pages are mapped too); munmap returns 0 either way, so \
+             count them before unmapping.\nthe window before:\n{before}",
+            window_pages(range.clone())
         );
         expect::unmapped(&view, range.clone(), "every mapped page in the range goes");
     });
@@ -188,7 +204,9 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
         );
         story.step("yours, before", &arena.view());
 
-        let first = unsafe { unmap_and_count(addr, pages(2)) };
+        let first = expect::call("unmap_and_count(addr, 2 pages)", "Ok(2)", || unsafe {
+            unmap_and_count(addr, pages(2))
+        });
         story.step(
             format!("after unmap_and_count(addr, 2 pages) returned {first:?}"),
             &arena.view(),
@@ -199,7 +217,11 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
         assert_eq!(their_addr, addr, "the test places their mapping at your old address");
         story.step("someone else maps lab04.data at the same address", &arena.view());
 
-        let stale = unsafe { unmap_and_count(addr, pages(2)) };
+        let stale = expect::call(
+            "unmap_and_count(addr, 2 pages) again, through the stale pointer",
+            "Ok(2)",
+            || unsafe { unmap_and_count(addr, pages(2)) },
+        );
         let view = arena.view();
         story.step(
             format!("after the stale unmap_and_count(addr, 2 pages) returned {stale:?}"),
@@ -235,7 +257,10 @@ fn release_forgets_the_pointer() {
         );
         story.step("yours, before", &arena.view());
 
-        unsafe { release(&mut slot) }.expect("releasing a mapping this code owns should succeed");
+        expect::call("release(&mut slot)", "Ok(()) and the slot emptied", || unsafe {
+            release(&mut slot)
+        })
+        .expect("releasing a mapping this code owns should succeed");
         let view = arena.view();
         story.step("after release(&mut slot)", &view);
         expect::unmapped(&view, 1..3, "release unmaps the mapping in the slot");
@@ -248,7 +273,12 @@ fn release_forgets_the_pointer() {
         assert_eq!(their_addr, addr, "the test places their mapping at your old address");
         story.step("someone else maps lab04.data at the same address", &arena.view());
 
-        unsafe { release(&mut slot) }.expect("releasing an empty slot should succeed and do nothing");
+        expect::call(
+            "release(&mut slot) of the emptied slot",
+            "Ok(()), nothing unmapped",
+            || unsafe { release(&mut slot) },
+        )
+        .expect("releasing an empty slot should succeed and do nothing");
         let after = arena.view();
         story.step("after a second release(&mut slot)", &after);
         let why = "their mapping is not yours: a second release of an emptied slot must not unmap anything";
@@ -270,7 +300,11 @@ fn release_keeps_the_slot_when_munmap_fails() {
         let bad = Some((unsafe { addr.add(1) }, pages(1)));
         let mut slot = bad;
 
-        let result = unsafe { release(&mut slot) };
+        let result = expect::call(
+            "release(&mut slot) with a slot one byte into the mapping",
+            "Err(EINVAL) returned and the slot kept",
+            || unsafe { release(&mut slot) },
+        );
 
         let view = arena.view();
         assert_eq!(

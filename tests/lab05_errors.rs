@@ -71,37 +71,38 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
         let arena = Arena::new(WINDOW_PAGES);
         let addr = four_pages(&arena);
         let before = arena.view();
-        let (at, len, why) = match invalid {
+        let (at, len, call, why) = match invalid {
             Invalid::UnalignedAddress => (
                 addr.as_ptr().wrapping_add(1),
                 pages(1),
+                "unmap(addr + 1 byte, 1 page)",
                 "the address must be a multiple of the page size",
             ),
-            Invalid::ZeroLength => (addr.as_ptr(), 0, "a length of 0 is invalid"),
+            Invalid::ZeroLength => (addr.as_ptr(), 0, "unmap(addr, 0)", "a length of 0 is invalid"),
             Invalid::AddressBeyondTheAddressSpace => (
                 top_page() as *mut u8,
                 pages(1),
+                "unmap(the highest page-aligned address, 1 page)",
                 "the range must lie in the user address space",
             ),
             Invalid::LengthPastTheAddressSpace => (
                 addr.as_ptr(),
                 top_page(),
+                "unmap(addr, a length past the end of the address space)",
                 "the range must end inside the user address space",
             ),
             Invalid::NullAddressZeroLength => (
                 std::ptr::null_mut(),
                 0,
+                "unmap(NULL, 0)",
                 "a length of 0 is invalid at any address, NULL included: only munmap(NULL, len > 0) succeeds",
             ),
         };
+        let needs = format!("Err(EINVAL), the kernel's errno unchanged: munmap fails with EINVAL here ({why})");
 
-        let result = unsafe { unmap(at, len) };
+        let result = expect::call(call, &needs, || unsafe { unmap(at, len) });
 
-        assert_eq!(
-            result,
-            Err(Errno::EINVAL),
-            "munmap({at:p}, {len:#x}) fails with EINVAL ({why}); unmap must return the kernel's errno unchanged"
-        );
+        assert_eq!(result, Err(Errno::EINVAL), "{call} should return {needs}");
         let view = arena.view();
         check_kept(&view, addr, 0..MAPPING_PAGES, "a failed munmap removes nothing");
         assert_eq!(view, before, "a failed munmap changes nothing\n{view}");
@@ -127,7 +128,11 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
         ));
         story.step("before", &arena.view());
 
-        let result = unsafe { unmap(addr.as_ptr(), len) };
+        let result = expect::call(
+            format!("unmap(addr, {length})"),
+            "Ok(()): munmap rounds the length up to whole pages, so it is no error",
+            || unsafe { unmap(addr.as_ptr(), len) },
+        );
 
         let view = arena.view();
         story.step(format!("after unmap(addr, {length}) returned {result:?}"), &view);
@@ -154,7 +159,11 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
 #[rstest]
 fn unmap_of_address_zero_is_not_an_error() {
     isolated(|| {
-        let result = unsafe { unmap(std::ptr::null_mut(), pages(1)) };
+        let result = expect::call(
+            "unmap(NULL, 1 page)",
+            "Ok(()): NULL is an address where nothing is mapped",
+            || unsafe { unmap(std::ptr::null_mut(), pages(1)) },
+        );
         assert_eq!(
             result,
             Ok(()),
@@ -237,7 +246,11 @@ fn decode(word: u64) -> nix::Result<()> {
 fn below_the_limit(first: usize, count: usize) {
     let arena = Arena::new(WINDOW_PAGES);
     let addr = four_pages(&arena);
-    let result = unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) };
+    let result = expect::call(
+        format!("unmap(mapping page {first}, {count} page(s)) far below vm.max_map_count"),
+        "Ok(()): far below the limit a cut always succeeds",
+        || unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) },
+    );
     assert_eq!(
         result,
         Ok(()),
@@ -263,8 +276,10 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
         let addr = four_pages(&arena);
 
         // Runs in a forked process that holds exactly vm.max_map_count mappings:
-        // plain system calls only, nothing that needs a new mapping.
-        let outcome = run_at_map_count_limit(|| {
+        // plain system calls only, nothing that needs a new mapping (nor prints).
+        let call = format!("unmap(mapping page {first}, {count} page(s)) at vm.max_map_count");
+        let needs = format!("{:?}: {}", cut.expected(), cut.why());
+        let cut_at_the_limit = || {
             let result = unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) };
             let mapped = mapped_mask(arena.page(0), WINDOW_PAGES);
             let mut intact = 0u64;
@@ -281,6 +296,13 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             let mut words = [0u64; WORDS];
             words[..3].copy_from_slice(&[encode(result), mapped, intact]);
             words
+        };
+        let outcome = expect::call(call, needs, || match run_at_map_count_limit(cut_at_the_limit) {
+            AtLimit::BodyPanicked => panic!(
+                "unmap panicked while the process was at vm.max_map_count (its message is above); it must return \
+                 the kernel's errno instead"
+            ),
+            outcome => outcome,
         });
 
         let (words, max_map_count, fill_calls, fill_time, total_time) = match outcome {
@@ -292,10 +314,7 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
                 total_time,
             } => (words, max_map_count, fill_calls, fill_time, total_time),
             AtLimit::Unreachable(reason) => skip(reason),
-            AtLimit::BodyPanicked => panic!(
-                "unmap panicked while the process was at vm.max_map_count (its message is above); it must return \
-                 the kernel's errno instead"
-            ),
+            AtLimit::BodyPanicked => unreachable!("handled above"),
             AtLimit::Failed(why) => panic!("the run at vm.max_map_count failed: {why}"),
         };
         note(format!(

@@ -8,14 +8,24 @@
 //!   a 16-page release must show as a fall of at least 12 pages, and the lab's
 //!   reading must lie within that noise of the kernel's `Anonymous:`. `RssAnon:` in
 //!   /proc/self/status is avoided: since Linux 6.2 it is summed from per-CPU batches
-//!   and can lag behind by dozens of pages. A file's share of the process is measured by its own
+//!   and can lag behind by dozens of pages. The right field must be the only one that
+//!   fits, by a wide margin and by construction, not by what the process happens to hold
+//!   (a test binary linked moments ago has its pages dirty in the page cache until they
+//!   are written back, and `Private_Dirty:` counts those it alone maps: one grading of a
+//!   submission that read that field failed, the next passed):
+//!   [`SharedDirty`] keeps [`SEPARATING_PAGES`] written pages of a shared memory file
+//!   mapped meanwhile, which `Private_Dirty:`, `Rss:`, `Pss:` and `Pss_Dirty:` count and
+//!   `Anonymous:` does not (shared file pages are no anonymous memory, yet dirty and
+//!   mapped once, so "private" in smaps' sense). A file's share of the process is measured by its own
 //!   mappings (smaps `Rss:` of every mapping of that file), never as total file-backed
 //!   RSS: running new code faults in 16 pages of the test binary at a time
 //!   (fault-around), which moved a total by +-16 pages between two readings;
 //! - the page cache: memory pressure could evict a just-read page at any moment, so a
 //!   file is "still cached" when at least 12 of its 16 pages are.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
+use std::ptr::NonNull;
 
 use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
 use munmap_lab_harness::scratch_dir;
@@ -26,24 +36,99 @@ use rstest::rstest;
 
 /// Pages that the test's own activity may add between two process-wide readings.
 const NOISE_PAGES: u64 = 4;
+/// Dirty pages of a shared memory file kept mapped while `anonymous_kib` is checked:
+/// what separates `Anonymous:` from the fields that count every dirty or resident page.
+const SEPARATING_PAGES: usize = 64;
 const MAPPING_PAGES: usize = 16;
 const AT: usize = 1;
 const WINDOW: usize = MAPPING_PAGES + 2;
 
-/// A field of /proc/self/smaps_rollup, in pages (the kernel's own measure, for cross-checks).
-fn rollup_pages(key: &str) -> u64 {
-    let text = std::fs::read_to_string("/proc/self/smaps_rollup").expect("reading /proc/self/smaps_rollup");
-    let kib: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("smaps_rollup has no {key}: line"));
-    kib * 1024 / page_size() as u64
+/// The `key:` line of smaps_rollup fields, in kB (the kernel's own measure, for cross-checks).
+fn kib_of(fields: &[(String, u64)], key: &str) -> u64 {
+    fields
+        .iter()
+        .find(|(name, _)| name == key)
+        .map(|(_, kib)| *kib)
+        .unwrap_or_else(|| panic!("smaps_rollup has no {key}: line"))
 }
 
-/// The lab's `anonymous_kib`, in pages.
-fn anonymous_pages() -> u64 {
-    anonymous_kib().expect("anonymous_kib should read /proc/self/smaps_rollup") * 1024 / page_size() as u64
+/// Every `Name: N kB` line of /proc/self/smaps_rollup, in order.
+fn rollup_fields() -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string("/proc/self/smaps_rollup").expect("reading /proc/self/smaps_rollup");
+    text.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let kib = rest.trim().strip_suffix("kB")?.trim().parse().ok()?;
+            Some((name.to_string(), kib))
+        })
+        .collect()
+}
+
+/// The lab's `anonymous_kib`, in kB.
+fn lab_anonymous_kib() -> u64 {
+    expect::call(
+        "anonymous_kib()",
+        "Ok(kB): the Anonymous: line of /proc/self/smaps_rollup",
+        anonymous_kib,
+    )
+    .expect("anonymous_kib should read /proc/self/smaps_rollup")
+}
+
+/// `SEPARATING_PAGES` written pages of a shared memory file (memfd), mapped until dropped.
+///
+/// smaps counts them in `Rss:`, `Pss:`, `Pss_Dirty:`, `Pss_Shmem:` and `Private_Dirty:`
+/// (dirty, and mapped by this process alone), never in `Anonymous:`. Shared memory is
+/// never written back, so they stay dirty however long the test takes.
+struct SharedDirty {
+    addr: NonNull<std::ffi::c_void>,
+    len: usize,
+}
+
+impl SharedDirty {
+    fn new() -> SharedDirty {
+        let len = pages(SEPARATING_PAGES);
+        let fd = nix::sys::memfd::memfd_create("lab09-shared-dirty", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .expect("memfd_create");
+        nix::unistd::ftruncate(&fd, len as i64).expect("sizing the memfd");
+        let addr = unsafe {
+            nix::sys::mman::mmap(
+                None,
+                NonZeroUsize::new(len).expect("len > 0"),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                &fd,
+                0,
+            )
+        }
+        .expect("mapping the memfd");
+        unsafe { addr.cast::<u8>().write_bytes(b'S', len) };
+        SharedDirty { addr, len }
+    }
+}
+
+impl Drop for SharedDirty {
+    fn drop(&mut self) {
+        let _ = unsafe { nix::sys::mman::munmap(self.addr, self.len) };
+    }
+}
+
+/// The smaps_rollup lines other than `Anonymous:` that said `kib` kB, give or take
+/// `noise` kB, closest first: `` `Rss:` and `Referenced:` lines ``; None when no line
+/// or more than three did (0 kB is what a dozen lines say: no hint in that).
+/// Some lines always agree with each other, so every match is named, never a guess.
+fn fields_matching(fields: &[(String, u64)], kib: u64, noise: u64) -> Option<String> {
+    let mut near: Vec<&(String, u64)> = fields
+        .iter()
+        .filter(|(name, value)| name != "Anonymous" && value.abs_diff(kib) <= noise)
+        .collect();
+    near.sort_by_key(|(_, value)| value.abs_diff(kib));
+    let names: Vec<String> = near.iter().map(|(name, _)| format!("`{name}:`")).collect();
+    match names.as_slice() {
+        [] => None,
+        more if more.len() > 3 => None,
+        [one] => Some(format!("{one} line")),
+        [rest @ .., last] => Some(format!("{} and {last} lines", rest.join(", "))),
+    }
 }
 
 /// smaps `Rss:` of the mappings that start inside the window, in pages (exact).
@@ -100,7 +185,12 @@ fn resident_pages_counts_the_touched_pages(#[case] touched: usize) {
         for n in 0..touched {
             unsafe { addr.add(pages(n)).write_volatile(b'T') };
         }
-        let counted = resident_pages(addr, pages(8)).expect("resident_pages of a mapped range should succeed");
+        let counted = expect::call(
+            "resident_pages(addr, 8 pages)",
+            format!("Ok({touched}): the pages written are resident, the others have no memory yet"),
+            || resident_pages(addr, pages(8)),
+        )
+        .expect("resident_pages of a mapped range should succeed");
         assert_eq!(
             counted, touched,
             "{touched} of the 8 fresh anonymous pages were written, so exactly those are resident \
@@ -115,8 +205,13 @@ fn resident_pages_reports_enomem_for_unmapped_pages() {
         let arena = Arena::new(4);
         let addr = arena.map_anonymous(0, 4, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
         unsafe { nix::sys::mman::munmap(addr.add(pages(2)).cast(), pages(1)) }.expect("punching a hole");
+        let result = expect::call(
+            "resident_pages(addr, 4 pages) over a hole at window page 2",
+            "Err(ENOMEM), mincore's error",
+            || resident_pages(addr, pages(4)),
+        );
         assert_eq!(
-            resident_pages(addr, pages(4)),
+            result,
             Err(Errno::ENOMEM),
             "window page 2 is unmapped: mincore fails with ENOMEM and resident_pages should return that error"
         );
@@ -146,39 +241,52 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         );
 
         // Warm up: the first call of a code path may fault in pages of its own (heap, stack).
-        let _ = (anonymous_pages(), rollup_pages("Anonymous"));
-        let (lab_before, kernel_before) = (anonymous_pages(), rollup_pages("Anonymous"));
+        let _ = (lab_anonymous_kib(), rollup_fields());
+        let separating = SharedDirty::new();
+        let lab_before = lab_anonymous_kib();
+        let fields = rollup_fields();
+        let kernel_before = kib_of(&fields, "Anonymous");
         unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the 16 pages");
-        let (kernel_after, lab_after) = (rollup_pages("Anonymous"), anonymous_pages());
+        let kernel_after = kib_of(&rollup_fields(), "Anonymous");
+        let lab_after = lab_anonymous_kib();
+        drop(separating);
 
         let view = arena.view();
         story.step("after munmap", &view);
         expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the test unmapped these pages");
-        let wanted = MAPPING_PAGES as u64 - NOISE_PAGES;
+        let page_kib = page_size() as u64 / 1024;
+        let (noise, wanted) = (NOISE_PAGES * page_kib, (MAPPING_PAGES as u64 - NOISE_PAGES) * page_kib);
         let kernel_fall = kernel_before.saturating_sub(kernel_after);
         assert!(
             kernel_fall >= wanted,
-            "the kernel's own smaps_rollup shows anonymous memory falling by only {kernel_fall} pages: \
+            "the kernel's own smaps_rollup shows anonymous memory falling by only {kernel_fall} kB: \
              the test's measure is broken here"
         );
         // A fall alone does not show which memory was measured: every resident page
-        // (`Rss:`) falls by the same 16 pages. The level does.
+        // (`Rss:`) falls by the same 16 pages. The level does, and the shared memory
+        // file's dirty pages keep every other field well away from `Anonymous:`.
         let apart = lab_before.abs_diff(kernel_before);
-        assert!(
-            apart <= NOISE_PAGES,
-            "anonymous_kib said {lab_before} pages just before smaps_rollup's `Anonymous:` said {kernel_before}: \
-             {apart} pages apart. It should report that field, the process's anonymous memory only \
-             (`Rss:` counts resident file pages too)"
-        );
+        if apart > noise {
+            let which = match fields_matching(&fields, lab_before, noise) {
+                Some(lines) => format!(" {lab_before} kB is what smaps_rollup's {lines} said."),
+                None => String::new(),
+            };
+            panic!(
+                "anonymous_kib() should return smaps_rollup's `Anonymous:` line, the process's anonymous memory \
+                 ({kernel_before} kB just after it was called, give or take {noise} kB for the test's own \
+                 activity), but it returned {lab_before} kB.{which}"
+            );
+        }
         let lab_fall = lab_before.saturating_sub(lab_after);
         assert!(
             lab_fall >= wanted,
-            "unmapping 16 dirty anonymous pages frees them, so anonymous_kib should fall by at least {wanted} \
-             pages' worth (16, less {NOISE_PAGES} for the test's own activity), but it fell by {lab_fall} pages \
-             ({lab_before} -> {lab_after} pages); the kernel saw a fall of {kernel_fall}"
+            "unmapping 16 dirty anonymous pages frees them, so anonymous_kib should fall by at least {wanted} kB \
+             (16 pages, less {NOISE_PAGES} for the test's own activity), but it fell by {lab_fall} kB \
+             ({lab_before} -> {lab_after} kB); smaps_rollup's `Anonymous:` fell by {kernel_fall} kB"
         );
         story.note(format!(
-            "smaps_rollup Anonymous: fell by at least {wanted} pages (16 freed, {NOISE_PAGES} allowed for the test's own activity)"
+            "smaps_rollup Anonymous: fell by at least {} pages (16 freed, {NOISE_PAGES} allowed for the test's own activity)",
+            MAPPING_PAGES as u64 - NOISE_PAGES
         ));
         story.assert_snapshot();
     });
@@ -225,7 +333,12 @@ fn file_pages_stay_cached_after_unmap() {
             "the process's resident pages of lab09.data (smaps Rss over every mapping of it) should fall from 16 to 0"
         );
 
-        let cached = cached_pages(&path).expect("cached_pages should map and measure the file");
+        let cached = expect::call(
+            "cached_pages(lab09.data)",
+            "Ok(about 16): the file's pages are still in the page cache",
+            || cached_pages(&path),
+        )
+        .expect("cached_pages should map and measure the file");
         let kept = MAPPING_PAGES * 3 / 4;
         assert!(
             (kept..=MAPPING_PAGES).contains(&cached),
@@ -258,14 +371,24 @@ fn cached_pages_sees_an_evicted_file_come_back() {
             drop(dir); // skip() ends the process without running destructors
             skip("the kernel kept the file's pages after POSIX_FADV_DONTNEED (tmpfs?): cannot test an evicted file");
         }
-        let evicted = cached_pages(&path).expect("cached_pages should map and measure the file");
+        let evicted = expect::call(
+            "cached_pages(evicted.data) after POSIX_FADV_DONTNEED",
+            "Ok(0): nothing of the file is cached",
+            || cached_pages(&path),
+        )
+        .expect("cached_pages should map and measure the file");
         assert_eq!(
             evicted, 0,
             "the file's pages were evicted from the page cache, so cached_pages should count 0"
         );
 
         std::fs::read(&path).expect("reading the file back into the page cache");
-        let back = cached_pages(&path).expect("cached_pages should map and measure the file");
+        let back = expect::call(
+            "cached_pages(evicted.data) after reading the file",
+            "Ok(about 8): reading brought the file back into the page cache",
+            || cached_pages(&path),
+        )
+        .expect("cached_pages should map and measure the file");
         assert!(
             back >= count * 3 / 4,
             "after reading the whole {count}-page file, cached_pages should find (nearly) all of it cached, but \

@@ -43,7 +43,7 @@ pub fn points_possible(labs: &[rubric::Lab], reference: Option<&Reference>) -> V
         .map(|lab| {
             lab.points
                 .iter()
-                .filter(|(test, _)| reference.is_none_or(|r| r.contains(&format!("{}::{test}", lab.id))))
+                .filter(|(test, _)| reference.is_none_or(|r| r.passes.contains(&format!("{}::{test}", lab.id))))
                 .map(|(_, points)| points)
                 .sum()
         })
@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn grades_inside_the_batch_folder_are_refused_before_grading() {
         let dir = odd_batch("inside");
-        let reference = Reference::new();
+        let reference = Reference::default();
         let how = Run {
             reference: Some(&reference),
             ..Run::default()

@@ -33,7 +33,9 @@ const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
 #[derive(Debug, Default)]
 pub struct Built {
     pub binaries: BTreeMap<String, PathBuf>,
-    /// Lab id to the compiler's first error for it.
+    /// Lab id to the compiler's first error for it: its short form on the first line
+    /// (`labs/x.rs:3:5: error[E0308]: mismatched types: expected `Pid`, found `i32``),
+    /// then the line of code and the compiler's notes and help.
     pub errors: BTreeMap<String, String>,
 }
 
@@ -84,7 +86,8 @@ pub fn build(
 #[derive(Clone, Debug, Default)]
 pub struct Attempt {
     pub success: bool,
-    /// The labs the compiler's errors name, each with its first error, in the order reported.
+    /// The labs the compiler's errors name, each with its first error (short form, then
+    /// code and notes), in the order reported.
     pub named: Vec<(String, String)>,
     /// The compiler's first error on one line, with where it was reported
     /// (`src/x.rs:3:1: error[E0119]: ...`).
@@ -294,6 +297,9 @@ struct Diagnostic {
     code: Option<Code>,
     #[serde(default)]
     spans: Vec<Span>,
+    /// Notes and help, each a diagnostic of its own (without `rendered`).
+    #[serde(default)]
+    children: Vec<Diagnostic>,
     #[serde(default)]
     rendered: Option<String>,
 }
@@ -309,6 +315,15 @@ struct Span {
     line_start: usize,
     column_start: usize,
     is_primary: bool,
+    /// What the compiler says at this place (`expected `Pid`, found `i32``).
+    #[serde(default)]
+    label: Option<String>,
+    /// The source lines the span covers, with the part it marks.
+    #[serde(default)]
+    text: Vec<SpanLine>,
+    /// For a help's suggestion: what the marked part should become.
+    #[serde(default)]
+    suggested_replacement: Option<String>,
     /// For code a macro wrote: where the macro was used (and so on outwards).
     #[serde(default)]
     expansion: Option<Box<Expansion>>,
@@ -317,6 +332,14 @@ struct Span {
 #[derive(Deserialize)]
 struct Expansion {
     span: Span,
+}
+
+#[derive(Deserialize)]
+struct SpanLine {
+    text: String,
+    /// 1-based columns (in characters) of the marked part: `[start, end)`.
+    highlight_start: usize,
+    highlight_end: usize,
 }
 
 impl Span {
@@ -371,14 +394,7 @@ fn parse_messages(stdout: &str) -> Outcome {
                     Some(lab) => format!("labs/{lab}.rs"),
                     None => f,
                 });
-                let code = diag.code.map(|c| format!("[{}]", c.code)).unwrap_or_default();
-                let line = match (primary, &file) {
-                    (Some(span), Some(file)) => format!(
-                        "{file}:{}:{}: error{code}: {}",
-                        span.line_start, span.column_start, diag.message
-                    ),
-                    _ => format!("error{code}: {}", diag.message),
-                };
+                let line = short_form(&diag, primary, file.as_deref());
                 if outcome.first_error.is_none() && primary.is_some() {
                     outcome.first_error = Some(diag.rendered.clone().unwrap_or_else(|| line.clone()));
                     outcome.first_line = Some(line.clone());
@@ -387,7 +403,13 @@ fn parse_messages(stdout: &str) -> Outcome {
                     && primary.is_some()
                     && !outcome.lab_errors.iter().any(|(l, _)| *l == lab)
                 {
-                    outcome.lab_errors.push((lab, line));
+                    let detail = detail(&diag, primary);
+                    let message = if detail.is_empty() {
+                        line
+                    } else {
+                        format!("{line}\n{detail}")
+                    };
+                    outcome.lab_errors.push((lab, message));
                 }
             }
             "build-finished" => outcome.success = msg.success.unwrap_or(false),
@@ -395,6 +417,77 @@ fn parse_messages(stdout: &str) -> Outcome {
         }
     }
     outcome
+}
+
+/// The error on one line, as rustc's short form writes it: where, the code, the
+/// message and what the compiler says at that place
+/// (`labs/x.rs:16:44: error[E0308]: mismatched types: expected `Pid`, found `i32``).
+fn short_form(diag: &Diagnostic, primary: Option<&Span>, file: Option<&str>) -> String {
+    let code = diag.code.as_ref().map(|c| format!("[{}]", c.code)).unwrap_or_default();
+    let label = primary
+        .and_then(|s| s.label.as_deref())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!(": {}", one_line(l)))
+        .unwrap_or_default();
+    let message = one_line(&diag.message);
+    match (primary, file) {
+        (Some(span), Some(file)) => format!(
+            "{file}:{}:{}: error{code}: {message}{label}",
+            span.line_start, span.column_start
+        ),
+        _ => format!("error{code}: {message}{label}"),
+    }
+}
+
+/// What follows the short form: the line of code with the error marked, then the
+/// compiler's notes and help (a help that suggests a change shows the changed line).
+/// Notes about code outside the project (the standard library's) are left out.
+fn detail(diag: &Diagnostic, primary: Option<&Span>) -> String {
+    let mut lines = Vec::new();
+    if let Some(span) = primary
+        && let Some(code) = span.text.first()
+    {
+        let number = span.line_start.to_string();
+        let start = code.highlight_start.saturating_sub(1);
+        let end = code.highlight_end.saturating_sub(1).max(start + 1);
+        lines.push(format!("    {number} | {}", code.text.trim_end()));
+        lines.push(format!(
+            "    {} | {}{}",
+            " ".repeat(number.len()),
+            " ".repeat(start),
+            "^".repeat(end - start)
+        ));
+    }
+    for child in &diag.children {
+        let outside = child.spans.iter().any(|s| s.file_name.starts_with('/'));
+        if outside || child.message.is_empty() {
+            continue;
+        }
+        let suggestion = child
+            .spans
+            .iter()
+            .find_map(|s| Some((s, s.suggested_replacement.as_deref()?, s.text.first()?)))
+            .filter(|(s, _, code)| s.text.len() == 1 && code.highlight_start >= 1)
+            .map(|(_, replacement, code)| {
+                let chars: Vec<char> = code.text.chars().collect();
+                let (start, end) = (code.highlight_start - 1, (code.highlight_end - 1).min(chars.len()));
+                let before: String = chars[..start.min(end)].iter().collect();
+                let after: String = chars[end..].iter().collect();
+                format!(": `{}`", format!("{before}{replacement}{after}").trim())
+            })
+            .unwrap_or_default();
+        lines.push(format!("    {}: {}{suggestion}", child.level, one_line(&child.message)));
+    }
+    lines.join("\n")
+}
+
+/// A compiler message on one line (`expected X\n   found Y` becomes `expected X, found Y`).
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The lab a source file is, when it is `labs/NAME.rs` (relative or absolute).
@@ -454,6 +547,39 @@ mod tests {
             ]
         );
         assert_eq!(outcome.first_error.as_deref(), Some("error[E0308]: mismatched types"));
+    }
+
+    /// A real diagnostic (cargo's {"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"rendered":"error[E0308]: mismatched types","$message_type":"diagnostic","children":[{"children":[],"code":null,"level":"help","message":"the type constructed contains `i32` due to the type of the argument passed","rendered":null,"spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"this argument influences the type of `Ok`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":748,"byte_start":730,"column_end":59,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":59,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]},{"children":[],"code":null,"level":"note","message":"tuple variant defined here","rendered":null,"spans":[{"byte_end":21355,"byte_start":21353,"column_end":7,"column_start":5,"expansion":null,"file_name":"/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs","is_primary":true,"label":null,"line_end":561,"line_start":561,"suggested_replacement":null,"suggestion_applicability":null,"text":[]}]},{"children":[],"code":null,"level":"help","message":"try removing the method call","rendered":null,"spans":[{"byte_end":747,"byte_start":738,"column_end":58,"column_start":49,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":"","suggestion_applicability":"MachineApplicable","text":[{"highlight_end":58,"highlight_start":49,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]}],"level":"error","message":"mismatched types","spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":"expected `Pid`, found `i32`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":732,"byte_start":730,"column_end":43,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"arguments to this enum variant are incorrect","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":43,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}],"code":{"code":"E0308"}}}, its long explanation left out): lab 07 returns
+    /// `child.as_raw()` (an i32) where a `Pid` is wanted.
+    const MISMATCHED_PID: &str = r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"rendered":"error[E0308]: mismatched types","$message_type":"diagnostic","children":[{"children":[],"code":null,"level":"help","message":"the type constructed contains `i32` due to the type of the argument passed","rendered":null,"spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"this argument influences the type of `Ok`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":748,"byte_start":730,"column_end":59,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":59,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]},{"children":[],"code":null,"level":"note","message":"tuple variant defined here","rendered":null,"spans":[{"byte_end":21355,"byte_start":21353,"column_end":7,"column_start":5,"expansion":null,"file_name":"/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs","is_primary":true,"label":null,"line_end":561,"line_start":561,"suggested_replacement":null,"suggestion_applicability":null,"text":[]}]},{"children":[],"code":null,"level":"help","message":"try removing the method call","rendered":null,"spans":[{"byte_end":747,"byte_start":738,"column_end":58,"column_start":49,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":"","suggestion_applicability":"MachineApplicable","text":[{"highlight_end":58,"highlight_start":49,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]}],"level":"error","message":"mismatched types","spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":"expected `Pid`, found `i32`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":732,"byte_start":730,"column_end":43,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"arguments to this enum variant are incorrect","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":43,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}],"code":{"code":"E0308"}}}"#;
+
+    #[test]
+    fn a_build_error_keeps_the_compilers_detail() {
+        let outcome = parse_messages(MISMATCHED_PID);
+        let (lab, message) = &outcome.lab_errors[0];
+        assert_eq!(lab, "lab07_exec");
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(
+            lines[0],
+            "labs/lab07_exec.rs:16:44: error[E0308]: mismatched types: expected `Pid`, found `i32`"
+        );
+        assert_eq!(
+            lines[1],
+            "    16 |         ForkResult::Parent { child } => Ok(child.as_raw()),"
+        );
+        assert_eq!(
+            lines[2],
+            "       |                                            ^^^^^^^^^^^^^^"
+        );
+        assert_eq!(
+            lines[3],
+            "    help: the type constructed contains `i32` due to the type of the argument passed"
+        );
+        // The note about the standard library's `Ok` is left out; the suggestion shows the line changed.
+        assert!(lines[4].starts_with("    help: try removing the method call: `ForkResult::Parent { child } => Ok(ch"));
+        assert_eq!(lines.len(), 5, "{message}");
+        // One line still says it all where only one line is shown.
+        assert_eq!(outcome.first_line.as_deref(), Some(lines[0]));
     }
 
     #[test]

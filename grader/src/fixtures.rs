@@ -88,6 +88,10 @@ struct Expect {
     statuses: Vec<TestStatus>,
     #[serde(default)]
     failing: Vec<String>,
+    /// Only these tests of the lab (libtest names, prefixes allowed) keep their points;
+    /// every other test must lose (a forged pass that only the unwitnessed tests keep).
+    #[serde(default)]
+    passing: Vec<String>,
     #[serde(default)]
     lab_status: Option<LabStatus>,
     #[serde(default)]
@@ -124,6 +128,12 @@ pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
         }
         if f.replace.as_ref().is_some_and(|r| r.pairs().is_empty()) {
             return Err(format!("fixture `{}`: `replace` lists no pair", f.name));
+        }
+        if !e.passing.is_empty() && (e.full_marks || !e.failing.is_empty()) {
+            return Err(format!(
+                "fixture `{}`: `passing` names what keeps its points, so it cannot go with failing or full_marks",
+                f.name
+            ));
         }
         let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some()]
             .iter()
@@ -362,9 +372,11 @@ pub fn check_lab(fixture: &Fixture, lab: &LabGrade, full: &LabGrade) -> Vec<Stri
     {
         problems.push(format!("{}'s message should contain `{text}`: {}", lab.id, lab.message));
     }
+    let named = |names: &[String], test: &str| names.iter().any(|n| test.starts_with(n.as_str()));
     for test in &lab.tests {
         let should_lose = !expect.full_marks
-            && (expect.failing.is_empty() || expect.failing.iter().any(|f| test.name.starts_with(f.as_str())));
+            && !named(&expect.passing, &test.name)
+            && (expect.failing.is_empty() || named(&expect.failing, &test.name));
         let lost = !matches!(test.status, TestStatus::Pass | TestStatus::Skipped);
         let skipped_here = test.status == TestStatus::Skipped
             && full
@@ -409,7 +421,7 @@ pub fn check_lab(fixture: &Fixture, lab: &LabGrade, full: &LabGrade) -> Vec<Stri
             }
         }
     }
-    for prefix in &expect.failing {
+    for prefix in expect.failing.iter().chain(&expect.passing) {
         if !lab.tests.iter().any(|t| t.name.starts_with(prefix.as_str())) {
             problems.push(format!("{}: `{prefix}` names no test of the lab", lab.id));
         }
@@ -503,6 +515,7 @@ mod tests {
                                 max_score: points,
                                 message: "killed by SIGSEGV".into(),
                                 seconds: None,
+                                witnessed: false,
                             })
                             .collect(),
                     }
@@ -540,5 +553,39 @@ mod tests {
             ("b", vec![(TestStatus::Pass, 1)]),
         ]);
         assert!(check(fixture, &Ok(passed), &reference)[0].contains("should lose its points"));
+    }
+
+    #[test]
+    fn passing_names_the_only_tests_that_keep_their_points() {
+        let fixture =
+            &parse("[[fixture]]\nname='x'\nwhy='y'\nlab='b'\nstub=true\nexpect = { passing = ['t1'] }\n").unwrap()[0];
+        let reference = grade(vec![(
+            "b",
+            vec![(TestStatus::Pass, 1), (TestStatus::Pass, 1), (TestStatus::Pass, 1)],
+        )]);
+        let forged = grade(vec![(
+            "b",
+            vec![(TestStatus::Fail, 1), (TestStatus::Pass, 1), (TestStatus::Fail, 1)],
+        )]);
+        assert_eq!(check(fixture, &Ok(forged), &reference), Vec::<String>::new());
+        let all_forged = grade(vec![(
+            "b",
+            vec![(TestStatus::Fail, 1), (TestStatus::Pass, 1), (TestStatus::Pass, 1)],
+        )]);
+        let problems = check(fixture, &Ok(all_forged), &reference);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("b::t2 should lose its points"), "{problems:?}");
+        let none_kept = grade(vec![(
+            "b",
+            vec![(TestStatus::Fail, 1), (TestStatus::Fail, 1), (TestStatus::Fail, 1)],
+        )]);
+        assert!(check(fixture, &Ok(none_kept), &reference)[0].contains("b::t1 should pass"));
+        assert!(
+            parse(
+                "[[fixture]]\nname='x'\nwhy='y'\nlab='b'\nstub=true\nexpect = { passing = ['t1'], failing = ['t2'] }\n"
+            )
+            .unwrap_err()
+            .contains("cannot go with failing")
+        );
     }
 }

@@ -15,6 +15,7 @@ use munmap_lab_protocol::{self as protocol, Verdict};
 use crate::model::{Grade, TestStatus};
 use crate::run::{self, Bench};
 use crate::sandbox::{self, Sandbox};
+use crate::witness::{self, Transcript};
 use crate::workdir::{self, Source};
 use crate::{compile, handout, progress, project, rubric, scan, score};
 
@@ -26,6 +27,10 @@ pub struct Options {
     /// Folders no test process may read (the batch of submissions, the grade outputs),
     /// besides the project itself and the submission being graded.
     pub hidden: Vec<PathBuf>,
+    /// Fixture grading only (`cargo selftest`): each test's token is also written into
+    /// its scratch folder, standing for lab code that found it in its process's memory.
+    /// No command-line option sets it.
+    pub token_in_scratch: bool,
 }
 
 impl Default for Options {
@@ -37,13 +42,50 @@ impl Default for Options {
         Options {
             timeout,
             hidden: Vec::new(),
+            token_in_scratch: false,
         }
     }
 }
 
-/// The tests the reference solutions pass on this machine (`lab::test`): a skip counts
-/// only where the reference skips too (see [`score::overrule_skips`]).
-pub type Reference = BTreeSet<String>;
+/// What the reference solutions did on this machine, in this grading run.
+#[derive(Clone, Debug, Default)]
+pub struct Reference {
+    /// The tests they pass (`lab::test`): a skip counts only where the reference skips
+    /// too (see [`score::overrule_skips`]).
+    pub passes: BTreeSet<String>,
+    /// The window the grader read from the kernel at each checkpoint of every test they
+    /// pass that stopped at one (`lab::test`): a submission's pass of such a test stands
+    /// only with the same transcript (see [`witness::verdict`]).
+    pub transcripts: BTreeMap<String, Transcript>,
+}
+
+impl Reference {
+    /// What the reference solutions' `grade` says they did.
+    pub fn of(grade: &Grade) -> Reference {
+        let passes: BTreeSet<String> = grade
+            .labs
+            .iter()
+            .flat_map(|lab| {
+                lab.tests
+                    .iter()
+                    .filter(|t| t.status == TestStatus::Pass)
+                    .map(move |t| format!("{}::{}", lab.id, t.name))
+            })
+            .collect();
+        let transcripts = grade
+            .transcripts
+            .iter()
+            .filter(|(test, transcript)| passes.contains(*test) && !transcript.is_empty())
+            .map(|(test, transcript)| (test.clone(), transcript.clone()))
+            .collect();
+        Reference { passes, transcripts }
+    }
+
+    /// The reference transcript of `lab::test`, when it has a checkpoint (the test is witnessed).
+    pub fn witnessed(&self, test: &str) -> Option<&Transcript> {
+        self.transcripts.get(test).filter(|t| !t.is_empty())
+    }
+}
 
 /// The slot a kind of source is graded in.
 fn slot(source: &Source) -> &'static str {
@@ -65,31 +107,20 @@ fn label(source: &Source) -> String {
     }
 }
 
-/// Grades the reference solutions, when this project has them, and keeps what they pass.
-/// Done before any submission runs, once per grading run.
+/// Grades the reference solutions, when this project has them, and keeps what they pass
+/// and what the kernel showed at their checkpoints. Done before any submission runs, once
+/// per grading run.
 pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>, String> {
     if !root.join("solutions").is_dir() {
         return Ok(None);
     }
-    Ok(Some(passes(&grade(root, &Source::Solutions, options, None)?)))
-}
-
-/// `lab::test` for every test `grade` passed.
-pub fn passes(grade: &Grade) -> Reference {
-    grade
-        .labs
-        .iter()
-        .flat_map(|lab| {
-            lab.tests
-                .iter()
-                .filter(|t| t.status == TestStatus::Pass)
-                .map(move |t| format!("{}::{}", lab.id, t.name))
-        })
-        .collect()
+    Ok(Some(Reference::of(&grade(root, &Source::Solutions, options, None)?)))
 }
 
 /// Grades `source` against the pristine project at `root`; `reference` (what the
-/// solutions pass here) decides which skips are honoured.
+/// solutions did here) decides which skips are honoured and which passes the kernel
+/// must witness. The solutions and every source graded against a reference are
+/// witnessed; without a reference (a student's handout) nothing is.
 pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade, String> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let handed_out = handout::files(root)?;
@@ -142,11 +173,14 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         scratch: &scratch,
         timeout: options.timeout,
         sandbox: &sandbox,
-        seconds: Default::default(),
+        witness: reference.is_some() || matches!(source, Source::Solutions),
+        token_in_scratch: options.token_in_scratch,
     };
     let pristine = workdir::build_files(root, slot(source), &files)?;
 
     let mut graded = Vec::new();
+    let mut transcripts = BTreeMap::new();
+    let mut seconds = BTreeMap::new();
     let runnable = |lab: &&rubric::Lab| !built.errors.contains_key(&lab.id) && built.binaries.contains_key(&lab.id);
     let to_run: Vec<&str> = labs.iter().filter(runnable).map(|l| l.id.as_str()).collect();
     progress::testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
@@ -156,7 +190,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
             continue;
         }
         let tests: Vec<String> = lab.points.iter().map(|(name, _)| name.clone()).collect();
-        let verdicts: BTreeMap<String, Verdict> = match built.binaries.get(&lab.id) {
+        let ran = match built.binaries.get(&lab.id) {
             Some(exe) => {
                 let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
                 progress::suite(n, to_run.len(), &lab.id, tests.len());
@@ -169,7 +203,17 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
             }
             None => BTreeMap::new(),
         };
-        graded.push(score::lab_grade(lab, &verdicts));
+        seconds.extend(
+            ran.iter()
+                .filter_map(|(test, r)| Some((format!("{}::{test}", lab.id), r.seconds?))),
+        );
+        let (verdicts, witnessed): (BTreeMap<String, Verdict>, _) =
+            witness::judge_lab(&lab.id, ran, reference, &mut transcripts);
+        let mut lab_grade = score::lab_grade(lab, &verdicts);
+        for test in &mut lab_grade.tests {
+            test.witnessed = witnessed.contains(&test.name);
+        }
+        graded.push(lab_grade);
     }
     progress::tested();
     if matches!(source, Source::Solutions) {
@@ -177,11 +221,11 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     }
     if let Some(reference) = reference {
         for (lab_grade, lab) in graded.iter_mut().zip(&labs) {
-            score::overrule_skips(lab_grade, lab, reference);
+            score::overrule_skips(lab_grade, lab, &reference.passes);
         }
     }
     for lab_grade in &mut graded {
-        lab_grade.set_seconds(&bench.seconds.borrow());
+        lab_grade.set_seconds(&seconds);
     }
     let mut grade = Grade::new(graded);
     let handed_out = workdir::handed_out_labs(root)?;
@@ -199,6 +243,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     }
     grade.warnings.extend(warnings);
     grade.not_enforced = not_enforced;
+    grade.transcripts = transcripts;
     Ok(grade)
 }
 

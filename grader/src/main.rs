@@ -28,6 +28,7 @@ mod scan;
 mod score;
 mod selftest;
 mod shard;
+mod witness;
 mod workdir;
 
 use std::process::ExitCode;

@@ -242,6 +242,7 @@ inject = "z"
                     max_score: if *status == TestStatus::Skipped { 0 } else { *points },
                     message: String::new(),
                     seconds: None,
+                    witnessed: false,
                 })
                 .collect(),
         }

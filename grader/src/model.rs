@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// The `version` of the `--json` and batch JSON files; raised only when a field changes
 /// meaning or goes away.
 pub const JSON_VERSION: u32 = 1;
+use crate::witness::Transcript;
 
 /// The grade of one submission (or of this checkout, or of the solutions).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -32,6 +33,11 @@ pub struct Grade {
     /// (an old kernel without Landlock, for instance); empty when it all held.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_enforced: Vec<String>,
+    /// The window the grader read from the kernel at each checkpoint of every passing
+    /// test that stopped at one (`lab::test`): kept to grade others against when this is
+    /// the reference solutions' grade, never written out.
+    #[serde(skip)]
+    pub transcripts: BTreeMap<String, Transcript>,
 }
 
 /// One lab: its points and every graded test.
@@ -67,6 +73,11 @@ pub struct TestGrade {
     /// Wall time of the test's process, from start to end (absent for a test not run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// The grader read the test's window from the kernel at each of its checkpoints and
+    /// held its pass to the reference solution's windows (for the reference itself: it
+    /// stopped at a checkpoint), so the verdict does not rest on the test process alone.
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -93,6 +104,20 @@ impl TestStatus {
 }
 
 impl LabGrade {
+    /// A lab graded as usual (not a build error) from these tests, with the sums filled in.
+    pub fn graded(id: impl Into<String>, title: impl Into<String>, tests: Vec<TestGrade>) -> LabGrade {
+        LabGrade {
+            id: id.into(),
+            title: title.into(),
+            score: 0,
+            max_score: 0,
+            status: LabStatus::Graded,
+            message: String::new(),
+            tests,
+        }
+        .total()
+    }
+
     /// Recomputes the lab's sums from its tests.
     pub fn total(mut self) -> LabGrade {
         self.score = self.tests.iter().map(|t| t.score).sum();
@@ -123,7 +148,13 @@ impl Grade {
             not_started: Vec::new(),
             warnings: Vec::new(),
             not_enforced: Vec::new(),
+            transcripts: BTreeMap::new(),
         }
+    }
+
+    /// How many of the graded tests the kernel witnessed.
+    pub fn witnessed(&self) -> usize {
+        self.labs.iter().flat_map(|l| &l.tests).filter(|t| t.witnessed).count()
     }
 
     pub fn lab(&self, id: &str) -> Option<&LabGrade> {

@@ -8,8 +8,11 @@
 //! there is no report file, no nonce, and the test list comes from the rubric, not
 //! from asking a binary that lab code can alter. After each test every process it
 //! left behind (a `setsid` daemon included: the grader is their subreaper) is killed.
+//!
+//! When the bench witnesses, each test process also gets the window address of
+//! [`crate::witness`], and the grader reads that window from the kernel at every stop
+//! of the process: its transcript goes with the verdict.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::project;
 use crate::sandbox::{self, Sandbox};
+use crate::witness::Transcript;
 
 /// Where and how one lab's tests run.
 pub struct Bench<'a> {
@@ -27,12 +31,24 @@ pub struct Bench<'a> {
     pub scratch: &'a Path,
     pub timeout: Duration,
     pub sandbox: &'a Sandbox,
-    /// Each test's wall time (`lab::test` to seconds), recorded as it ends.
-    pub seconds: RefCell<BTreeMap<String, f64>>,
+    /// Witness every test: place its window and read it at each checkpoint.
+    pub witness: bool,
+    /// Fixture grading only: each test's token is also written into its scratch folder
+    /// (`token`), standing for lab code that found it in its process's memory.
+    pub token_in_scratch: bool,
 }
 
-/// Runs every test in `tests` of `lab`'s test binary `exe`; returns each one's verdict.
-pub fn run_lab(exe: &Path, lab: &str, tests: &[String], bench: &Bench) -> BTreeMap<String, Verdict> {
+/// How one test ran: the verdict on its process, and the window at each of its
+/// checkpoints as the grader read it (empty unless witnessed), and its wall time.
+pub struct Ran {
+    pub verdict: Verdict,
+    pub transcript: Transcript,
+    /// From start to end of the test's process (None when it could not start).
+    pub seconds: Option<f64>,
+}
+
+/// Runs every test in `tests` of `lab`'s test binary `exe`; returns how each one ran.
+pub fn run_lab(exe: &Path, lab: &str, tests: &[String], bench: &Bench) -> BTreeMap<String, Ran> {
     tests
         .iter()
         .enumerate()
@@ -46,13 +62,26 @@ pub fn run_lab(exe: &Path, lab: &str, tests: &[String], bench: &Bench) -> BTreeM
 }
 
 /// One test in a fresh, confined test process.
-fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) -> Verdict {
-    if let Err(e) = fresh_dir(scratch) {
-        return Verdict::Fail(format!(
+fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) -> Ran {
+    let mut transcript = Transcript::default();
+    let token = protocol::new_token();
+    let prepared = fresh_dir(scratch).and_then(|()| {
+        if bench.token_in_scratch {
+            std::fs::write(scratch.join("token"), &token)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = prepared {
+        let verdict = Verdict::Fail(format!(
             "{lab}::{test} was not run: cannot make its scratch folder: {e}"
         ));
+        return Ran {
+            verdict,
+            transcript,
+            seconds: None,
+        };
     }
-    let token = protocol::new_token();
     let mut cmd = project::clean_command(exe);
     cmd.args(protocol::test_args(test))
         .env(protocol::TOKEN_ENV, &token)
@@ -60,12 +89,18 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         .env("TMPDIR", scratch)
         .env("INSTA_WORKSPACE_ROOT", bench.workdir)
         .current_dir(bench.workdir);
+    if bench.witness {
+        cmd.env(protocol::WITNESS_ENV, protocol::witness_value(protocol::WITNESS_BASE));
+    }
     bench.sandbox.confine(&mut cmd, scratch);
-    let ran = protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP).inspect(|ended| {
-        let key = format!("{lab}::{test}");
-        bench.seconds.borrow_mut().insert(key, ended.elapsed.as_secs_f64());
-    });
-    let verdict = match ran {
+    let ended = if bench.witness {
+        let mut on_stop = |pid| transcript.checkpoint(pid);
+        protocol::bounded::run_observed(cmd, bench.timeout, protocol::OUTPUT_CAP, &mut on_stop)
+    } else {
+        protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP)
+    };
+    let seconds = ended.as_ref().ok().map(|e| e.elapsed.as_secs_f64());
+    let verdict = match ended {
         Ok(ended) => protocol::judge(
             lab,
             test,
@@ -81,7 +116,11 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
     };
     sandbox::kill_orphans(&[]);
     let _ = std::fs::remove_dir_all(scratch);
-    verdict
+    Ran {
+        verdict,
+        transcript,
+        seconds,
+    }
 }
 
 /// An empty folder at `dir` (whatever was there, links included, is removed, never followed).

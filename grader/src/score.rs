@@ -38,16 +38,7 @@ pub fn lab_grade(lab: &Lab, verdicts: &BTreeMap<String, Verdict>) -> LabGrade {
             ),
         })
         .collect();
-    LabGrade {
-        id: lab.id.clone(),
-        title: lab.title.clone(),
-        score: 0,
-        max_score: 0,
-        status: LabStatus::Graded,
-        message: String::new(),
-        tests,
-    }
-    .total()
+    LabGrade::graded(&lab.id, &lab.title, tests)
 }
 
 /// A lab that did not compile: every test fails with the compiler's first error.
@@ -90,6 +81,7 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
                 .iter()
                 .find(|(n, _)| *n == test.name)
                 .map_or(0, |(_, p)| *p);
+            let witnessed = test.witnessed;
             *test = test_grade(
                 &test.name,
                 points,
@@ -100,6 +92,7 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
                     test.message
                 ),
             );
+            test.witnessed = witnessed;
             overruled += 1;
         }
     }
@@ -122,6 +115,7 @@ fn test_grade(name: &str, points: u32, status: TestStatus, message: String) -> T
         max_score,
         message,
         seconds: None,
+        witnessed: false,
     }
 }
 

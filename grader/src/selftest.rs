@@ -22,11 +22,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::grade::{self, Options};
+use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 use crate::output::{classroom, junit};
 use crate::workdir::Source;
-use crate::{batch, fixtures, handout, mistakes, project, rubric};
+use crate::{batch, fixtures, handout, mistakes, project, rubric, witness};
 
 struct Checks<'a> {
     /// Run only the checks whose name contains this (all when None).
@@ -259,6 +259,7 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
         problems.push("details: cargo test --features solutions".into());
         return Err(problems.join("\n"));
     }
+    witnessed_list(root, &grade)?;
     let skipped: Vec<String> = grade
         .labs
         .iter()
@@ -274,8 +275,38 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
     } else {
         format!(", skipped on this machine: {}", skipped.join(", "))
     };
-    let summary = format!("{}/{}{note}", grade.score, grade.max_score);
+    let summary = format!(
+        "{}/{}, {} kernel-witnessed{note}",
+        grade.score,
+        grade.max_score,
+        grade.witnessed()
+    );
     Ok((grade, summary))
+}
+
+/// GRADING.md lists the tests the kernel witnesses as this run of the reference solutions found them.
+fn witnessed_list(root: &Path, grade: &Grade) -> Result<(), String> {
+    let path = root.join("GRADING.md");
+    let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let section = doc
+        .split_once(witness::BEGIN)
+        .and_then(|(_, rest)| rest.split_once(witness::END))
+        .map(|(section, _)| section.strip_prefix('\n').unwrap_or(section))
+        .ok_or_else(|| {
+            format!(
+                "GRADING.md lacks the list of kernel-witnessed tests (`{}`)",
+                witness::BEGIN
+            )
+        })?;
+    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let expected = witness::expected_list(&labs, grade, &witness::listed(section));
+    if section != expected {
+        return Err(format!(
+            "GRADING.md's list of kernel-witnessed tests is not what the reference solutions' run shows: \
+             put this between its markers:\n{expected}"
+        ));
+    }
+    Ok(())
 }
 
 fn stubs(root: &Path) -> Result<((), String), String> {
@@ -342,19 +373,11 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
                             max_score: if status == TestStatus::Skipped { 0 } else { *points },
                             message: format!("{}::{name}: sample {}", lab.id, status.as_str()),
                             seconds: Some(0.5),
+                            witnessed: false,
                         }
                     })
                     .collect();
-                LabGrade {
-                    id: lab.id.clone(),
-                    title: lab.title.clone(),
-                    score: 0,
-                    max_score: 0,
-                    status: LabStatus::Graded,
-                    message: String::new(),
-                    tests,
-                }
-                .total()
+                LabGrade::graded(&lab.id, &lab.title, tests)
             })
             .collect();
         grades.push((format!("pattern {pattern}"), Grade::new(lab_grades)));
@@ -414,13 +437,15 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
     for fixture in &fixtures {
         fixtures::make(root, fixture, &dir.join(&fixture.name))?;
     }
-    // Short per-test timeout: the hanging fixture costs seconds, not minutes.
+    // Short per-test timeout: the hanging fixture costs seconds, not minutes. The token
+    // in each scratch folder stands for lab code that found it in memory (forge_*).
     let options = Options {
         timeout: Duration::from_secs(5),
+        token_in_scratch: true,
         ..Options::default()
     };
-    let passes = grade::passes(reference);
     let before = project_digest(root)?;
+    let passes = Reference::of(reference);
     let how = batch::Run {
         reference: Some(&passes),
         ..batch::Run::default()
@@ -526,7 +551,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         timeout: Duration::from_secs(5),
         ..Options::default()
     };
-    let passes = grade::passes(reference);
+    let passes = Reference::of(reference);
     let whole = base.join("one-machine");
     let how = batch::Run {
         reference: Some(&passes),
@@ -684,7 +709,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
         timeout: Duration::from_secs(5),
         ..Options::default()
     };
-    let passes = grade::passes(reference);
+    let passes = Reference::of(reference);
     let how = batch::Run {
         reference: Some(&passes),
         ..batch::Run::default()

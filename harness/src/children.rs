@@ -24,6 +24,7 @@ pub const CHILD_DEADLINE: Duration = Duration::from_secs(3);
 /// Runs `wait` (lab code that waits for `pid`) on a thread of its own and returns its
 /// result. When it has not returned within `limit`, kills `pid` with SIGKILL and fails
 /// the test with `what` (e.g. "wait_exit returned").
+#[track_caller]
 pub fn within<T: Send + 'static>(
     limit: Duration,
     pid: Pid,

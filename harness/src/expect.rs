@@ -1,36 +1,94 @@
 //! Assertions that explain themselves: each failure says what the kernel should
 //! have shown, why, and prints the window as it really was.
+//!
+//! Every check is `#[track_caller]`: a failure points at the line of the test that
+//! made it, never at this file. Pages are named as the maps view prints them
+//! (`window page 4`, `window pages 4-5`).
+//!
+//! [`call`] wraps the test's call of lab code, so that a panic, crash, hang or exit
+//! inside it is reported as "your code panicked at labs/x.rs:L:C while the test called
+//! ...: message. The test needed: ...".
+//!
+//! The suites' own `assert_eq!`s put the value they got on the left and the value the
+//! kernel or the lesson calls for on the right: the judge folds both into the one-line
+//! summary as "(expected RIGHT, got LEFT)".
 
 use std::ops::Range;
 use std::ptr::NonNull;
 
-use super::maps::{Backing, MapsView};
-use super::{page_size, probe};
+use super::maps::{Backing, MapsView, window_pages};
+use super::{isolate, page_size, probe};
+
+/// Runs `f`, the test's call of lab code, which the test describes as `call` with
+/// its arguments as a student would write them (`"trim_front(addr, 4 pages, 1)"`);
+/// `needs` says what that call must do (`"Ok: a front trim of a mapping succeeds"`,
+/// or `""`). Should lab code panic, crash, hang or exit inside it, the failure names
+/// the call and what it needed, not only the panic's own text.
+///
+/// ```ignore
+/// let rest = expect::call(format!("trim_front(addr, 4 pages, {cut})"), "Ok((rest, len))", || unsafe {
+///     trim_front(addr, pages(4), cut)
+/// });
+/// ```
+pub fn call<T>(call: impl AsRef<str>, needs: impl AsRef<str>, f: impl FnOnce() -> T) -> T {
+    isolate::calling(call.as_ref(), needs.as_ref());
+    let value = f();
+    isolate::returned();
+    value
+}
 
 /// Every page in `pages` (window pages) must have no mapping.
+#[track_caller]
 pub fn unmapped(view: &MapsView, pages: Range<usize>, why: &str) {
     for page in pages.clone() {
+        let run = view.run_at(page);
         assert!(
-            view.is_unmapped(page),
-            "window page {page} should be unmapped ({why}), but it is still mapped.\nwindow pages {pages:?} should be gone; the window is:\n{view}"
+            run.backing == Backing::Unmapped,
+            "window page {page} should be unmapped ({why}), but it is still mapped ({} {}).\n{}{}",
+            run.perms,
+            run.backing_text(),
+            gone(&pages),
+            indented(view)
         );
     }
 }
 
+/// `window pages 4-5 should all be gone; the window is:` (one page: `the window is:`).
+fn gone(pages: &Range<usize>) -> String {
+    let these = if pages.len() > 1 {
+        format!("{} should all be gone; ", window_pages(pages.clone()))
+    } else {
+        String::new()
+    };
+    format!("{these}the window is:\n")
+}
+
+/// The view with each line indented, as the README and the snapshots show it.
+fn indented(view: &MapsView) -> String {
+    view.to_string().lines().map(|l| format!("  {l}\n")).collect()
+}
+
 /// Every page in `pages` must be mapped with `perms` (e.g. `rw-p`).
+#[track_caller]
 pub fn mapped(view: &MapsView, pages: Range<usize>, perms: &str, why: &str) {
     for page in pages.clone() {
         let run = view.run_at(page);
+        let state = match run.backing {
+            Backing::Unmapped => "unmapped".to_string(),
+            _ => format!("{} {}", run.perms, run.backing_text()),
+        };
         assert!(
             run.backing != Backing::Unmapped && run.perms == perms,
-            "window page {page} should be mapped {perms} ({why}), but it is {} {:?}.\nthe window is:\n{view}",
-            run.perms,
-            run.backing
+            "window page {page} should be mapped {perms} ({why}), but it is {state}.\n{} should be mapped {perms}; \
+             the window is:\n{}",
+            window_pages(pages.clone()),
+            indented(view)
         );
     }
 }
 
 /// The page at `addr` must be mapped and still hold `byte` at its first and last offsets.
+#[track_caller]
 pub fn page_holds(addr: NonNull<u8>, byte: u8, why: &str) {
     assert!(
         probe::is_mapped(addr, page_size()),
@@ -48,6 +106,7 @@ pub fn page_holds(addr: NonNull<u8>, byte: u8, why: &str) {
 }
 
 /// The page at `addr` must accept a write and give it back (then its old byte is restored).
+#[track_caller]
 pub fn page_writable(addr: NonNull<u8>, why: &str) {
     assert!(
         probe::is_mapped(addr, page_size()),

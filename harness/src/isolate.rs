@@ -18,19 +18,40 @@
 //! environment block overwritten, which `/proc/self/environ` shows) before lab code
 //! runs. Whatever `INSTA_*` settings the process started with are put back before a
 //! snapshot is compared, so lab code cannot set `INSTA_FORCE_PASS` for itself.
+//!
+//! When the grader witnesses the test ([`protocol::WITNESS_ENV`], read with the token),
+//! the test's first arena goes where the grader said, and every step of the story that
+//! shows that window stops the process ([`checkpoint`]) until the grader has read the
+//! window from the kernel. Under `cargo test` nothing is witnessed and nothing stops.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use munmap_lab_protocol::{self as protocol, Kind, Verdict};
+
+use super::maps::MapsView;
 
 /// The token of this test process, once taken from the environment.
 static TOKEN: OnceLock<String> = OnceLock::new();
 /// The `INSTA_*` variables the test process started with (before any lab code ran).
 static STARTING_INSTA_ENV: OnceLock<Vec<(OsString, OsString)>> = OnceLock::new();
+/// Whether, and where, the grader witnesses this test process (read with the token).
+static WITNESS: OnceLock<Option<Witness>> = OnceLock::new();
+/// Whether the first arena has been placed at the witnessed window already.
+static WINDOW_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// What the grader said about witnessing this test process.
+#[derive(Clone, Copy, Debug)]
+struct Witness {
+    /// Page 0 of the window the grader reads at each checkpoint.
+    base: usize,
+    /// The test process the grader watches (a forked copy of it is not watched, so it never stops).
+    pid: u32,
+}
 
 /// Runs `body` in a process dedicated to the current test; fails the test when that
 /// process fails, crashes, hangs or exits early.
@@ -87,6 +108,24 @@ pub fn note(text: impl AsRef<str>) {
     }
 }
 
+/// Tells the judge that the test now calls lab code, described as `call`, which must do
+/// `needs` (see [`expect::call`](crate::expect::call)); [`returned`] ends it. Outside a
+/// judged test process (no token), nothing is printed.
+pub(crate) fn calling(call: &str, needs: &str) {
+    if let Some(token) = TOKEN.get() {
+        // A tab separates the two parts of the marker; the texts keep none of their own.
+        let clean = |text: &str| text.replace('\t', " ");
+        emit(Kind::Call, token, &format!("{}\t{}", clean(call), clean(needs)));
+    }
+}
+
+/// Tells the judge that the lab code named by the last [`calling`] returned.
+pub(crate) fn returned() {
+    if let Some(token) = TOKEN.get() {
+        emit(Kind::Return, token, "");
+    }
+}
+
 /// The lab this test binary checks: its file stem without cargo's hash (`lab02_partial`).
 pub fn lab_name() -> String {
     static NAME: OnceLock<String> = OnceLock::new();
@@ -122,7 +161,45 @@ fn take_token() -> Option<&'static String> {
             .filter(|(k, _)| k.to_string_lossy().starts_with("INSTA_"))
             .collect()
     });
+    WITNESS.get_or_init(take_witness);
     Some(TOKEN.get_or_init(|| token))
+}
+
+/// The grader's witness window, taken out of the environment with the token.
+fn take_witness() -> Option<Witness> {
+    let value = std::env::var_os(protocol::WITNESS_ENV)?;
+    // SAFETY: as in take_secret_env: before lab code runs, with no other thread reading.
+    unsafe { std::env::remove_var(protocol::WITNESS_ENV) };
+    let base = value
+        .to_str()
+        .and_then(protocol::parse_witness)
+        .unwrap_or_else(|| panic!("{}={value:?} is not a window address", protocol::WITNESS_ENV));
+    Some(Witness {
+        base,
+        pid: std::process::id(),
+    })
+}
+
+/// The witnessed window's address, the first time it is asked for in a witnessed test
+/// process (the test's first arena goes there); None otherwise.
+pub(crate) fn take_witnessed_window() -> Option<usize> {
+    let witness = WITNESS.get().copied().flatten()?;
+    (witness.pid == std::process::id() && !WINDOW_TAKEN.swap(true, Ordering::SeqCst)).then_some(witness.base)
+}
+
+/// A checkpoint: when the grader witnesses this process and `view` shows the witnessed
+/// window as this process sees it, stops the process (SIGSTOP) so that the grader reads
+/// the window from the kernel; the grader continues it. Anything else returns at once.
+pub(crate) fn checkpoint(view: &MapsView) {
+    let Some(witness) = WITNESS.get().copied().flatten() else {
+        return;
+    };
+    if witness.pid != std::process::id() || view.start_in_this_process() != Some(witness.base as u64) {
+        return;
+    }
+    let _ = std::io::stdout().flush();
+    // SAFETY: raise sends a signal to this thread; SIGSTOP stops the whole process.
+    unsafe { libc::raise(libc::SIGSTOP) };
 }
 
 /// Takes `name` out of the environment and overwrites its value where it was stored,
@@ -190,6 +267,7 @@ fn run_alone(test: &str) -> (Verdict, Vec<String>) {
     command
         .args(protocol::test_args(test))
         .env(protocol::TOKEN_ENV, &token)
+        .env_remove(protocol::WITNESS_ENV)
         .env("INSTA_WORKSPACE_ROOT", super::PROJECT_ROOT);
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The test
     // process is killed when the thread that started it ends, so a suite killed from

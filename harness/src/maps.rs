@@ -60,17 +60,55 @@ impl Run {
 }
 
 /// The window's pages as the kernel reported them, in order, gaps included.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two views are equal when they show the same pages the same way, wherever their windows lie.
+#[derive(Clone, Debug)]
 pub struct MapsView {
     window_pages: usize,
     runs: Vec<Run>,
+    /// The window's start, for a view of this process's own address space ([`MapsView::of`]).
+    own_start: Option<u64>,
 }
+
+impl PartialEq for MapsView {
+    fn eq(&self, other: &MapsView) -> bool {
+        self.window_pages == other.window_pages && self.runs == other.runs
+    }
+}
+
+impl Eq for MapsView {}
 
 impl MapsView {
     /// Reads `/proc/self/smaps` and keeps the `window_pages` pages starting at `start`.
     pub fn of(start: NonNull<u8>, window_pages: usize) -> MapsView {
         let smaps = read_smaps();
-        MapsView::from_maps(&smaps, start.as_ptr() as u64, window_pages)
+        let start = start.as_ptr() as u64;
+        MapsView {
+            own_start: Some(start),
+            ..MapsView::from_maps(&smaps, start, window_pages)
+        }
+    }
+
+    /// The window of `window_pages` pages at `start` in process `pid`, from its
+    /// `/proc/PID/smaps`, for a judge outside that process: never panics, whatever the
+    /// process mapped (the error says why the window could not be read).
+    pub fn of_process(pid: u32, start: u64, window_pages: usize) -> Result<MapsView, String> {
+        let path = format!("/proc/{pid}/smaps");
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let parsed = std::panic::catch_unwind(|| {
+            MemoryMaps::from_buf_read(&bytes[..]).map(|maps| MapsView::from_maps(&maps.0, start, window_pages))
+        });
+        match parsed {
+            Ok(Ok(view)) => Ok(view),
+            Ok(Err(e)) => Err(format!("cannot parse {path}: {e}")),
+            Err(_) => Err(format!("cannot parse {path}: the parser panicked")),
+        }
+    }
+
+    /// Where the window starts, when this is a view of this process's own address space
+    /// (None for a view of another process's, or one built from text).
+    pub fn start_in_this_process(&self) -> Option<u64> {
+        self.own_start
     }
 
     /// Builds the view from parsed maps; public so the support layer's own tests can feed it text.
@@ -102,7 +140,11 @@ impl MapsView {
         if cursor < end {
             runs.push(gap(cursor, end, start, page));
         }
-        MapsView { window_pages, runs }
+        MapsView {
+            window_pages,
+            runs,
+            own_start: None,
+        }
     }
 
     /// The runs, in address order, covering the whole window.
@@ -111,14 +153,16 @@ impl MapsView {
     }
 
     /// The run that holds window page `page`.
+    #[track_caller]
     pub fn run_at(&self, page: usize) -> &Run {
-        self.runs
-            .iter()
-            .find(|r| r.contains(page))
-            .unwrap_or_else(|| panic!("page {page} is outside the {}-page window", self.window_pages))
+        match self.runs.iter().find(|r| r.contains(page)) {
+            Some(run) => run,
+            None => panic!("window page {page} is outside the {}-page window", self.window_pages),
+        }
     }
 
     /// Whether no mapping covers window page `page`.
+    #[track_caller]
     pub fn is_unmapped(&self, page: usize) -> bool {
         self.run_at(page).backing == Backing::Unmapped
     }
@@ -142,22 +186,38 @@ impl fmt::Display for MapsView {
             } else {
                 format!("pages {}-{}", run.first, run.end - 1)
             };
-            let backing = match &run.backing {
-                Backing::Unmapped => "unmapped".to_string(),
-                Backing::Anonymous => "anonymous".to_string(),
-                Backing::Special(name) => format!("[{name}]"),
-                Backing::File { name, first_file_page } if run.len() == 1 => {
-                    format!("file {name}, file page {first_file_page}")
-                }
-                Backing::File { name, first_file_page } => format!(
-                    "file {name}, file pages {first_file_page}-{}",
-                    first_file_page + run.len() as u64 - 1
-                ),
-            };
             let lock = if run.locked { "  locked" } else { "" };
-            writeln!(f, "{pages:<11} {:<4}  {backing}{lock}", run.perms)?;
+            writeln!(f, "{pages:<11} {:<4}  {}{lock}", run.perms, run.backing_text())?;
         }
         Ok(())
+    }
+}
+
+impl Run {
+    /// What backs the run, as the view prints it: `anonymous`, `unmapped`,
+    /// `file lab.data, file pages 0-1`.
+    pub fn backing_text(&self) -> String {
+        match &self.backing {
+            Backing::Unmapped => "unmapped".to_string(),
+            Backing::Anonymous => "anonymous".to_string(),
+            Backing::Special(name) => format!("[{name}]"),
+            Backing::File { name, first_file_page } if self.len() == 1 => {
+                format!("file {name}, file page {first_file_page}")
+            }
+            Backing::File { name, first_file_page } => format!(
+                "file {name}, file pages {first_file_page}-{}",
+                first_file_page + self.len() as u64 - 1
+            ),
+        }
+    }
+}
+
+/// Window pages in the view's own notation: `window page 4`, `window pages 4-5`.
+pub fn window_pages(pages: std::ops::Range<usize>) -> String {
+    match pages.len() {
+        0 => "no window page".to_string(),
+        1 => format!("window page {}", pages.start),
+        _ => format!("window pages {}-{}", pages.start, pages.end - 1),
     }
 }
 
@@ -273,6 +333,28 @@ mod tests {
         let view = MapsView::from_maps(&parse(&text), WINDOW, 3);
         assert_eq!(view.locked_pages(), vec![0, 1]);
         assert!(view.to_string().contains("locked"));
+    }
+
+    #[test]
+    fn a_judge_outside_sees_the_same_window_but_not_as_its_own() {
+        let arena = crate::Arena::new(3);
+        let own = arena.view();
+        let outside = MapsView::of_process(std::process::id(), arena.page(0).as_ptr() as u64, 3).unwrap();
+        assert_eq!(own, outside, "same pages, same view");
+        assert_eq!(own.start_in_this_process(), Some(arena.page(0).as_ptr() as u64));
+        assert_eq!(outside.start_in_this_process(), None);
+        assert!(
+            MapsView::of_process(u32::MAX, WINDOW, 1)
+                .unwrap_err()
+                .contains("cannot read")
+        );
+    }
+
+    #[test]
+    fn page_ranges_read_like_the_view() {
+        assert_eq!(window_pages(4..5), "window page 4");
+        assert_eq!(window_pages(4..6), "window pages 4-5");
+        assert_eq!(window_pages(2..2), "no window page");
     }
 
     #[test]

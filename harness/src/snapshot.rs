@@ -27,6 +27,10 @@ impl Story {
 
     /// Records the window after a step. The step is also printed, so a crash later in
     /// the test still shows the last state of the window in its report.
+    ///
+    /// When the grader witnesses the test and `view` is of the witnessed window (this
+    /// process's first arena), the step is also a checkpoint: the process stops until the
+    /// grader has read the window from the kernel itself.
     pub fn step(&mut self, heading: impl AsRef<str>, view: &MapsView) -> &mut Story {
         let heading = heading.as_ref();
         let mut block = String::new();
@@ -39,6 +43,7 @@ impl Story {
             self.text.push('\n');
         }
         self.text.push_str(&block);
+        super::isolate::checkpoint(view);
         self
     }
 

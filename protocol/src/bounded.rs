@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
@@ -27,6 +27,9 @@ use nix::unistd::Pid;
 const GRACE: Duration = Duration::from_millis(200);
 /// How often the child's exit is checked when the kernel has no pidfd to poll (before 5.3).
 const TICK: Duration = Duration::from_millis(20);
+/// How often an observed child is checked for a stop: neither a pidfd nor the pipe tells
+/// when a process stops.
+pub const STOP_TICK: Duration = Duration::from_millis(1);
 /// Reads per wake-up before the clock is looked at again, so a child that writes faster
 /// than we read cannot keep us past the limit.
 const READS_PER_WAKE: usize = 16;
@@ -49,7 +52,21 @@ pub struct Ended {
 ///
 /// Any `pre_exec` already on `cmd` is kept. Descendants that left the group (`setsid`) are
 /// not killed here: that takes a subreaper (see `sandbox::kill_orphans`).
-pub fn run(mut cmd: Command, limit: Duration, cap: usize) -> io::Result<Ended> {
+///
+/// A child that stops (SIGSTOP) stays stopped until the limit kills it: see [`run_observed`].
+pub fn run(cmd: Command, limit: Duration, cap: usize) -> io::Result<Ended> {
+    run_with(cmd, limit, cap, None)
+}
+
+/// [`run`], for a child that stops itself to be looked at: each time the child (not a
+/// descendant) stops, `on_stop` is called with its pid while it is stopped, and then the
+/// child is continued (SIGCONT). The time limit holds as in `run`, stops included; a stop
+/// is noticed within [`STOP_TICK`].
+pub fn run_observed(cmd: Command, limit: Duration, cap: usize, on_stop: &mut dyn FnMut(u32)) -> io::Result<Ended> {
+    run_with(cmd, limit, cap, Some(on_stop))
+}
+
+fn run_with(mut cmd: Command, limit: Duration, cap: usize, on_stop: Option<&mut dyn FnMut(u32)>) -> io::Result<Ended> {
     let (reader, writer) = io::pipe()?;
     cmd.stdin(Stdio::null())
         .stdout(writer.try_clone()?)
@@ -63,7 +80,7 @@ pub fn run(mut cmd: Command, limit: Duration, cap: usize) -> io::Result<Ended> {
     let mut child = spawned?;
     let mut output = Capped::new(cap);
 
-    let watched = watch(&child, &reader, start + limit, &mut output);
+    let watched = watch(&child, &reader, start + limit, &mut output, on_stop);
     // Whatever happened, the child is dead or a zombie here or about to be killed, and not
     // reaped yet: its pid still names its group, so killpg cannot hit a recycled pid.
     let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
@@ -86,13 +103,30 @@ struct Watched {
     pipe_open: bool,
 }
 
-/// Reads the pipe until the child exits (left unreaped) or `deadline` passes.
-fn watch(child: &Child, reader: &io::PipeReader, deadline: Instant, output: &mut Capped) -> io::Result<Watched> {
+/// Reads the pipe until the child exits (left unreaped) or `deadline` passes; with
+/// `on_stop`, reports and continues every stop of the child on the way.
+fn watch(
+    child: &Child,
+    reader: &io::PipeReader,
+    deadline: Instant,
+    output: &mut Capped,
+    mut on_stop: Option<&mut dyn FnMut(u32)>,
+) -> io::Result<Watched> {
     set_nonblocking(reader.as_fd())?;
     let pid = Pid::from_raw(child.id() as i32);
     let pidfd = pidfd_open(pid);
     let mut pipe_open = true;
     loop {
+        if let Some(on_stop) = on_stop.as_deref_mut()
+            && has_stopped(pid)?
+        {
+            // What the child printed up to its stop comes first in the output.
+            if pipe_open {
+                pipe_open = !drain_available(reader, output)?;
+            }
+            on_stop(child.id());
+            let _ = kill(pid, Signal::SIGCONT);
+        }
         if has_exited(pid)? {
             return Ok(Watched {
                 timed_out: false,
@@ -109,6 +143,9 @@ fn watch(child: &Child, reader: &io::PipeReader, deadline: Instant, output: &mut
         let mut wait = deadline - now;
         if pidfd.is_none() {
             wait = wait.min(TICK);
+        }
+        if on_stop.is_some() {
+            wait = wait.min(STOP_TICK);
         }
         let mut fds = Vec::with_capacity(2);
         if pipe_open {
@@ -177,6 +214,20 @@ fn has_exited(pid: Pid) -> io::Result<bool> {
         match waitid(Id::Pid(pid), flags) {
             Ok(WaitStatus::StillAlive) => return Ok(false),
             Ok(_) => return Ok(true),
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether `pid` (our child) has stopped since we last asked; the stop is consumed, so
+/// each stop is reported once. An exited child has not stopped (a wait for stops alone
+/// finds no child then: ECHILD).
+fn has_stopped(pid: Pid) -> io::Result<bool> {
+    loop {
+        match waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG) {
+            Ok(WaitStatus::Stopped(..)) => return Ok(true),
+            Ok(_) | Err(Errno::ECHILD) => return Ok(false),
             Err(Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
@@ -381,6 +432,37 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(!alive(job), "the job in the child's group should be dead");
+    }
+
+    #[test]
+    fn each_stop_is_reported_while_stopped_and_continued() {
+        let mut seen = Vec::new();
+        let mut on_stop = |pid: u32| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start().chars().next();
+            seen.push(state);
+        };
+        let ended = run_observed(
+            sh("echo one; kill -STOP $$; echo two; kill -STOP $$; echo three"),
+            Duration::from_secs(10),
+            1024,
+            &mut on_stop,
+        )
+        .unwrap();
+        assert!(ended.status.unwrap().success(), "{ended:?}");
+        assert_eq!(text(&ended), "one\ntwo\nthree\n");
+        assert_eq!(seen, [Some('T'), Some('T')], "stopped when reported");
+        assert!(ended.elapsed < Duration::from_secs(2), "{:?}", ended.elapsed);
+    }
+
+    #[test]
+    fn a_child_that_stops_without_end_is_killed_at_the_limit() {
+        let limit = Duration::from_millis(500);
+        let mut stops = 0;
+        let ended = run_observed(sh("while :; do kill -STOP $$; done"), limit, 1024, &mut |_| stops += 1).unwrap();
+        assert!(ended.status.is_none(), "{ended:?}");
+        assert!(stops > 1, "{stops}");
+        assert!(ended.elapsed < limit + Duration::from_secs(1), "{:?}", ended.elapsed);
     }
 
     #[test]

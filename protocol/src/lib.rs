@@ -9,6 +9,11 @@
 //! the body returned. Whatever else happens (a signal, an early exit, a hang, printed
 //! text) is judged here from outside, into a [`Verdict`] whose message a student can
 //! act on.
+//!
+//! The grader can also witness a test: with [`WITNESS_ENV`] it tells the test process
+//! where to put its window, the process stops itself at every step that shows it, and
+//! [`bounded::run_observed`] lets the grader read the window from the kernel while the
+//! process is stopped. A pass then needs the token and the kernel's agreement.
 
 pub mod bounded;
 mod judge;
@@ -30,6 +35,19 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const TIMEOUT_RANGE: std::ops::RangeInclusive<f64> = 0.5..=600.0;
 /// Most output kept from one test process; the rest is dropped with a note.
 pub const OUTPUT_CAP: usize = 1 << 20;
+/// Set by the grader (and only the grader) when it witnesses a test: the address, in hex,
+/// where the test process must place its first arena's window. The process then stops
+/// itself (SIGSTOP) at every step of its story that shows that window, and the grader
+/// reads the window from `/proc/PID/smaps` before it lets the process go on.
+pub const WITNESS_ENV: &str = "MUNMAP_LAB_WITNESS";
+/// Where the grader puts the witnessed window: 232 GiB, far below where the kernel places
+/// mmaps, libraries and the stack (top-down from near the top of the address space, or
+/// bottom-up from a third of it), below where PIE programs load, and inside even a 39-bit
+/// (512 GiB) user address space. Lab 07's fixed window (264 GiB) lies elsewhere.
+pub const WITNESS_BASE: usize = 0x3a_0000_0000;
+/// How many pages from [`WITNESS_BASE`] the grader reads at a checkpoint: more than any
+/// test's window, so the judge never asks the process how big its window is.
+pub const WITNESS_PAGES: usize = 64;
 
 const MARKER: &str = "@@munmap-lab";
 
@@ -42,6 +60,12 @@ pub enum Kind {
     Skip,
     /// A measured fact shown to whoever runs the test.
     Note,
+    /// The test is calling lab code: `CALL<TAB>NEEDS`, what it called (with its
+    /// arguments) and what it needs that call to do. A panic, crash, hang or exit that
+    /// comes before the matching [`Return`](Kind::Return) happened in that call.
+    Call,
+    /// The lab code the last [`Call`](Kind::Call) named returned.
+    Return,
 }
 
 impl Kind {
@@ -50,12 +74,16 @@ impl Kind {
             Kind::Pass => "pass",
             Kind::Skip => "skip",
             Kind::Note => "note",
+            Kind::Call => "call",
+            Kind::Return => "return",
         }
     }
 }
 
-/// The line a test process prints (on its own line) to tell the judge `kind`.
+/// The line a test process prints (on its own line) to tell the judge `kind`; line
+/// breaks in `text` become spaces (a marker is one line).
 pub fn marker(kind: Kind, token: &str, text: &str) -> String {
+    let text = text.replace(['\n', '\r'], " ");
     format!("\n{MARKER}:{}:{token}@@ {text}\n", kind.word())
 }
 
@@ -98,6 +126,18 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// The value of [`WITNESS_ENV`] for a window at `base`.
+pub fn witness_value(base: usize) -> String {
+    format!("{base:#x}")
+}
+
+/// The window base in a value of [`WITNESS_ENV`]: a non-zero hex address (`0x` optional).
+pub fn parse_witness(text: &str) -> Option<usize> {
+    let hex = text.trim();
+    let hex = hex.strip_prefix("0x").unwrap_or(hex);
+    usize::from_str_radix(hex, 16).ok().filter(|base| *base != 0)
+}
+
 /// The arguments that make a libtest binary run exactly `test`, alone, uncaptured.
 pub fn test_args(test: &str) -> [&str; 5] {
     ["--exact", test, "--test-threads=1", "--nocapture", "--color=never"]
@@ -124,6 +164,15 @@ mod tests {
         let (a, b) = (new_token(), new_token());
         assert_eq!(a.len(), 32);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn the_witness_base_goes_there_and_back() {
+        assert_eq!(parse_witness(&witness_value(WITNESS_BASE)), Some(WITNESS_BASE));
+        assert_eq!(parse_witness("3a00000000"), Some(0x3a_0000_0000));
+        for bad in ["", "0", "0x", "zz", "-1"] {
+            assert_eq!(parse_witness(bad), None, "{bad}");
+        }
     }
 
     #[test]

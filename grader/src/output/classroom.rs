@@ -381,20 +381,12 @@ mod tests {
             max_score: if status == TestStatus::Skipped { 0 } else { points },
             message: message.into(),
             seconds: Some(0.25),
+            witnessed: false,
         }
     }
 
     fn lab(id: &str, tests: Vec<TestGrade>) -> LabGrade {
-        LabGrade {
-            id: id.into(),
-            title: String::new(),
-            score: 0,
-            max_score: 0,
-            status: LabStatus::Graded,
-            message: String::new(),
-            tests,
-        }
-        .total()
+        LabGrade::graded(id, "", tests)
     }
 
     fn check(grade: &Grade) {

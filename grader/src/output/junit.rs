@@ -226,6 +226,7 @@ mod tests {
             max_score: u32::from(status != TestStatus::Skipped),
             message: message.into(),
             seconds,
+            witnessed: false,
         }
     }
 

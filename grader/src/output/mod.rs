@@ -86,6 +86,7 @@ mod tests {
                 max_score: 2,
                 message: "hung".into(),
                 seconds: Some(10.5),
+                witnessed: false,
             }],
         };
         let grade = Grade::new(vec![lab]);

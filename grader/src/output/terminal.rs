@@ -1,5 +1,6 @@
-//! The report a person reads: one row per lab, the first line of every failure, what
-//! to do next, and `Score: X/Y` last (scripts may read that line).
+//! The report a person reads: one row per lab, the first line of every failure (a
+//! build error with its line of code and the compiler's notes), what to do next, and
+//! `Score: X/Y` last (scripts may read that line).
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,8 @@ use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
 
 /// How many ignored files are named before "and N more".
 const IGNORED_SHOWN: usize = 8;
+/// Lines of a build error shown under its first (the code, the compiler's notes).
+const BUILD_DETAIL_SHOWN: usize = 8;
 
 pub fn render(grade: &Grade) -> String {
     let mut out = String::new();
@@ -21,6 +24,15 @@ pub fn render(grade: &Grade) -> String {
         writeln!(out, "{mark} {:<width$}  {points:>7}  {}", lab.id, lab.title).unwrap();
         if lab.status == LabStatus::BuildError {
             writeln!(out, "       does not compile: {}", first_line(&lab.message)).unwrap();
+            let detail = lab
+                .message
+                .trim_start()
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty());
+            for line in detail.take(BUILD_DETAIL_SHOWN) {
+                writeln!(out, "         {line}").unwrap();
+            }
             continue;
         }
         for test in &lab.tests {
@@ -37,6 +49,16 @@ pub fn render(grade: &Grade) -> String {
         if !lab.message.is_empty() {
             writeln!(out, "       note: {}", first_line(&lab.message)).unwrap();
         }
+    }
+    if grade.witnessed() > 0 {
+        let tests = grade.labs.iter().map(|l| l.tests.len()).sum::<usize>();
+        writeln!(
+            out,
+            "\nKernel-witnessed: {} of {tests} tests (the grader read their windows from the kernel at each \
+             checkpoint and held them to the reference solution's; GRADING.md lists them)",
+            grade.witnessed()
+        )
+        .unwrap();
     }
     if !grade.ignored.is_empty() {
         let shown: Vec<&str> = grade.ignored.iter().take(IGNORED_SHOWN).map(String::as_str).collect();
@@ -131,6 +153,7 @@ mod tests {
             max_score: max,
             message: message.into(),
             seconds: None,
+            witnessed: false,
         }
     }
 
@@ -160,7 +183,9 @@ mod tests {
             score: 0,
             max_score: 1,
             status: LabStatus::BuildError,
-            message: "labs/lab02_partial.rs:3:5: error[E0308]: mismatched types".into(),
+            message: "labs/lab02_partial.rs:3:5: error[E0308]: mismatched types: expected `Pid`, found `i32`\n    \
+                      3 |     Ok(pid)\n      |        ^^^\n    help: try `Pid::from_raw`"
+                .into(),
             tests: vec![test("trim", TestStatus::Fail, 0, 1, "not run")],
         };
         let mut grade = Grade::new(vec![lab1, lab2]);
@@ -178,7 +203,10 @@ mod tests {
         );
         assert!(!text.contains("second line"));
         assert!(text.contains("       skipped dirty: old kernel\n"), "{text}");
-        assert!(text.contains("does not compile: labs/lab02_partial.rs:3:5: error[E0308]"));
+        assert!(text.contains(
+            "       does not compile: labs/lab02_partial.rs:3:5: error[E0308]: mismatched types: expected `Pid`, found \
+             `i32`\n             3 |     Ok(pid)\n               |        ^^^\n             help: try `Pid::from_raw`\n"
+        ));
         assert!(text.contains("Ignored (only labs/*.rs is graded): Cargo.toml, tests/lab01_full.rs\n"));
         assert!(text.contains("Next: labs/lab01_full.rs (1 test to go)"), "{text}");
         assert!(text.contains("`cargo test --test lab01_full sync`"), "{text}");
@@ -234,5 +262,16 @@ mod tests {
         let text = render(&grade);
         assert!(text.starts_with("ok lab01_full"), "{text}");
         assert!(text.contains("Every lab is complete."));
+    }
+
+    #[test]
+    fn says_how_many_tests_the_kernel_witnessed() {
+        let mut grade = sample();
+        assert!(
+            !render(&grade).contains("Kernel-witnessed"),
+            "none witnessed, nothing said"
+        );
+        grade.labs[0].tests[1].witnessed = true;
+        assert!(render(&grade).contains("\nKernel-witnessed: 1 of 4 tests (the grader read their windows"));
     }
 }

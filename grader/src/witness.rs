@@ -1,0 +1,382 @@
+//! The kernel as witness: the grader's own view of a test's window at each checkpoint.
+//!
+//! A pass marker can be forged by lab code that finds the test's token in its own
+//! process's memory. The kernel's account of that process cannot: when the grader
+//! witnesses a test, it tells the test process where to put its window
+//! ([`protocol::WITNESS_BASE`]), the process stops itself (SIGSTOP) at every step of
+//! its story that shows that window, and at each stop [`Transcript::checkpoint`] reads
+//! the window from `/proc/PID/smaps` and renders it with the harness's maps view. No
+//! code of the test process runs while it is stopped, and what it printed is not read.
+//!
+//! The reference solutions are graded first in every grading run, witnessed too: a
+//! submission's test whose reference transcript has a checkpoint passes only when its
+//! own transcript is the same, checkpoint for checkpoint ([`verdict`]). A test whose
+//! reference stopped nowhere keeps the verdict on its process alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use munmap_lab_harness::MapsView;
+use munmap_lab_protocol::{self as protocol, Verdict};
+
+use crate::grade::Reference;
+use crate::model::{Grade, TestStatus};
+use crate::rubric::Lab;
+use crate::run::Ran;
+
+/// Most checkpoints read in one test: lab code that stops itself without end costs
+/// the grader nothing more (its transcript then differs from any reference).
+pub const MAX_CHECKPOINTS: usize = 64;
+
+/// The window as the grader read it from the kernel at each checkpoint of one test, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transcript {
+    pub checkpoints: Vec<String>,
+}
+
+impl Transcript {
+    /// Reads the witnessed window of the stopped process `pid` and adds it.
+    pub fn checkpoint(&mut self, pid: u32) {
+        let window = match self.checkpoints.len() {
+            n if n > MAX_CHECKPOINTS => return,
+            MAX_CHECKPOINTS => format!("(more than {MAX_CHECKPOINTS} checkpoints: the rest were not read)\n"),
+            _ => match MapsView::of_process(pid, protocol::WITNESS_BASE as u64, protocol::WITNESS_PAGES) {
+                Ok(view) => view.to_string(),
+                Err(e) => format!("(the window could not be read: {e})\n"),
+            },
+        };
+        self.checkpoints.push(window);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.checkpoints.is_empty()
+    }
+}
+
+/// The verdict on `lab::test` once the kernel has had its say: a pass stands only when
+/// `seen` (this run's transcript) equals `expected` (the reference solution's). Any
+/// other verdict stands as it is: it already costs the test its points, and its own
+/// message says more.
+pub fn verdict(lab: &str, test: &str, verdict: Verdict, seen: &Transcript, expected: &Transcript) -> Verdict {
+    if verdict != Verdict::Pass {
+        return verdict;
+    }
+    let (seen, expected) = (&seen.checkpoints, &expected.checkpoints);
+    let Some(n) = (0..seen.len().max(expected.len())).find(|&n| seen.get(n) != expected.get(n)) else {
+        return Verdict::Pass;
+    };
+    let count = |checkpoints: &[String]| match checkpoints.len() {
+        1 => "1 checkpoint".to_string(),
+        n => format!("{n} checkpoints"),
+    };
+    let show = |window: Option<&String>, who: &str, stopped: &[String]| match window {
+        Some(window) => indent(window),
+        None => format!("  (none: {who} stopped at {} in all)\n", count(stopped)),
+    };
+    Verdict::Fail(format!(
+        "{lab}::{test} failed: the test process reported a pass, but the window the grader read from the kernel \
+         at checkpoint {} differs from the reference solution's.\n\
+         At each step of its story the test stops, and the grader reads the window from /proc/PID/smaps itself \
+         ({} pages from the window's page 0; the page after the window is the reservation's guard page).\n\n\
+         checkpoint {}, the reference solution:\n{}\
+         checkpoint {}, this submission:\n{}",
+        n + 1,
+        protocol::WITNESS_PAGES,
+        n + 1,
+        show(expected.get(n), "the reference solution", expected),
+        n + 1,
+        show(seen.get(n), "this submission", seen),
+    ))
+}
+
+/// Judges every test of `lab` that ran: verdicts after the kernel's say (see
+/// [`verdict`]) and the tests whose verdict it witnessed. The transcript of every test
+/// that passed goes into `transcripts` (as `lab::test`), for grading others against.
+///
+/// Without a reference (the solutions graded as the reference), a test is witnessed
+/// when it stopped at a checkpoint: that transcript is what others are held to.
+pub fn judge_lab(
+    lab: &str,
+    ran: BTreeMap<String, Ran>,
+    reference: Option<&Reference>,
+    transcripts: &mut BTreeMap<String, Transcript>,
+) -> (BTreeMap<String, Verdict>, BTreeSet<String>) {
+    let mut verdicts = BTreeMap::new();
+    let mut witnessed = BTreeSet::new();
+    for (
+        test,
+        Ran {
+            verdict: ran,
+            transcript,
+            ..
+        },
+    ) in ran
+    {
+        let key = format!("{lab}::{test}");
+        let judged = match reference {
+            Some(reference) => match reference.witnessed(&key) {
+                Some(expected) => {
+                    witnessed.insert(test.clone());
+                    verdict(lab, &test, ran, &transcript, expected)
+                }
+                None => ran,
+            },
+            None => {
+                if !transcript.is_empty() {
+                    witnessed.insert(test.clone());
+                }
+                ran
+            }
+        };
+        if judged == Verdict::Pass && !transcript.is_empty() {
+            transcripts.insert(key, transcript);
+        }
+        verdicts.insert(test, judged);
+    }
+    (verdicts, witnessed)
+}
+
+/// Where GRADING.md lists the witnessed tests (checked by `cargo selftest`).
+pub const BEGIN: &str =
+    "<!-- witnessed tests: those whose reference run stops at a checkpoint; `cargo selftest` checks this list -->";
+pub const END: &str = "<!-- end of witnessed tests -->";
+
+/// The list of witnessed tests for GRADING.md: one row per lab, test functions with
+/// their rstest cases folded (`functions` holds `(lab, function)`), then the totals.
+pub fn table(labs: &[Lab], functions: &BTreeSet<(String, String)>) -> String {
+    let mut out = String::from("| lab | kernel-witnessed tests |\n| --- | --- |\n");
+    let (mut tests, mut points) = (0, 0);
+    for lab in labs {
+        let mut names: Vec<(String, usize)> = Vec::new();
+        for (test, test_points) in &lab.points {
+            let function = function_of(test);
+            if !functions.contains(&(lab.id.clone(), function.to_string())) {
+                continue;
+            }
+            tests += 1;
+            points += test_points;
+            match names.last_mut() {
+                Some((name, cases)) if name == function => *cases += 1,
+                _ => names.push((function.to_string(), 1)),
+            }
+        }
+        let names: Vec<String> = names
+            .into_iter()
+            .map(|(name, cases)| match cases {
+                1 => name,
+                n => format!("{name} ({n} cases)"),
+            })
+            .collect();
+        let shown = if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        };
+        out.push_str(&format!("| {} | {shown} |\n", lab.id));
+    }
+    let all_tests: usize = labs.iter().map(|l| l.points.len()).sum();
+    let all_points: u32 = labs.iter().map(Lab::max_score).sum();
+    out.push_str(&format!(
+        "| **total** | {tests} of {all_tests} tests, {points} of {all_points} points |\n"
+    ));
+    out
+}
+
+/// The `(lab, function)` pairs a [`table`] lists.
+pub fn listed(table: &str) -> BTreeSet<(String, String)> {
+    let mut functions = BTreeSet::new();
+    for row in table.lines().filter_map(|l| l.strip_prefix("| ")) {
+        let Some((lab, names)) = row.split_once(" | ") else {
+            continue;
+        };
+        if lab == "lab" || lab.starts_with("---") || lab.starts_with("**") {
+            continue;
+        }
+        for name in names.trim_end_matches(" |").split(", ").filter(|n| *n != "none") {
+            let function = name.split(" (").next().unwrap_or(name);
+            functions.insert((lab.to_string(), function.to_string()));
+        }
+    }
+    functions
+}
+
+/// The list GRADING.md should show, from the reference solutions' `grade` on this
+/// machine and the `listed` functions: a function whose tests the reference skipped
+/// here keeps its place in the list, or leaves it, as listed.
+pub fn expected_list(labs: &[Lab], grade: &Grade, listed: &BTreeSet<(String, String)>) -> String {
+    let mut functions = BTreeSet::new();
+    let mut ran = BTreeSet::new();
+    for lab in &grade.labs {
+        for test in lab.tests.iter().filter(|t| t.status == TestStatus::Pass) {
+            let key = (lab.id.clone(), function_of(&test.name).to_string());
+            if test.witnessed {
+                functions.insert(key.clone());
+            }
+            ran.insert(key);
+        }
+    }
+    functions.extend(listed.iter().filter(|f| !ran.contains(*f)).cloned());
+    table(labs, &functions)
+}
+
+/// The test function of a libtest name (`function::case_1_x` for an rstest case).
+fn function_of(test: &str) -> &str {
+    test.split_once("::").map_or(test, |(function, _)| function)
+}
+
+fn indent(window: &str) -> String {
+    window.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transcript(windows: &[&str]) -> Transcript {
+        Transcript {
+            checkpoints: windows.iter().map(|w| w.to_string()).collect(),
+        }
+    }
+
+    const BEFORE: &str = "page  0     ---p  anonymous\npages 1-4   rw-p  anonymous\n";
+    const AFTER: &str = "page  0     ---p  anonymous\npage  1     ----  unmapped\npages 2-4   rw-p  anonymous\n";
+
+    #[test]
+    fn a_pass_stands_only_with_the_same_checkpoints() {
+        let expected = transcript(&[BEFORE, AFTER]);
+        let pass = || Verdict::Pass;
+        assert_eq!(verdict("lab", "t", pass(), &expected.clone(), &expected), Verdict::Pass);
+
+        let different = verdict("lab", "t", pass(), &transcript(&[BEFORE, BEFORE]), &expected);
+        let message = different.message();
+        assert_eq!(different.status(), "fail");
+        assert!(
+            message.starts_with("lab::t failed: the test process reported a pass"),
+            "{message}"
+        );
+        assert!(message.contains("at checkpoint 2 differs"), "{message}");
+        assert!(
+            message.contains(
+                "checkpoint 2, the reference solution:\n  page  0     ---p  anonymous\n  page  1     ----  unmapped\n"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("checkpoint 2, this submission:\n  page  0     ---p  anonymous\n  pages 1-4"),
+            "{message}"
+        );
+
+        let missing = verdict("lab", "t", pass(), &transcript(&[BEFORE]), &expected);
+        assert!(
+            missing
+                .message()
+                .contains("this submission:\n  (none: this submission stopped at 1 checkpoint in all)"),
+            "{missing:?}"
+        );
+        let extra = verdict("lab", "t", pass(), &transcript(&[BEFORE, AFTER, AFTER]), &expected);
+        assert!(
+            extra.message().contains("checkpoint 3, the reference solution:\n  (none: the reference solution stopped at 2 checkpoints in all)"),
+            "{extra:?}"
+        );
+    }
+
+    #[test]
+    fn the_list_folds_cases_keeps_what_was_skipped_here_and_reads_back() {
+        let labs = crate::rubric::parse(
+            "[lab01]\ntitle = 'One'\n[lab01.points]\n'a::case_1_x' = 1\n'a::case_2_y' = 2\nb = 3\nc = 4\n\
+             [lab02]\ntitle = 'Two'\n[lab02.points]\nd = 5\n",
+        )
+        .unwrap();
+        let pair = |lab: &str, f: &str| (lab.to_string(), f.to_string());
+        let functions = BTreeSet::from([pair("lab01", "a"), pair("lab01", "c")]);
+        let text = table(&labs, &functions);
+        assert_eq!(
+            text,
+            "| lab | kernel-witnessed tests |\n| --- | --- |\n| lab01 | a (2 cases), c |\n| lab02 | none |\n\
+             | **total** | 3 of 5 tests, 7 of 15 points |\n"
+        );
+        assert_eq!(listed(&text), functions);
+
+        // The reference here: a witnessed, b not, c skipped (so it stays as listed).
+        let test = |name: &str, status, witnessed| crate::model::TestGrade {
+            name: name.into(),
+            status,
+            score: 0,
+            max_score: 0,
+            message: String::new(),
+            seconds: None,
+            witnessed,
+        };
+        let grade = Grade::new(vec![crate::model::LabGrade {
+            id: "lab01".into(),
+            title: String::new(),
+            score: 0,
+            max_score: 0,
+            status: crate::model::LabStatus::Graded,
+            message: String::new(),
+            tests: vec![
+                test("a::case_1_x", TestStatus::Pass, true),
+                test("a::case_2_y", TestStatus::Pass, true),
+                test("b", TestStatus::Pass, false),
+                test("c", TestStatus::Skipped, false),
+            ],
+        }]);
+        assert_eq!(expected_list(&labs, &grade, &functions), text);
+        let without_c = BTreeSet::from([pair("lab01", "a")]);
+        assert_eq!(expected_list(&labs, &grade, &without_c), table(&labs, &without_c));
+    }
+
+    #[test]
+    fn other_verdicts_keep_their_own_message() {
+        let crash = Verdict::Crash("lab::t crashed: SIGSEGV".into());
+        assert_eq!(
+            verdict("lab", "t", crash.clone(), &transcript(&[]), &transcript(&[BEFORE])),
+            crash
+        );
+    }
+
+    #[test]
+    fn a_lab_is_held_to_the_reference_where_it_stopped() {
+        let ran = |verdict: Verdict, windows: &[&str]| Ran {
+            verdict,
+            transcript: transcript(windows),
+            seconds: None,
+        };
+        // The reference: `a` stopped twice, `b` never.
+        let mut reference_transcripts = BTreeMap::new();
+        let (verdicts, witnessed) = judge_lab(
+            "lab",
+            BTreeMap::from([
+                ("a".to_string(), ran(Verdict::Pass, &[BEFORE, AFTER])),
+                ("b".to_string(), ran(Verdict::Pass, &[])),
+            ]),
+            None,
+            &mut reference_transcripts,
+        );
+        assert!(verdicts.values().all(|v| *v == Verdict::Pass));
+        assert_eq!(witnessed, BTreeSet::from(["a".to_string()]));
+        let reference = Reference {
+            passes: BTreeSet::from(["lab::a".to_string(), "lab::b".to_string()]),
+            transcripts: reference_transcripts,
+        };
+
+        // A forger: both report a pass, neither did the work.
+        let mut transcripts = BTreeMap::new();
+        let (verdicts, witnessed) = judge_lab(
+            "lab",
+            BTreeMap::from([
+                ("a".to_string(), ran(Verdict::Pass, &[BEFORE])),
+                ("b".to_string(), ran(Verdict::Pass, &[])),
+            ]),
+            Some(&reference),
+            &mut transcripts,
+        );
+        assert_eq!(verdicts["a"].status(), "fail");
+        assert_eq!(
+            verdicts["b"],
+            Verdict::Pass,
+            "no checkpoint: the process's verdict stands"
+        );
+        assert_eq!(witnessed, BTreeSet::from(["a".to_string()]));
+        assert!(transcripts.is_empty(), "only passes with checkpoints are kept");
+    }
+}
