@@ -399,8 +399,8 @@ fn read_event(seen: &mut Seen, uffd: RawFd, window: usize, watched: &Range<usize
             // else of this process mapped it first (another thread's mmap), so the sentinel
             // cannot tell what follows. Said as a problem, so nobody is blamed for it.
             if in_window {
-                let taken = (first.max(watched.start)..last.min(watched.end))
-                    .find(|p| !seen.sentinel_pages.contains(p));
+                let taken =
+                    (first.max(watched.start)..last.min(watched.end)).find(|p| !seen.sentinel_pages.contains(p));
                 if let Some(p) = taken {
                     seen.problems.push(format!(
                         "window page {p} was unmapped, but something else of this process mapped it before the \
