@@ -51,10 +51,10 @@ const SETUP_ERRORS: [&str; 3] = ["E0460", "E0463", "E0514"];
 /// tried at all (no rustc, no rlib, an incompatible toolchain): a reason to skip.
 pub fn check(name: &str, source: &str, lab_file: &str, work_dir: &Path) -> Result<Compiled, String> {
     let deps = deps_dir()?;
+    let rustc = find_rustc(&deps)?;
     let rlib = own_rlib(&deps, lab_file)?;
     let file = work_dir.join(format!("{name}.rs"));
     std::fs::write(&file, source).map_err(|e| format!("writing {}: {e}", file.display()))?;
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let output = Command::new(&rustc)
         .args([
             "--edition",
@@ -83,6 +83,81 @@ pub fn check(name: &str, source: &str, lab_file: &str, work_dir: &Path) -> Resul
         return Err(format!("rustc cannot use this build of munmap_lab: {}", text.trim()));
     }
     Ok(result)
+}
+
+/// A rustc this process can run, tried in order: `$RUSTC` (when set, the only one), the
+/// rustc of the toolchain that built this test (its sysroot, which cargo recorded in
+/// `target/.rustc_info.json`: found without rustup, so a user whose home has no rustup
+/// settings can use a toolchain installed elsewhere), then `rustc` on PATH. `Err` says
+/// what each attempt said and how to make the checks run.
+fn find_rustc(deps: &Path) -> Result<PathBuf, String> {
+    if let Some(rustc) = std::env::var_os("RUSTC") {
+        let rustc = PathBuf::from(rustc);
+        return runs(&rustc)
+            .map(|()| rustc.clone())
+            .map_err(|why| format!("RUSTC={}: {why}", rustc.display()));
+    }
+    // target/<profile>/deps, or a copy of deps/ beside the info file (scripts/hunt's).
+    let sysroot = deps.ancestors().skip(1).take(2).find_map(build_sysroot);
+    let mut tried = Vec::new();
+    for rustc in sysroot
+        .iter()
+        .map(|s| s.join("bin/rustc"))
+        .chain([PathBuf::from("rustc")])
+    {
+        match runs(&rustc) {
+            Ok(()) => return Ok(rustc),
+            Err(why) => tried.push(format!("{}: {why}", rustc.display())),
+        }
+    }
+    let uid = unsafe { libc::getuid() };
+    let toolchain = sysroot.map_or_else(
+        || "the toolchain".to_string(),
+        |s| format!("the toolchain that built this test ({})", s.display()),
+    );
+    Err(format!(
+        "no rustc runs here as uid {uid} ({}). To run these checks, make {toolchain} readable by this user \
+         (every directory above it too), or set RUSTC to a rustc of the same version this user can run, or \
+         RUSTUP_HOME/CARGO_HOME to a readable copy of the toolchain",
+        tried.join("; ")
+    ))
+}
+
+/// Whether `rustc --version` runs and succeeds (a rustup proxy that cannot choose a
+/// toolchain for this user fails here, not in the middle of a check).
+fn runs(rustc: &Path) -> Result<(), String> {
+    let output = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&output.stderr);
+    Err(said
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("failed")
+        .trim()
+        .to_string())
+}
+
+/// The sysroot of the rustc that cargo used for this target directory: the one absolute
+/// path among the outputs `target/.rustc_info.json` records (`--print=sysroot`).
+fn build_sysroot(target: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(target.join(".rustc_info.json")).ok()?;
+    text.split(['"'])
+        .flat_map(|field| field.split("\\n"))
+        .filter(|line| line.starts_with('/') && !line.contains(' '))
+        .map(PathBuf::from)
+        .find(|path| path.join("lib").join("rustlib").is_dir() || path.join("bin").join("rustc").exists())
+        .or_else(|| {
+            // Unreadable (so nothing can be checked): still the path to name in the message.
+            text.split('"')
+                .flat_map(|field| field.split("\\n"))
+                .find(|line| line.starts_with('/') && line.contains("toolchains") && !line.contains(' '))
+                .map(PathBuf::from)
+        })
 }
 
 /// `target/<profile>/deps`, where the running test binary lives.
@@ -129,6 +204,23 @@ mod tests {
         );
         assert_eq!(out.error_codes(), ["E0382", "E0505"]);
         assert!(Compiled::Yes.error_codes().is_empty());
+    }
+
+    #[test]
+    fn the_sysroot_is_read_from_cargo_s_rustc_info() {
+        let dir = std::env::temp_dir().join(format!("munmap-lab-rustc-info-{}", std::process::id()));
+        let sysroot = dir.join("toolchains/stable");
+        std::fs::create_dir_all(sysroot.join("lib/rustlib")).unwrap();
+        let info = format!(
+            r#"{{"rustc_fingerprint":1,"outputs":{{"2":{{"success":true,"status":"","code":0,"stdout":"___\nlib___.rlib\n{}\noff\n","stderr":""}},"3":{{"success":true,"status":"","code":0,"stdout":"rustc 1.95.0 (x 2026-04-14)\nbinary: rustc\n","stderr":""}}}},"successes":{{}}}}"#,
+            sysroot.display()
+        );
+        std::fs::write(dir.join(".rustc_info.json"), info).unwrap();
+        let found = build_sysroot(&dir);
+        let none = build_sysroot(&dir.join("nothing-here"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found, Some(sysroot));
+        assert_eq!(none, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The syscalls the labs need that nix does not wrap: `cachestat()` (Linux 6.5+) and
-//! `mseal()` (Linux 6.10+).
+//! `mseal()` (Linux 6.10+), and [`dirty_pages`], which falls back from cachestat() to
+//! `/proc/self/smaps` on older kernels.
 //!
 //! After `munmap()` of a MAP_SHARED file mapping, the file's contents look the same
 //! whether or not `msync()` ran first (both read the page cache). What differs is
@@ -48,6 +49,74 @@ pub fn cachestat<F: AsFd>(fd: F) -> Result<CacheStat, Errno> {
     if rc == 0 { Ok(stat) } else { Err(Errno::last()) }
 }
 
+/// The dirty and under-writeback page-cache pages of the first `len` bytes of the file
+/// behind `fd` (opened for reading): `cachestat()` where the kernel has it (6.5+), and
+/// before that the same fact from the kernel's accounting of a fresh mapping (below).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dirty {
+    pub nr_dirty: u64,
+    /// Always 0 from the fallback, which cannot see writeback (a page under writeback
+    /// and no longer dirty is clean there).
+    pub nr_writeback: u64,
+}
+
+/// [`Dirty`] for the file behind `fd`: cachestat(), or on kernels without it (ENOSYS)
+/// [`dirty_by_smaps`]. `Err` only when neither can tell.
+pub fn dirty_pages<F: AsFd>(fd: F, len: usize) -> Result<Dirty, Errno> {
+    match cachestat(fd.as_fd()) {
+        Ok(stat) => Ok(Dirty {
+            nr_dirty: stat.nr_dirty,
+            nr_writeback: stat.nr_writeback,
+        }),
+        Err(Errno::ENOSYS) => dirty_by_smaps(fd, len).map(|nr_dirty| Dirty {
+            nr_dirty,
+            nr_writeback: 0,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Dirty page-cache pages of the first `len` bytes of the file, on any kernel: maps
+/// them read-only and shared (a fresh mapping, nothing written through it), reads one
+/// byte of each page so each is mapped, and sums `Shared_Dirty` and `Private_Dirty` of
+/// that mapping in `/proc/self/smaps`, which count a mapped page as dirty when the
+/// page itself is (`PageDirty`), not only when written through this mapping.
+pub fn dirty_by_smaps<F: AsFd>(fd: F, len: usize) -> Result<u64, Errno> {
+    use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
+    let size = std::num::NonZeroUsize::new(len).ok_or(Errno::EINVAL)?;
+    // SAFETY: a new read-only shared mapping of the file, placed by the kernel, only read below.
+    let addr = unsafe { mmap(None, size, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, fd, 0) }?;
+    let page = crate::page_size();
+    for offset in (0..len).step_by(page) {
+        // SAFETY: inside the mapping just made (the file is at least `len` bytes long).
+        unsafe { addr.cast::<u8>().as_ptr().add(offset).read_volatile() };
+    }
+    let start = format!("{:x}-", addr.as_ptr() as usize);
+    let smaps = std::fs::read_to_string("/proc/self/smaps");
+    // SAFETY: the mapping made above, used by nothing else.
+    let _ = unsafe { munmap(addr, len) };
+    let smaps = smaps.map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let block = smaps
+        .split_inclusive('\n')
+        .skip_while(|line| !line.starts_with(&start))
+        .skip(1)
+        // The next mapping's header starts with its address (digits and a-f); fields
+        // start with a capital letter.
+        .take_while(|line| !line.starts_with(|c: char| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+        .collect::<String>();
+    if block.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let kib = |field: &str| -> u64 {
+        block
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((kib("Shared_Dirty:") + kib("Private_Dirty:")) * 1024 / page as u64)
+}
+
 /// Whether the filesystem holding `fd` is tmpfs, where pages are never "dirty" in the writeback sense.
 pub fn is_tmpfs<F: AsFd>(fd: F) -> bool {
     nix::sys::statfs::fstatfs(fd)
@@ -66,4 +135,49 @@ pub fn mseal(addr: std::ptr::NonNull<u8>, len: usize) -> Result<(), Errno> {
     // SAFETY: mseal only changes the flags of existing mappings; it reads no memory.
     let rc = unsafe { libc::syscall(SYS_MSEAL, addr.as_ptr(), len, 0u64) };
     if rc == 0 { Ok(()) } else { Err(Errno::last()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The fallback sees what cachestat sees: a page written through a shared mapping
+    /// and unmapped without msync is dirty; after fsync it is not.
+    #[test]
+    fn smaps_sees_dirty_page_cache_pages() {
+        let page = crate::page_size();
+        // On disk (the target directory), not tmpfs: tmpfs pages are never dirty.
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.ancestors().nth(3).unwrap(); // target/<profile>/deps/<exe>
+        let dir = target.join("tmp").join(format!("kernel-dirty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f");
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(&vec![b'a'; 4 * page]).unwrap();
+        file.sync_all().unwrap();
+        let clean = dirty_by_smaps(&file, 4 * page);
+        std::os::unix::fs::FileExt::write_at(&file, &vec![b'b'; 2 * page], page as u64).unwrap();
+        let dirty = dirty_by_smaps(&file, 4 * page);
+        file.sync_all().unwrap();
+        let synced = dirty_by_smaps(&file, 4 * page);
+        let via_cachestat = cachestat(&file);
+        let _ = std::fs::remove_dir_all(&dir);
+        if is_tmpfs(&file) {
+            return;
+        }
+        assert_eq!(clean, Ok(0));
+        // At least the 2 pages written (a large folio is dirty as a whole).
+        assert!(dirty.is_ok_and(|n| n >= 2), "{dirty:?}");
+        assert_eq!(synced, Ok(0));
+        if let Ok(stat) = via_cachestat {
+            assert_eq!(stat.nr_dirty, 0);
+        }
+    }
 }

@@ -214,10 +214,19 @@ impl UnmapWatch {
         // SAFETY: a descriptor just returned, owned by nothing else.
         let stop = unsafe { OwnedFd::from_raw_fd(stop) };
         let (uffd_fd, stop_fd) = (uffd.as_raw_fd(), stop.as_raw_fd());
+        // The watch's thread maps its own signal stack when it starts (3 pages, with
+        // mmap(NULL): the highest free gap that fits). Started late, that mmap can take
+        // the very pages a munmap has just freed, before the sentinel goes there (on a
+        // slow machine, e.g. under emulation, every time). So start() returns only once
+        // the thread runs and has everything it needs.
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<()>(1);
         let monitor = std::thread::Builder::new()
             .name("unmap-watch".into())
-            .spawn(move || watch(uffd_fd, stop_fd, window, watched, page))
+            .spawn(move || watch(uffd_fd, stop_fd, window, watched, page, ready_tx))
             .map_err(|e| format!("cannot start the watch's thread: {e}"))?;
+        if ready_rx.recv().is_err() {
+            return Err("the watch's thread ended before it was ready".into());
+        }
         Ok(UnmapWatch {
             monitor: Some(monitor),
             stop,
@@ -282,12 +291,21 @@ fn open_userfaultfd() -> Result<OwnedFd, String> {
 /// The watch's thread: waits for an unmap event (or the stop), maps the sentinel over
 /// the watched pages that are gone, then reads the event, which lets the munmap return.
 /// Plain system calls only, and nothing here may panic while a munmap waits.
-fn watch(uffd: RawFd, stop: RawFd, window: usize, watched: Range<usize>, page: usize) -> Seen {
+fn watch(
+    uffd: RawFd,
+    stop: RawFd,
+    window: usize,
+    watched: Range<usize>,
+    page: usize,
+    ready: std::sync::mpsc::SyncSender<()>,
+) -> Seen {
     let mut seen = Seen {
         unmaps: Vec::with_capacity(16),
         sentinel_pages: Vec::with_capacity(watched.len()),
-        problems: Vec::with_capacity(4),
+        problems: Vec::with_capacity(16),
     };
+    let _ = ready.send(());
+    drop(ready);
     loop {
         let mut fds = [
             libc::pollfd {
@@ -377,6 +395,19 @@ fn read_event(seen: &mut Seen, uffd: RawFd, window: usize, watched: &Range<usize
                 (true, _) => format!("window pages {first}-{}", last.wrapping_sub(1)),
                 (false, _) => format!("{start:#x}..{end:#x}"),
             });
+            // A watched page this munmap removed but the sentinel could not cover: something
+            // else of this process mapped it first (another thread's mmap), so the sentinel
+            // cannot tell what follows. Said as a problem, so nobody is blamed for it.
+            if in_window {
+                let taken =
+                    (first.max(watched.start)..last.min(watched.end)).find(|p| !seen.sentinel_pages.contains(p));
+                if let Some(p) = taken {
+                    seen.problems.push(format!(
+                        "window page {p} was unmapped, but something else of this process mapped it before the \
+                         sentinel could go there"
+                    ));
+                }
+            }
         }
         event => {
             // A page fault (the code discarded a watched page and touched it again) or an
