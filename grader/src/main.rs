@@ -39,6 +39,12 @@ use workdir::Source;
 /// The exit status of a usage error (the command line or the environment); 1 is a runtime error.
 const USAGE_ERROR: u8 = 2;
 
+/// Exit status of a batch that ran but could not grade every submission (each such
+/// submission has a row saying why): neither success nor a failure of the grader.
+const SOME_NOT_GRADED: u8 = 3;
+/// Set by a batch with a submission it could not grade.
+static NOT_ALL_GRADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn main() -> ExitCode {
     let args: Result<Vec<String>, String> = std::env::args_os()
         .skip(1)
@@ -59,6 +65,7 @@ fn main() -> ExitCode {
         }
     };
     match run(command) {
+        Ok(()) if NOT_ALL_GRADED.load(std::sync::atomic::Ordering::Relaxed) => ExitCode::from(SOME_NOT_GRADED),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             progress::clear();
@@ -161,7 +168,11 @@ fn run(command: Command) -> Result<(), String> {
                 progress: true,
                 ..batch::Run::default()
             };
-            batch::run(&root, &dir, &out, &options, &how).map(|_| ())
+            let graded = batch::run(&root, &dir, &out, &options, &how)?;
+            if graded.iter().any(|g| g.result.is_err()) {
+                NOT_ALL_GRADED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
         }
         Command::Merge { out, shards, roster } => {
             let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;

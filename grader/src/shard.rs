@@ -539,7 +539,8 @@ mod tests {
                     .replace("${{ strategy.job-total }}", &shards.to_string())
                     .replace("\"$SUBMISSIONS\"", "submissions")
                     .replace("\"$ROSTER\"", "roster.csv")
-                    .replace("shards/grades-*", "shards/grades-1 shards/grades-2");
+                    .replace("shards/grades-*", "shards/grades-1 shards/grades-2")
+                    .replace(" || [ $? -eq 3 ]", ""); // status 3: some submission not graded
                 let words: Vec<String> = command.split_whitespace().map(String::from).collect();
                 crate::cli::parse(&words).unwrap_or_else(|e| panic!("{command}: {e}"))
             })
