@@ -385,7 +385,6 @@ fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] exp
             .expect("unmap of a whole valid mapping should return Ok");
         expect::unmapped(&arena.view(), AT..AT + MAPPING_PAGES, "unmap removes the mapping");
 
-        // skip() ends the process at once, so the scratch directory goes before any skip.
         let lab = if cfg!(feature = "solutions") {
             "solutions/lab08_ownership.rs"
         } else {
@@ -394,7 +393,6 @@ fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] exp
         let dir = scratch_dir!();
         let checked = check("uses_mapping_correctly", USES_MAPPING_CORRECTLY, lab, dir.path())
             .and_then(|control| Ok((control, check(name, source, lab, dir.path())?)));
-        drop(dir);
         let (control, result) = checked.unwrap_or_else(|why| skip(format!("cannot run compile checks here: {why}")));
         if let Compiled::No(errors) = control {
             panic!(
