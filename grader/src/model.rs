@@ -103,6 +103,27 @@ impl TestStatus {
     }
 }
 
+impl TestGrade {
+    /// A test scored by the rubric's rule: a pass earns `points` of `points`; a skipped
+    /// test counts neither for nor against (0 of 0); anything else earns 0 of `points`.
+    pub fn scored(name: impl Into<String>, points: u32, status: TestStatus, message: impl Into<String>) -> TestGrade {
+        let (score, max_score) = match status {
+            TestStatus::Pass => (points, points),
+            TestStatus::Skipped => (0, 0),
+            _ => (0, points),
+        };
+        TestGrade {
+            name: name.into(),
+            status,
+            score,
+            max_score,
+            message: message.into(),
+            seconds: None,
+            witnessed: false,
+        }
+    }
+}
+
 impl LabGrade {
     /// A lab graded as usual (not a build error) from these tests, with the sums filled in.
     pub fn graded(id: impl Into<String>, title: impl Into<String>, tests: Vec<TestGrade>) -> LabGrade {

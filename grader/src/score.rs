@@ -29,8 +29,8 @@ pub fn lab_grade(lab: &Lab, verdicts: &BTreeMap<String, Verdict>) -> LabGrade {
         .points
         .iter()
         .map(|(name, points)| match verdicts.get(name) {
-            Some(verdict) => test_grade(name, *points, status_of(verdict), verdict.message().to_string()),
-            None => test_grade(
+            Some(verdict) => TestGrade::scored(name, *points, status_of(verdict), verdict.message().to_string()),
+            None => TestGrade::scored(
                 name,
                 *points,
                 TestStatus::Crash,
@@ -47,7 +47,7 @@ pub fn build_error_grade(lab: &Lab, error: &str) -> LabGrade {
         .points
         .iter()
         .map(|(name, points)| {
-            test_grade(
+            TestGrade::scored(
                 name,
                 *points,
                 TestStatus::Fail,
@@ -82,7 +82,7 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
                 .find(|(n, _)| *n == test.name)
                 .map_or(0, |(_, p)| *p);
             let witnessed = test.witnessed;
-            *test = test_grade(
+            *test = TestGrade::scored(
                 &test.name,
                 points,
                 TestStatus::Fail,
@@ -100,23 +100,6 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
         *lab = lab.clone().total();
     }
     overruled
-}
-
-fn test_grade(name: &str, points: u32, status: TestStatus, message: String) -> TestGrade {
-    let (score, max_score) = match status {
-        TestStatus::Pass => (points, points),
-        TestStatus::Skipped => (0, 0),
-        _ => (0, points),
-    };
-    TestGrade {
-        name: name.to_string(),
-        status,
-        score,
-        max_score,
-        message,
-        seconds: None,
-        witnessed: false,
-    }
 }
 
 #[cfg(test)]
@@ -188,7 +171,7 @@ mod tests {
                 .iter()
                 .map(|(name, (status, message))| {
                     let points = lab.points.iter().find(|(n, _)| n == name).map_or(0, |(_, p)| *p);
-                    test_grade(name, points, *status, message.clone())
+                    TestGrade::scored(name, points, *status, message.clone())
                 })
                 .collect(),
         }

@@ -366,14 +366,10 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
                     .enumerate()
                     .map(|(i, (name, points))| {
                         let status = statuses[pattern / 3usize.pow((i % 3) as u32) % 3];
+                        let message = format!("{}::{name}: sample {}", lab.id, status.as_str());
                         crate::model::TestGrade {
-                            name: name.clone(),
-                            status,
-                            score: if status == TestStatus::Pass { *points } else { 0 },
-                            max_score: if status == TestStatus::Skipped { 0 } else { *points },
-                            message: format!("{}::{name}: sample {}", lab.id, status.as_str()),
                             seconds: Some(0.5),
-                            witnessed: false,
+                            ..crate::model::TestGrade::scored(name, *points, status, message)
                         }
                     })
                     .collect();

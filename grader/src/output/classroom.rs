@@ -375,13 +375,8 @@ mod tests {
 
     fn test_grade(name: &str, status: TestStatus, points: u32, message: &str) -> TestGrade {
         TestGrade {
-            name: name.into(),
-            status,
-            score: if status == TestStatus::Pass { points } else { 0 },
-            max_score: if status == TestStatus::Skipped { 0 } else { points },
-            message: message.into(),
             seconds: Some(0.25),
-            witnessed: false,
+            ..TestGrade::scored(name, points, status, message)
         }
     }
 
