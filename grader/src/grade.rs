@@ -62,16 +62,7 @@ pub struct Reference {
 impl Reference {
     /// What the reference solutions' `grade` says they did.
     pub fn of(grade: &Grade) -> Reference {
-        let passes: BTreeSet<String> = grade
-            .labs
-            .iter()
-            .flat_map(|lab| {
-                lab.tests
-                    .iter()
-                    .filter(|t| t.status == TestStatus::Pass)
-                    .map(move |t| format!("{}::{}", lab.id, t.name))
-            })
-            .collect();
+        let passes: BTreeSet<String> = grade.tests_with(TestStatus::Pass).collect();
         let transcripts = grade
             .transcripts
             .iter()

@@ -178,6 +178,16 @@ impl Grade {
         self.labs.iter().flat_map(|l| &l.tests).filter(|t| t.witnessed).count()
     }
 
+    /// `lab::test` for every test that ended as `status`.
+    pub fn tests_with(&self, status: TestStatus) -> impl Iterator<Item = String> + '_ {
+        self.labs.iter().flat_map(move |lab| {
+            lab.tests
+                .iter()
+                .filter(move |t| t.status == status)
+                .map(move |t| format!("{}::{}", lab.id, t.name))
+        })
+    }
+
     pub fn lab(&self, id: &str) -> Option<&LabGrade> {
         self.labs.iter().find(|l| l.id == id)
     }

@@ -260,16 +260,7 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
         return Err(problems.join("\n"));
     }
     witnessed_list(root, &grade)?;
-    let skipped: Vec<String> = grade
-        .labs
-        .iter()
-        .flat_map(|l| {
-            l.tests
-                .iter()
-                .filter(|t| t.status == TestStatus::Skipped)
-                .map(move |t| format!("{}::{}", l.id, t.name))
-        })
-        .collect();
+    let skipped: Vec<String> = grade.tests_with(TestStatus::Skipped).collect();
     let note = if skipped.is_empty() {
         String::new()
     } else {
