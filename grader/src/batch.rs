@@ -324,10 +324,7 @@ mod tests {
     use std::fs;
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("munmap-grader-batch-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::project::temp_dir(&format!("batch-{name}"))
     }
 
     /// A batch folder with one of everything the grader will not grade.

@@ -65,6 +65,16 @@ pub fn cargo(root: &Path) -> Command {
     cmd
 }
 
+/// A fresh, empty folder for one unit test: `munmap-grader-NAME-PID` in the system's
+/// temporary folder (the pid keeps concurrent test runs apart).
+#[cfg(test)]
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("munmap-grader-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

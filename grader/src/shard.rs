@@ -349,10 +349,7 @@ mod tests {
     use crate::model::{LabGrade, LabStatus};
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("munmap-grader-shard-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::project::temp_dir(&format!("shard-{name}"))
     }
 
     fn grade(score: u32) -> Grade {

@@ -221,10 +221,9 @@ mod tests {
     use std::fs;
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("munmap-grader-paths-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir.canonicalize().unwrap()
+        crate::project::temp_dir(&format!("paths-{name}"))
+            .canonicalize()
+            .unwrap()
     }
 
     fn one_line(result: Result<(), String>, expected: &str) {
