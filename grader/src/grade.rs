@@ -167,7 +167,12 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         witness: reference.is_some() || matches!(source, Source::Solutions),
         token_in_scratch: options.token_in_scratch,
     };
-    let pristine = workdir::build_files(root, slot(source), &files)?;
+    // Only needed where test processes could write the work folder (no Landlock).
+    let pristine = if sandbox.confines_writes() {
+        None
+    } else {
+        Some(workdir::build_files(root, slot(source), &files)?)
+    };
 
     let mut graded = Vec::new();
     let mut transcripts = BTreeMap::new();
@@ -187,7 +192,9 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
                 progress::suite(n, to_run.len(), &lab.id, tests.len());
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
-                if let Err(e) = workdir::sync(&workdir, &pristine) {
+                if let Some(pristine) = &pristine
+                    && let Err(e) = workdir::sync(&workdir, pristine)
+                {
                     warnings.push(format!("could not restore the work directory: {e}"));
                 }
                 run::run_lab(exe, &lab.id, &tests, &bench)

@@ -120,6 +120,12 @@ impl Sandbox {
         })
     }
 
+    /// Whether test processes are confined to their scratch folder for writes (Landlock
+    /// is there): then nothing they do can change the work folder.
+    pub fn confines_writes(&self) -> bool {
+        self.landlock
+    }
+
     /// What this kernel cannot enforce (Landlock missing, an ABI without signal scoping, ...),
     /// one sentence each, for the grader to print once; empty when everything is enforced.
     pub fn not_enforced(&self) -> &[String] {
