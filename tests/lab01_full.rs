@@ -2,7 +2,7 @@
 
 use munmap_lab::lab01_full::{map_shared, sync_and_unmap};
 use munmap_lab_harness::kernel::{dirty_pages, is_tmpfs};
-use munmap_lab_harness::probe::open_fds_to;
+use munmap_lab_harness::scratch::open_fds_to;
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages, skip};
 use nix::errno::Errno;

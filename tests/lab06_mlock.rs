@@ -126,7 +126,7 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case]
             "munmap unlocks exactly the pages it removes; the pages that stay keep their lock",
         );
         check_neighbours(&view);
-        story.note(format!(
+        story.fact(format!(
             "VmLck and smaps Locked: count {} locked page(s) of this mapping",
             kept.len()
         ));

@@ -19,9 +19,9 @@ use munmap_lab_harness::children::{
     CHILD_DEADLINE, asleep_in_wait, exited_unreaped, file_appears, maps_of, process_exists, reap_within,
     view_from_smaps, within,
 };
-use munmap_lab_harness::exec_probe::{HOLD, SMAPS};
 use munmap_lab_harness::fork_rule::ChildAllocations;
 use munmap_lab_harness::memlock::lock_or_skip;
+use munmap_lab_harness::probe_program::{HOLD, SMAPS};
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, Story, expect, isolated, note, pages, skip};
 use nix::sys::mman::ProtFlags;
@@ -223,7 +223,7 @@ fn a_child_mappings_end_when_it_exits() {
             !process_exists(pid),
             "after wait_exit, /proc/{pid} should be gone: waiting for a child is what removes it"
         );
-        story.note("after wait_exit: /proc/PID no longer exists");
+        story.fact("after wait_exit: /proc/PID no longer exists");
         story.assert_snapshot();
     });
 }

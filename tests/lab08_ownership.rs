@@ -13,7 +13,7 @@
 use std::ptr::NonNull;
 
 use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
-use munmap_lab_harness::compile::{Compiled, check};
+use munmap_lab_harness::compile_fail::{Compiled, check};
 use munmap_lab_harness::fault::{SEGV_MAPERR, death_of};
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::sentinel::{SENTINEL, Seen, UnmapWatch, map_sentinel};
@@ -130,7 +130,7 @@ fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
             death.fault.map(|(_, a)| a as *const u8)
         );
         let fault_page = (death.fault.map_or(0, |(_, a)| a) - arena.page(0).as_ptr() as usize) / page_size();
-        story.note(format!(
+        story.fact(format!(
             "the child, reading window page {fault_page} after {release}: killed by {}, si_code {}",
             Signal::SIGSEGV.as_str(),
             death.si_code_name()
@@ -199,7 +199,7 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
         let seen = watch.finish();
 
         let view = arena.view();
-        story.note(format!(
+        story.fact(format!(
             "while {how} ran, the kernel unmapped window pages 1-4; before its munmap returned, the test mapped \
              the sentinel there (r--p, every byte 'S')"
         ));

@@ -29,7 +29,7 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, ScratchDir, Story, expect, isolated, page_size, pages, probe, skip};
+use munmap_lab_harness::{Arena, ScratchDir, Story, expect, isolated, page_size, page_state, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
@@ -162,7 +162,7 @@ fn kernel_cached_pages(path: &Path, count: usize) -> usize {
     let file = ScratchDir::open_rw(path);
     let arena = Arena::new(count);
     let addr = arena.map_file(0, count, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
-    probe::resident_pages(addr, pages(count))
+    page_state::resident_pages(addr, pages(count))
 }
 
 /// Whether any line of /proc/self/maps names `path`.
@@ -284,7 +284,7 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
              (16 pages, less {NOISE_PAGES} for the test's own activity), but it fell by {lab_fall} kB \
              ({lab_before} -> {lab_after} kB); smaps_rollup's `Anonymous:` fell by {kernel_fall} kB"
         );
-        story.note(format!(
+        story.fact(format!(
             "smaps_rollup Anonymous: fell by at least {} pages (16 freed, {NOISE_PAGES} allowed for the test's own activity)",
             MAPPING_PAGES as u64 - NOISE_PAGES
         ));
@@ -349,7 +349,7 @@ fn file_pages_stay_cached_after_unmap() {
             !still_mapped(&path),
             "cached_pages must unmap its own mapping of the file before returning"
         );
-        story.note(format!(
+        story.fact(format!(
             "a fresh mapping of lab09.data finds at least {kept} of its 16 pages resident: they stayed in the page cache"
         ));
         story.assert_snapshot();

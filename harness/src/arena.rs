@@ -32,12 +32,12 @@ impl Arena {
     /// mmaps in a hole that small, so a hole a lab punches stays a hole.
     ///
     /// When the grader witnesses the test, the first arena of the test process goes at
-    /// the address the grader chose (see `isolate`), so that the grader knows which
+    /// the address the grader chose (see `witness`), so that the grader knows which
     /// window to read.
     #[track_caller]
     pub fn new(window_pages: usize) -> Arena {
         assert!(window_pages > 0, "an arena needs at least one page");
-        if let Some(base) = super::isolate::take_witnessed_window() {
+        if let Some(base) = super::witness::take_window() {
             return Arena::at(base, window_pages).unwrap_or_else(|e| {
                 panic!(
                     "the grader reads this test's window at {base:#x}, but it cannot be reserved there ({e}): \
@@ -168,7 +168,7 @@ impl Arena {
 
     /// Whether window page `n` is mapped (by anything, the PROT_NONE reservation included).
     pub fn is_mapped(&self, n: usize) -> bool {
-        super::probe::is_mapped(self.page(n), page_size())
+        super::page_state::is_mapped(self.page(n), page_size())
     }
 
     fn nonzero_addr(&self, page: usize) -> NonZeroUsize {

@@ -17,7 +17,7 @@ use std::ops::Range;
 use std::ptr::NonNull;
 
 use super::maps::{Backing, MapsView, window_pages};
-use super::{isolate, page_size, probe};
+use super::{judged, page_size, page_state};
 
 /// Runs `f`, the test's call of lab code, which the test describes as `call` with
 /// its arguments as a student would write them (`"trim_front(addr, 4 pages, 1)"`);
@@ -31,9 +31,9 @@ use super::{isolate, page_size, probe};
 /// });
 /// ```
 pub fn call<T>(call: impl AsRef<str>, needs: impl AsRef<str>, f: impl FnOnce() -> T) -> T {
-    isolate::calling(call.as_ref(), needs.as_ref());
+    judged::calling(call.as_ref(), needs.as_ref());
     let value = f();
-    isolate::returned();
+    judged::returned();
     value
 }
 
@@ -91,7 +91,7 @@ pub fn mapped(view: &MapsView, pages: Range<usize>, perms: &str, why: &str) {
 #[track_caller]
 pub fn page_holds(addr: NonNull<u8>, byte: u8, why: &str) {
     assert!(
-        probe::is_mapped(addr, page_size()),
+        page_state::is_mapped(addr, page_size()),
         "the page at {addr:p} should still be mapped ({why}), but it is not"
     );
     // SAFETY: the probe just confirmed the page is mapped; the tests map it readable.
@@ -109,7 +109,7 @@ pub fn page_holds(addr: NonNull<u8>, byte: u8, why: &str) {
 #[track_caller]
 pub fn page_writable(addr: NonNull<u8>, why: &str) {
     assert!(
-        probe::is_mapped(addr, page_size()),
+        page_state::is_mapped(addr, page_size()),
         "the page at {addr:p} should still be mapped and writable ({why}), but it is not mapped"
     );
     // SAFETY: mapped (just probed) and mapped writable by the test that calls this.

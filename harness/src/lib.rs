@@ -6,42 +6,52 @@
 //!
 //! - [`arena`]: a PROT_NONE reservation that places each scenario where nothing foreign can merge with it.
 //! - [`maps`]: a normalised view of `/proc/self/smaps` for one window (page offsets, no raw addresses).
-//! - [`probe`]: "is this page mapped?" without touching it.
+//! - [`page_state`]: "is this page mapped?", "is it resident?", without touching it.
 //! - [`scratch`]: files on a disk-backed filesystem for file mappings, removed afterwards.
 //! - [`snapshot`]: one named insta snapshot per test case, with a sentence for the reviewer.
+//! - [`context`]: which test is running (lab and libtest name), read once.
 //! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
+//! - [`judged`]: inside that process: the judge's token, [`skip`], [`note`] and the markers.
+//! - `secret_env`, `insta_env`, `witness`: what that process hides, restores and stops for.
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
 //! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat, mseal).
 //! - [`map_limit`]: runs a few lines in a forked process filled up to `vm.max_map_count`.
 //! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
 //! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
-//! - [`exec_probe`]: how lab 07's tests talk to the small program its children exec.
+//! - [`probe_program`]: the words lab 07's tests pass `munmap-lab-probe`, the program its children exec.
 //! - [`fork_rule`]: an allocator for a suite that counts what forked children allocate before they exec.
-//! - [`compile`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
+//! - [`compile_fail`]: compile-fail checks of a snippet against this very build of the crate (no trybuild).
 //! - [`fault`]: runs code in a forked child and reports the signal and `si_code` it died of.
 //! - [`sentinel`]: a mapping where unmapped pages were, placed even before their munmap returns (userfaultfd).
 
 pub mod arena;
 pub mod children;
-pub mod compile;
-pub mod exec_probe;
+pub mod compile_fail;
+pub mod context;
 pub mod expect;
 pub mod fault;
 pub mod fork_rule;
+mod insta_env;
 pub mod isolate;
+pub mod judged;
 pub mod kernel;
 pub mod map_limit;
 pub mod maps;
 pub mod memlock;
-pub mod probe;
+pub mod page_state;
+pub mod probe_program;
 pub mod scratch;
+mod secret_env;
 pub mod sentinel;
 pub mod snapshot;
+mod witness;
 
 pub use arena::Arena;
-pub use isolate::{isolated, note, skip};
+pub use context::TestContext;
+pub use isolate::isolated;
+pub use judged::{note, skip};
 pub use maps::MapsView;
-pub use probe::is_mapped;
+pub use page_state::is_mapped;
 pub use scratch::ScratchDir;
 pub use snapshot::Story;
 

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::context::TestContext;
 use super::page_size;
 
 /// A private directory for one test; deleted, with its files, on drop.
@@ -42,7 +43,7 @@ impl ScratchDir {
     /// Creates `<base>/<test name>-<pid>`; the pid keeps concurrent runs apart. The
     /// grader's folder for this test (`MUNMAP_LAB_SCRATCH`) takes the place of `base`.
     pub fn new(base: impl AsRef<Path>) -> ScratchDir {
-        let test = std::thread::current().name().unwrap_or("unnamed").replace("::", "__");
+        let test = TestContext::current().map_or_else(|| "unnamed".to_string(), |t| t.test_as_file_name());
         let base = std::env::var_os(munmap_lab_protocol::SCRATCH_ENV)
             .map(PathBuf::from)
             .unwrap_or_else(|| base.as_ref().to_path_buf());
@@ -79,6 +80,18 @@ impl ScratchDir {
             .open(path)
             .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()))
     }
+}
+
+/// How many of this process's file descriptors are open on `path` (a scratch file,
+/// say: a lab that maps it must not leave its fd open).
+pub fn open_fds_to(path: &std::path::Path) -> usize {
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    std::fs::read_dir("/proc/self/fd")
+        .expect("listing /proc/self/fd")
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter(|link| *link == target)
+        .count()
 }
 
 impl Drop for ScratchDir {

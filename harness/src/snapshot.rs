@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use super::context::TestContext;
 use super::maps::MapsView;
 
 /// The scenario told as steps, each with the window as the kernel showed it then.
@@ -43,12 +44,12 @@ impl Story {
             self.text.push('\n');
         }
         self.text.push_str(&block);
-        super::isolate::checkpoint(view);
+        super::witness::checkpoint(view);
         self
     }
 
-    /// Adds a plain line (a measured fact that belongs with the picture).
-    pub fn note(&mut self, line: impl AsRef<str>) -> &mut Story {
+    /// Adds a plain line: a measured fact that belongs with the picture (and its snapshot).
+    pub fn fact(&mut self, line: impl AsRef<str>) -> &mut Story {
         if !self.text.is_empty() {
             self.text.push('\n');
         }
@@ -64,8 +65,8 @@ impl Story {
     /// Compares the story with `snapshots/<lab>__<test>.snap`.
     pub fn assert_snapshot(&self) {
         // Lab code ran before this point: undo any INSTA_* setting it made (INSTA_FORCE_PASS).
-        super::isolate::restore_insta_env();
-        let name = snapshot_name();
+        super::insta_env::restore();
+        let name = snapshot_name(&TestContext::expect_current("assert_snapshot()"));
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path(std::path::Path::new(super::PROJECT_ROOT).join("snapshots"));
         settings.set_prepend_module_to_snapshot(false);
@@ -75,12 +76,7 @@ impl Story {
     }
 }
 
-/// `<lab>__<test path with :: as __>`, from the test binary and libtest's thread name.
-fn snapshot_name() -> String {
-    let test = std::thread::current()
-        .name()
-        .filter(|n| *n != "main")
-        .map(|n| n.replace("::", "__"))
-        .expect("snapshots are named after the running test; take them inside a #[test]");
-    format!("{}__{test}", super::isolate::lab_name())
+/// The snapshot's name: `<lab>__<test path with :: as __>`.
+fn snapshot_name(test: &TestContext) -> String {
+    format!("{}__{}", test.lab, test.test_as_file_name())
 }

@@ -1,4 +1,4 @@
-//! The program that lab 07's children exec (`src/bin/munmap-lab-probe.rs`, a binary
+//! How lab 07's tests talk to `munmap-lab-probe`, the program its children exec (`src/bin/munmap-lab-probe.rs`, a binary
 //! of the lab package that uses nothing from this crate): a fresh program image that
 //! reports its own address space, so a test can see what survived `execve` (nothing)
 //! and what a living child has mapped. These are the words tests pass it.

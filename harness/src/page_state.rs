@@ -1,4 +1,4 @@
-//! "Is this range mapped?" without touching it.
+//! "Is this page mapped?", "is it resident?": asked of the kernel, never by touching it.
 //!
 //! Reading an unmapped page raises SIGSEGV, so a test cannot look. `mincore()`
 //! asks the kernel instead: it fails with ENOMEM when any page of the range has no
@@ -38,17 +38,6 @@ pub fn resident_pages(addr: NonNull<u8>, len: usize) -> usize {
     let rc = unsafe { libc::mincore(addr.as_ptr().cast(), len, residency.as_mut_ptr()) };
     assert_eq!(rc, 0, "mincore({addr:p}, {len}) failed: {}", Errno::last());
     residency.iter().filter(|&&b| b & 1 == 1).count()
-}
-
-/// How many of this process's file descriptors are open on `path`.
-pub fn open_fds_to(path: &std::path::Path) -> usize {
-    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    std::fs::read_dir("/proc/self/fd")
-        .expect("listing /proc/self/fd")
-        .filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
-        .filter(|link| *link == target)
-        .count()
 }
 
 #[cfg(test)]
