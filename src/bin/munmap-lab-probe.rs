@@ -1,5 +1,5 @@
 //! A tiny program for lab 07's children to exec: a fresh image that reports its own
-//! address space (see `munmap_lab_harness::exec_probe` for the words it takes).
+//! address space (see `munmap_lab_harness::probe_program` for the words it takes).
 //!
 //! - `munmap-lab-probe smaps OUT`: writes its own `/proc/self/smaps` to OUT, exits 0.
 //! - `munmap-lab-probe hold ADDR PAGES READY`: maps PAGES read-write pages at ADDR (hex,
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
 
-/// The argument words, as `munmap_lab_harness::exec_probe` names them for the tests.
+/// The argument words, as `munmap_lab_harness::probe_program` names them for the tests.
 const SMAPS: &str = "smaps";
 const HOLD: &str = "hold";
 /// How long a holding probe waits to be released before it exits anyway.
