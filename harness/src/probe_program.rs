@@ -1,7 +1,7 @@
-//! How lab 07's tests talk to `munmap-lab-probe`, the program its children exec (`src/bin/munmap-lab-probe.rs`, a binary
-//! of the lab package that uses nothing from this crate): a fresh program image that
-//! reports its own address space, so a test can see what survived `execve` (nothing)
-//! and what a living child has mapped. These are the words tests pass it.
+//! How lab 07's tests talk to `munmap-lab-probe`, the program its children exec
+//! (`src/bin/munmap-lab-probe.rs`, a binary of the lab package that uses nothing from
+//! this crate): a fresh program image that reports its own address space, so a test
+//! can see what survived `execve` (nothing) and what a living child has mapped. These are the words tests pass it.
 //!
 //! Tests name it with `env!("CARGO_BIN_EXE_munmap-lab-probe")`; cargo builds it with the
 //! test binaries. Usage:
