@@ -29,7 +29,7 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, ScratchDir, Story, expect, isolated, page_size, page_state, pages, skip};
+use munmap_lab_harness::{Arena, ScratchDir, Story, expect, isolated, page_size, page_state, pages, skip, smaps};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
@@ -50,18 +50,6 @@ fn kib_of(fields: &[(String, u64)], key: &str) -> u64 {
         .find(|(name, _)| name == key)
         .map(|(_, kib)| *kib)
         .unwrap_or_else(|| panic!("smaps_rollup has no {key}: line"))
-}
-
-/// Every `Name: N kB` line of /proc/self/smaps_rollup, in order.
-fn rollup_fields() -> Vec<(String, u64)> {
-    let text = std::fs::read_to_string("/proc/self/smaps_rollup").expect("reading /proc/self/smaps_rollup");
-    text.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.split_once(':')?;
-            let kib = rest.trim().strip_suffix("kB")?.trim().parse().ok()?;
-            Some((name.to_string(), kib))
-        })
-        .collect()
 }
 
 /// The lab's `anonymous_kib`, in kB.
@@ -131,32 +119,6 @@ fn fields_matching(fields: &[(String, u64)], kib: u64, noise: u64) -> Option<Str
     }
 }
 
-/// smaps `Rss:` of the mappings that start inside the window, in pages (exact).
-fn window_rss_pages(arena: &Arena) -> u64 {
-    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
-    let maps = <procfs::process::MemoryMaps as procfs::FromBufRead>::from_buf_read(&bytes[..]).expect("smaps");
-    let from = arena.page(0).as_ptr() as u64;
-    let to = from + pages(WINDOW) as u64;
-    maps.into_iter()
-        .filter(|m| (from..to).contains(&m.address.0))
-        .map(|m| m.extension.map.get("Rss").copied().unwrap_or(0))
-        .sum::<u64>()
-        / page_size() as u64
-}
-
-/// smaps `Rss:` of every mapping of the file named `name` in this process, in pages (exact).
-fn rss_of_file_pages(name: &str) -> u64 {
-    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
-    let maps = <procfs::process::MemoryMaps as procfs::FromBufRead>::from_buf_read(&bytes[..]).expect("smaps");
-    maps.into_iter()
-        .filter(
-            |m| matches!(&m.pathname, procfs::process::MMapPath::Path(p) if p.file_name().is_some_and(|f| f == name)),
-        )
-        .map(|m| m.extension.map.get("Rss").copied().unwrap_or(0))
-        .sum::<u64>()
-        / page_size() as u64
-}
-
 /// How many pages of `path` are cached, seen through a fresh mapping made by the test.
 fn kernel_cached_pages(path: &Path, count: usize) -> usize {
     let file = ScratchDir::open_rw(path);
@@ -165,13 +127,10 @@ fn kernel_cached_pages(path: &Path, count: usize) -> usize {
     page_state::resident_pages(addr, pages(count))
 }
 
-/// Whether any line of /proc/self/maps names `path`.
+/// Whether any mapping of this process is of the file named like `path`.
 fn still_mapped(path: &Path) -> bool {
-    let name = path.to_string_lossy().into_owned();
-    std::fs::read_to_string("/proc/self/maps")
-        .expect("reading /proc/self/maps")
-        .lines()
-        .any(|l| l.contains(&name))
+    let name = path.file_name().and_then(|n| n.to_str()).expect("a file name");
+    smaps::file_field_pages(name, "Size") > 0
 }
 
 #[rstest]
@@ -230,7 +189,7 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         );
         story.step("before (16 dirty pages)", &arena.view());
         assert_eq!(
-            window_rss_pages(&arena),
+            smaps::window_field_pages(arena.page(0), WINDOW, "Rss"),
             MAPPING_PAGES as u64,
             "16 written pages are resident"
         );
@@ -241,13 +200,13 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         );
 
         // Warm up: the first call of a code path may fault in pages of its own (heap, stack).
-        let _ = (lab_anonymous_kib(), rollup_fields());
+        let _ = (lab_anonymous_kib(), smaps::rollup_kib());
         let separating = SharedDirty::new();
         let lab_before = lab_anonymous_kib();
-        let fields = rollup_fields();
+        let fields = smaps::rollup_kib();
         let kernel_before = kib_of(&fields, "Anonymous");
         unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the 16 pages");
-        let kernel_after = kib_of(&rollup_fields(), "Anonymous");
+        let kernel_after = kib_of(&smaps::rollup_kib(), "Anonymous");
         let lab_after = lab_anonymous_kib();
         drop(separating);
 
@@ -311,7 +270,7 @@ fn file_pages_stay_cached_after_unmap() {
         );
         story.step("before (every page read)", &arena.view());
         assert_eq!(
-            window_rss_pages(&arena),
+            smaps::window_field_pages(arena.page(0), WINDOW, "Rss"),
             MAPPING_PAGES as u64,
             "16 read pages are resident"
         );
@@ -321,9 +280,9 @@ fn file_pages_stay_cached_after_unmap() {
             "all 16 read pages are resident, so resident_pages should count 16"
         );
 
-        let mapped_before = rss_of_file_pages("lab09.data");
+        let mapped_before = smaps::file_field_pages("lab09.data", "Rss");
         unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the file");
-        let mapped_after = rss_of_file_pages("lab09.data");
+        let mapped_after = smaps::file_field_pages("lab09.data", "Rss");
         let view = arena.view();
         story.step("after munmap", &view);
         expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the test unmapped these pages");

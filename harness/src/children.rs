@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
-use procfs::FromBufRead;
-use procfs::process::MemoryMaps;
 
 use super::maps::MapsView;
 
@@ -125,16 +123,12 @@ pub fn process_exists(pid: Pid) -> bool {
 /// from `/proc/PID/smaps` in one pass; `None` once the process has been reaped. A
 /// process that exited but is not reaped yet has no mappings at all.
 pub fn maps_of(pid: Pid, start: u64, window_pages: usize) -> Option<MapsView> {
-    let bytes = std::fs::read(format!("/proc/{pid}/smaps")).ok()?;
-    Some(view_from_smaps(&bytes, start, window_pages))
+    MapsView::of_process(pid.as_raw() as u32, start, window_pages).ok()
 }
 
 /// The window of `window_pages` pages at `start`, from smaps text another process wrote.
 pub fn view_from_smaps(text: &[u8], start: u64, window_pages: usize) -> MapsView {
-    let maps: Vec<_> = MemoryMaps::from_buf_read(text)
-        .expect("parsing smaps text")
-        .into_iter()
-        .collect();
+    let maps = super::smaps::parse(text).expect("parsing smaps text");
     MapsView::from_maps(&maps, start, window_pages)
 }
 

@@ -91,30 +91,17 @@ pub fn dirty_by_smaps<F: AsFd>(fd: F, len: usize) -> Result<u64, Errno> {
         // SAFETY: inside the mapping just made (the file is at least `len` bytes long).
         unsafe { addr.cast::<u8>().as_ptr().add(offset).read_volatile() };
     }
-    let start = format!("{:x}-", addr.as_ptr() as usize);
-    let smaps = std::fs::read_to_string("/proc/self/smaps");
+    let smaps = std::fs::read("/proc/self/smaps");
     // SAFETY: the mapping made above, used by nothing else.
     let _ = unsafe { munmap(addr, len) };
     let smaps = smaps.map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
-    let block = smaps
-        .split_inclusive('\n')
-        .skip_while(|line| !line.starts_with(&start))
-        .skip(1)
-        // The next mapping's header starts with its address (digits and a-f); fields
-        // start with a capital letter.
-        .take_while(|line| !line.starts_with(|c: char| c.is_ascii_digit() || ('a'..='f').contains(&c)))
-        .collect::<String>();
-    if block.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let kib = |field: &str| -> u64 {
-        block
-            .lines()
-            .find_map(|l| l.strip_prefix(field))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    Ok((kib("Shared_Dirty:") + kib("Private_Dirty:")) * 1024 / page as u64)
+    let maps = crate::smaps::parse(&smaps).map_err(|_| Errno::EIO)?;
+    let mapping = maps
+        .iter()
+        .find(|m| m.address.0 == addr.as_ptr() as u64)
+        .ok_or(Errno::ENOENT)?;
+    let dirty = ["Shared_Dirty", "Private_Dirty"].map(|field| crate::smaps::field_pages([mapping], field));
+    Ok(dirty.iter().sum())
 }
 
 /// Whether the filesystem holding `fd` is tmpfs, where pages are never "dirty" in the writeback sense.

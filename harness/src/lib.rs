@@ -16,6 +16,7 @@
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
 //! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat, mseal).
 //! - [`map_limit`]: runs a few lines in a forked process filled up to `vm.max_map_count`.
+//! - [`smaps`]: `/proc/PID/smaps` and `smaps_rollup`, read whole and parsed by procfs, fields summed in pages.
 //! - [`memlock`]: mlock as the kernel reports it (VmLck, smaps `Locked:`), skipping when the limit forbids it.
 //! - [`children`]: waits on a lab's child processes with a deadline, and another process's maps.
 //! - [`probe_program`]: the words lab 07's tests pass `munmap-lab-probe`, the program its children exec.
@@ -43,6 +44,7 @@ pub mod probe_program;
 pub mod scratch;
 mod secret_env;
 pub mod sentinel;
+pub mod smaps;
 pub mod snapshot;
 mod witness;
 

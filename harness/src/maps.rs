@@ -10,8 +10,7 @@
 use std::fmt;
 use std::ptr::NonNull;
 
-use procfs::FromBufRead;
-use procfs::process::{MMapPath, MemoryMap, MemoryMaps, VmFlags};
+use procfs::process::{MMapPath, MemoryMap, VmFlags};
 
 use super::page_size;
 
@@ -81,7 +80,7 @@ impl Eq for MapsView {}
 impl MapsView {
     /// Reads `/proc/self/smaps` and keeps the `window_pages` pages starting at `start`.
     pub fn of(start: NonNull<u8>, window_pages: usize) -> MapsView {
-        let smaps = read_smaps();
+        let smaps = super::smaps::this_process();
         let start = start.as_ptr() as u64;
         MapsView {
             own_start: Some(start),
@@ -96,7 +95,7 @@ impl MapsView {
         let path = format!("/proc/{pid}/smaps");
         let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
         let parsed = std::panic::catch_unwind(|| {
-            MemoryMaps::from_buf_read(&bytes[..]).map(|maps| MapsView::from_maps(&maps.0, start, window_pages))
+            super::smaps::parse(&bytes).map(|maps| MapsView::from_maps(&maps, start, window_pages))
         });
         match parsed {
             Ok(Ok(view)) => Ok(view),
@@ -221,21 +220,6 @@ pub fn window_pages(pages: std::ops::Range<usize>) -> String {
     }
 }
 
-/// The whole of `/proc/self/smaps`, read in one go before any parsing.
-///
-/// The kernel hands the file out a buffer (about a page) per `read()` call, so no
-/// single read can cover it; what keeps the picture consistent is that nothing else
-/// maps or unmaps meanwhile: the read runs back to back, allocates nothing big enough
-/// to need a new mapping mid-way, and the isolated test process runs one test on one
-/// thread.
-fn read_smaps() -> Vec<MemoryMap> {
-    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
-    MemoryMaps::from_buf_read(&bytes[..])
-        .expect("parsing /proc/self/smaps")
-        .into_iter()
-        .collect()
-}
-
 fn gap(from: u64, to: u64, start: u64, page: u64) -> Run {
     Run {
         first: ((from - start) / page) as usize,
@@ -274,10 +258,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<MemoryMap> {
-        MemoryMaps::from_buf_read(text.as_bytes())
-            .unwrap()
-            .into_iter()
-            .collect()
+        crate::smaps::parse(text.as_bytes()).unwrap()
     }
 
     const WINDOW: u64 = 0x7f00_0000_0000;

@@ -8,8 +8,6 @@
 use std::ptr::NonNull;
 
 use nix::errno::Errno;
-use procfs::FromBufRead;
-use procfs::process::MemoryMaps;
 
 use super::{page_size, pages, skip};
 
@@ -71,15 +69,7 @@ pub fn vm_lck_pages_of(process: procfs::process::Process) -> u64 {
 /// of `window_pages` pages at `start` (the lab's own mappings, not the reservation
 /// around them).
 pub fn smaps_locked_pages(start: NonNull<u8>, window_pages: usize) -> u64 {
-    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
-    let maps = MemoryMaps::from_buf_read(&bytes[..]).expect("parsing /proc/self/smaps");
-    let from = start.as_ptr() as u64;
-    let to = from + pages(window_pages) as u64;
-    maps.into_iter()
-        .filter(|m| (from..to).contains(&m.address.0))
-        .map(|m| m.extension.map.get("Locked").copied().unwrap_or(0))
-        .sum::<u64>()
-        / page_size() as u64
+    super::smaps::window_field_pages(start, window_pages, "Locked")
 }
 
 /// The soft `RLIMIT_MEMLOCK`, readable (`unlimited` or bytes).
