@@ -13,13 +13,11 @@ use std::ptr::NonNull;
 use munmap_lab::lab02_partial::{punch_hole, trim_back, trim_front};
 use munmap_lab_harness::maps::Backing as Shown;
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
+use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages};
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
 
 const MAPPING_PAGES: usize = 4;
-/// Window page where the mapping starts.
-const AT: usize = 1;
 
 #[derive(Clone, Copy, Debug)]
 enum Backing {
@@ -27,9 +25,9 @@ enum Backing {
     SharedFile,
 }
 
-/// A 4-page mapping in its arena, and what its pages look like in maps.
+/// A 4-page mapping filling its slot, and what its pages look like in maps.
 struct Scenario {
-    arena: Arena,
+    slot: Slot,
     _dir: ScratchDir,
     addr: NonNull<u8>,
     perms: &'static str,
@@ -41,28 +39,22 @@ fn content(mapping_page: usize) -> u8 {
 }
 
 fn four_pages(backing: Backing) -> Scenario {
-    let arena = Arena::new(MAPPING_PAGES + 2);
+    let slot = Slot::new(MAPPING_PAGES);
     let dir = scratch_dir!();
-    let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
     let (addr, perms) = match backing {
-        Backing::Anonymous => {
-            let addr = arena.map_anonymous(AT, MAPPING_PAGES, prot);
-            for n in 0..MAPPING_PAGES {
-                unsafe { addr.add(pages(n)).write_bytes(content(n), pages(1)) };
-            }
-            (addr, "rw-p")
-        }
+        Backing::Anonymous => (slot.map_filled(MAPPING_PAGES, content), "rw-p"),
         Backing::SharedFile => {
             let path = dir.file("lab02.data", MAPPING_PAGES, content);
             let file = ScratchDir::open_rw(&path);
+            let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
             (
-                arena.map_file(AT, MAPPING_PAGES, prot, MapFlags::MAP_SHARED, &file, 0),
+                slot.map_file(MAPPING_PAGES, prot, MapFlags::MAP_SHARED, &file, 0),
                 "rw-s",
             )
         }
     };
     Scenario {
-        arena,
+        slot,
         _dir: dir,
         addr,
         perms,
@@ -81,35 +73,24 @@ impl Scenario {
     /// Mapping pages `kept` must remain: mapped, same contents, writable, and (for a
     /// file) still showing the same file pages.
     fn check_kept(&self, view: &MapsView, kept: std::ops::Range<usize>, why: &str) {
-        expect::mapped(view, AT + kept.start..AT + kept.end, self.perms, why);
-        for n in kept.clone() {
+        expect::mapped(view, self.slot.window(kept.clone()), self.perms, why);
+        for n in kept {
             let page = unsafe { self.addr.add(pages(n)) };
             expect::page_holds(page, content(n), why);
             expect::page_writable(page, why);
             if let Backing::SharedFile = self.backing {
-                let run = view.run_at(AT + n);
+                let page = self.slot.window_page(n);
+                let run = view.run_at(page);
                 let shown = match &run.backing {
-                    Shown::File { first_file_page, .. } => first_file_page + (AT + n - run.first) as u64,
-                    other => panic!(
-                        "window page {} should still map the file, but is {other:?}\n{view}",
-                        AT + n
-                    ),
+                    Shown::File { first_file_page, .. } => first_file_page + (page - run.first) as u64,
+                    other => panic!("window page {page} should still map the file, but is {other:?}\n{view}"),
                 };
                 assert_eq!(
-                    shown,
-                    n as u64,
-                    "window page {} should still show file page {n}: the file offset moves with a front trim\n{view}",
-                    AT + n
+                    shown, n as u64,
+                    "window page {page} should still show file page {n}: the file offset moves with a front trim\n{view}"
                 );
             }
         }
-    }
-
-    /// The reservation pages around the mapping must be untouched.
-    fn check_neighbours(&self, view: &MapsView) {
-        let why = "the reservation around the mapping is not the lab's to unmap";
-        expect::mapped(view, 0..AT, "---p", why);
-        expect::mapped(view, AT + MAPPING_PAGES..AT + MAPPING_PAGES + 1, "---p", why);
     }
 }
 
@@ -122,10 +103,11 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
     isolated(|| {
         let s = four_pages(backing);
         let mut story = Story::new(format!(
-            "{} at window pages 1-4; trim_front removes its first {cut} page(s): one mapping remains, starting later",
-            s.describe()
+            "{} at {}; trim_front removes its first {cut} page(s): one mapping remains, starting later",
+            s.describe(),
+            s.slot.shown()
         ));
-        story.step("before", &s.arena.view());
+        story.step("before", &s.slot.view());
 
         let (rest, rest_len) = expect::call(
             format!("trim_front(addr, 4 pages, {cut})"),
@@ -134,17 +116,16 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         )
         .expect("a front trim should succeed");
 
-        let view = s.arena.view();
+        let view = s.slot.view();
         story.step(format!("after trim_front(addr, 4 pages, {cut})"), &view);
         assert_eq!(
-            s.arena.range(rest, rest_len),
-            s.arena
-                .range(unsafe { s.addr.add(pages(cut)) }, pages(MAPPING_PAGES - cut)),
+            s.slot.range(rest, rest_len),
+            s.slot.range(s.slot.page(cut), pages(MAPPING_PAGES - cut)),
             "trim_front should return the remaining mapping: it starts {cut} page(s) later and is {cut} page(s) shorter"
         );
-        expect::unmapped(&view, AT..AT + cut, "a front trim removes the first pages");
+        expect::unmapped(&view, s.slot.window(0..cut), "a front trim removes the first pages");
         s.check_kept(&view, cut..MAPPING_PAGES, "a front trim keeps the later pages");
-        s.check_neighbours(&view);
+        s.slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -158,10 +139,11 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
     isolated(|| {
         let s = four_pages(backing);
         let mut story = Story::new(format!(
-            "{} at window pages 1-4; trim_back removes its last {cut} page(s): one mapping remains, ending earlier",
-            s.describe()
+            "{} at {}; trim_back removes its last {cut} page(s): one mapping remains, ending earlier",
+            s.describe(),
+            s.slot.shown()
         ));
-        story.step("before", &s.arena.view());
+        story.step("before", &s.slot.view());
 
         let (rest, rest_len) = expect::call(
             format!("trim_back(addr, 4 pages, {cut})"),
@@ -170,21 +152,21 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         )
         .expect("a back trim should succeed");
 
-        let view = s.arena.view();
+        let view = s.slot.view();
         story.step(format!("after trim_back(addr, 4 pages, {cut})"), &view);
         assert_eq!(
-            s.arena.range(rest, rest_len),
-            s.arena.range(s.addr, pages(MAPPING_PAGES - cut)),
+            s.slot.range(rest, rest_len),
+            s.slot.range(s.addr, pages(MAPPING_PAGES - cut)),
             "trim_back should return the remaining mapping: same start, {cut} page(s) shorter"
         );
         let kept = MAPPING_PAGES - cut;
         expect::unmapped(
             &view,
-            AT + kept..AT + MAPPING_PAGES,
+            s.slot.window(kept..MAPPING_PAGES),
             "a back trim removes the last pages",
         );
         s.check_kept(&view, 0..kept, "a back trim keeps the earlier pages");
-        s.check_neighbours(&view);
+        s.slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -197,11 +179,12 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
     isolated(|| {
         let s = four_pages(backing);
         let mut story = Story::new(format!(
-            "{} at window pages 1-4; punch_hole removes {count} page(s) from mapping page {first}: \
+            "{} at {}; punch_hole removes {count} page(s) from mapping page {first}: \
              the kernel splits it into two mappings",
-            s.describe()
+            s.describe(),
+            s.slot.shown()
         ));
-        story.step("before", &s.arena.view());
+        story.step("before", &s.slot.view());
 
         let sides = expect::call(
             format!("punch_hole(addr, 4 pages, {first}, {count})"),
@@ -210,27 +193,26 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         )
         .expect("punching a hole should succeed");
 
-        let view = s.arena.view();
+        let view = s.slot.view();
         story.step(format!("after punch_hole(addr, 4 pages, {first}, {count})"), &view);
         let upper = first + count;
         assert_eq!(
-            sides.map(|(addr, len)| s.arena.range(addr, len)),
+            sides.map(|(addr, len)| s.slot.range(addr, len)),
             [
-                s.arena.range(s.addr, pages(first)),
-                s.arena
-                    .range(unsafe { s.addr.add(pages(upper)) }, pages(MAPPING_PAGES - upper))
+                s.slot.range(s.addr, pages(first)),
+                s.slot.range(s.slot.page(upper), pages(MAPPING_PAGES - upper))
             ],
             "punch_hole should return the two mappings on either side of the hole, lower first"
         );
-        expect::unmapped(&view, AT + first..AT + upper, "the hole's pages are removed");
+        expect::unmapped(&view, s.slot.window(first..upper), "the hole's pages are removed");
         s.check_kept(&view, 0..first, "pages below the hole stay");
         s.check_kept(&view, upper..MAPPING_PAGES, "pages above the hole stay");
         assert_ne!(
-            view.run_at(AT).first,
-            view.run_at(AT + MAPPING_PAGES - 1).first,
+            view.run_at(s.slot.all().start).first,
+            view.run_at(s.slot.all().end - 1).first,
             "the two sides of the hole must be separate mappings\n{view}"
         );
-        s.check_neighbours(&view);
+        s.slot.check_guards(&view);
         story.assert_snapshot();
     });
 }

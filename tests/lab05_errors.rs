@@ -4,31 +4,23 @@
 //! 6-page arena (pages 0 and 5 are reservation); mapping page `i` holds `'A' + i`.
 //! Every errno is compared as an `Errno`, exactly.
 
-use std::ptr::NonNull;
-
 use munmap_lab::lab05_errors::unmap;
-use munmap_lab_harness::map_limit::{AtLimit, WORDS, mapped_mask, run_at_map_count_limit};
-use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, note, page_size, pages, skip};
+use munmap_lab_harness::map_limit::{AtLimit, mapped_mask, run_at_map_count_limit};
+use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, note, page_size, pages, skip};
 use nix::errno::Errno;
-use nix::sys::mman::ProtFlags;
 use rstest::rstest;
 
-const WINDOW_PAGES: usize = 6;
 const MAPPING_PAGES: usize = 4;
-/// Window page where the mapping starts.
-const AT: usize = 1;
 
 fn content(mapping_page: usize) -> u8 {
     b'A' + mapping_page as u8
 }
 
-/// The 4-page mapping at window pages 1-4, each page filled with its byte.
-fn four_pages(arena: &Arena) -> NonNull<u8> {
-    let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-    for n in 0..MAPPING_PAGES {
-        unsafe { addr.add(pages(n)).write_bytes(content(n), pages(1)) };
-    }
-    addr
+/// The 4-page mapping filling a slot (window pages 1-4), each page filled with its byte.
+fn four_pages() -> Slot {
+    let slot = Slot::new(MAPPING_PAGES);
+    slot.map_filled(MAPPING_PAGES, content);
+    slot
 }
 
 /// The highest page-aligned address: beyond the user address space on every x86-64
@@ -38,10 +30,10 @@ fn top_page() -> usize {
 }
 
 /// Mapping pages `kept` must still be mapped read-write with their contents.
-fn check_kept(view: &MapsView, addr: NonNull<u8>, kept: std::ops::Range<usize>, why: &str) {
-    expect::mapped(view, AT + kept.start..AT + kept.end, "rw-p", why);
+fn check_kept(view: &MapsView, slot: &Slot, kept: std::ops::Range<usize>, why: &str) {
+    expect::mapped(view, slot.window(kept.clone()), "rw-p", why);
     for n in kept {
-        expect::page_holds(unsafe { addr.add(pages(n)) }, content(n), why);
+        expect::page_holds(slot.page(n), content(n), why);
     }
 }
 
@@ -68,9 +60,9 @@ enum Invalid {
 #[case::null_address_zero_length(Invalid::NullAddressZeroLength)]
 fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
-        let addr = four_pages(&arena);
-        let before = arena.view();
+        let slot = four_pages();
+        let addr = slot.page(0);
+        let before = slot.view();
         let (at, len, call, why) = match invalid {
             Invalid::UnalignedAddress => (
                 addr.as_ptr().wrapping_add(1),
@@ -103,8 +95,8 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
         let result = expect::call(call, &needs, || unsafe { unmap(at, len) });
 
         assert_eq!(result, Err(Errno::EINVAL), "{call} should return {needs}");
-        let view = arena.view();
-        check_kept(&view, addr, 0..MAPPING_PAGES, "a failed munmap removes nothing");
+        let view = slot.view();
+        check_kept(&view, &slot, 0..MAPPING_PAGES, "a failed munmap removes nothing");
         assert_eq!(view, before, "a failed munmap changes nothing\n{view}");
     });
 }
@@ -118,15 +110,16 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
     #[case] extra_bytes: usize,
 ) {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
-        let addr = four_pages(&arena);
+        let slot = four_pages();
+        let addr = slot.page(0);
         let len = pages(whole_pages) + extra_bytes;
         let gone = whole_pages + 1;
         let mut story = Story::new(format!(
-            "a 4-page anonymous mapping at window pages 1-4; unmap(addr, {length}) is no error: the kernel rounds \
-             the length up to whole pages, so {gone} whole page(s) go"
+            "a 4-page anonymous mapping at {}; unmap(addr, {length}) is no error: the kernel rounds \
+             the length up to whole pages, so {gone} whole page(s) go",
+            slot.shown()
         ));
-        story.step("before", &arena.view());
+        story.step("before", &slot.view());
 
         let result = expect::call(
             format!("unmap(addr, {length})"),
@@ -134,7 +127,7 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
             || unsafe { unmap(addr.as_ptr(), len) },
         );
 
-        let view = arena.view();
+        let view = slot.view();
         story.step(format!("after unmap(addr, {length}) returned {result:?}"), &view);
         assert_eq!(
             result,
@@ -143,12 +136,12 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
         );
         expect::unmapped(
             &view,
-            AT..AT + gone,
+            slot.window(0..gone),
             "the length is rounded up to whole pages, so the page the last byte falls in goes entirely",
         );
         check_kept(
             &view,
-            addr,
+            &slot,
             gone..MAPPING_PAGES,
             "pages after the rounded-up length stay",
         );
@@ -224,42 +217,36 @@ impl Cut {
     }
 }
 
-/// `Ok(())` as 0, an errno as its number: what the forked process can report.
-fn encode(result: nix::Result<()>) -> u64 {
-    match result {
-        Ok(()) => 0,
-        Err(e) => e as i32 as u64,
-    }
-}
-
-fn decode(word: u64) -> nix::Result<()> {
-    if word == 0 {
-        Ok(())
-    } else {
-        Err(Errno::from_raw(word as i32))
-    }
+/// What the forked process at the limit saw: plain values, which come back as they are.
+#[derive(Clone, Copy)]
+struct AtTheLimit {
+    /// What `unmap` returned.
+    result: nix::Result<()>,
+    /// Bit `i`: window page `i` is mapped afterwards.
+    mapped: u64,
+    /// Bit `n`: mapping page `n` is mapped and still holds its bytes.
+    intact: u64,
 }
 
 /// The same cut on a fresh mapping, with the process far below the limit: it always
 /// succeeds (a hole simply splits the mapping in two). The contrast is the lesson,
 /// and it checks `unmap` even where the limit itself cannot be reached.
 fn below_the_limit(first: usize, count: usize) {
-    let arena = Arena::new(WINDOW_PAGES);
-    let addr = four_pages(&arena);
+    let slot = four_pages();
     let result = expect::call(
         format!("unmap(mapping page {first}, {count} page(s)) far below vm.max_map_count"),
         "Ok(()): far below the limit a cut always succeeds",
-        || unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) },
+        || unsafe { unmap(slot.page(first).as_ptr(), pages(count)) },
     );
     assert_eq!(
         result,
         Ok(()),
         "far below vm.max_map_count, unmap(mapping page {first}, {count} page(s)) succeeds"
     );
-    let view = arena.view();
+    let view = slot.view();
     expect::unmapped(
         &view,
-        AT + first..AT + first + count,
+        slot.window(first..first + count),
         "below the limit the cut removes its pages",
     );
 }
@@ -272,20 +259,19 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
     isolated(|| {
         let (first, count) = cut.range();
         below_the_limit(first, count);
-        let arena = Arena::new(WINDOW_PAGES);
-        let addr = four_pages(&arena);
+        let slot = four_pages();
 
         // Runs in a forked process that holds exactly vm.max_map_count mappings:
         // plain system calls only, nothing that needs a new mapping (nor prints).
         let call = format!("unmap(mapping page {first}, {count} page(s)) at vm.max_map_count");
         let needs = format!("{:?}: {}", cut.expected(), cut.why());
         let cut_at_the_limit = || {
-            let result = unsafe { unmap(addr.as_ptr().wrapping_add(pages(first)), pages(count)) };
-            let mapped = mapped_mask(arena.page(0), WINDOW_PAGES);
+            let result = unsafe { unmap(slot.page(first).as_ptr(), pages(count)) };
+            let mapped = mapped_mask(slot.arena().page(0), slot.window_pages());
             let mut intact = 0u64;
             for n in 0..MAPPING_PAGES {
-                if mapped & (1 << (AT + n)) != 0 {
-                    let page = addr.as_ptr().wrapping_add(pages(n));
+                if mapped & (1 << slot.window_page(n)) != 0 {
+                    let page = slot.page(n).as_ptr();
                     // SAFETY: the page is mapped (just probed) and readable.
                     let bytes = unsafe { (page.read_volatile(), page.add(page_size() - 1).read_volatile()) };
                     if bytes == (content(n), content(n)) {
@@ -293,9 +279,7 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
                     }
                 }
             }
-            let mut words = [0u64; WORDS];
-            words[..3].copy_from_slice(&[encode(result), mapped, intact]);
-            words
+            AtTheLimit { result, mapped, intact }
         };
         let outcome = expect::call(call, needs, || match run_at_map_count_limit(cut_at_the_limit) {
             AtLimit::BodyPanicked => panic!(
@@ -305,14 +289,14 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             outcome => outcome,
         });
 
-        let (words, max_map_count, fill_calls, fill_time, total_time) = match outcome {
+        let (seen, max_map_count, fill_calls, fill_time, total_time) = match outcome {
             AtLimit::Ran {
-                words,
+                result,
                 max_map_count,
                 fill_calls,
                 fill_time,
                 total_time,
-            } => (words, max_map_count, fill_calls, fill_time, total_time),
+            } => (result, max_map_count, fill_calls, fill_time, total_time),
             AtLimit::Unreachable(reason) => skip(reason),
             AtLimit::BodyPanicked => unreachable!("handled above"),
             AtLimit::Failed(why) => panic!("the run at vm.max_map_count failed: {why}"),
@@ -323,23 +307,22 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             fill_time.as_secs_f64() * 1e3,
             total_time.as_secs_f64() * 1e3
         ));
-        let [result, mapped, intact, _] = words;
-        let expected_result = cut.expected();
+        let AtTheLimit { result, mapped, intact } = seen;
         assert_eq!(
-            decode(result),
-            expected_result,
+            result,
+            cut.expected(),
             "unmap(mapping page {first}, {count} page(s)) at vm.max_map_count: {}",
             cut.why()
         );
         let gone = cut.gone();
         for n in 0..MAPPING_PAGES {
-            let is_mapped = mapped & (1 << (AT + n)) != 0;
+            let page = slot.window_page(n);
+            let is_mapped = mapped & (1 << page) != 0;
             let should_be_gone = gone.contains(&n);
             assert_eq!(
                 is_mapped,
                 !should_be_gone,
-                "at the limit, mapping page {n} (window page {}) should be {} afterwards: {}",
-                AT + n,
+                "at the limit, mapping page {n} (window page {page}) should be {} afterwards: {}",
                 if should_be_gone { "unmapped" } else { "still mapped" },
                 cut.why()
             );
@@ -348,6 +331,9 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             }
         }
         let why = "the reservation around the mapping is not the lab's to unmap";
-        assert!(mapped & 1 != 0 && mapped & (1 << (WINDOW_PAGES - 1)) != 0, "{why}");
+        assert!(
+            mapped & 1 != 0 && mapped & (1 << (slot.window_pages() - 1)) != 0,
+            "{why}"
+        );
     });
 }

@@ -5,6 +5,7 @@
 //! place an arena or print a verdict. The suites in `tests/` use both crates.
 //!
 //! - [`arena`]: a PROT_NONE reservation that places each scenario where nothing foreign can merge with it.
+//! - [`slot`]: the usual scenario: the lab's pages at window page 1, a guard page on either side.
 //! - [`maps`]: a normalised view of `/proc/self/smaps` for one window (page offsets, no raw addresses).
 //! - [`page_state`]: "is this page mapped?", "is it resident?", without touching it.
 //! - [`scratch`]: files on a disk-backed filesystem for file mappings, removed afterwards.
@@ -44,6 +45,7 @@ pub mod probe_program;
 pub mod scratch;
 mod secret_env;
 pub mod sentinel;
+pub mod slot;
 pub mod smaps;
 pub mod snapshot;
 mod witness;
@@ -55,6 +57,7 @@ pub use judged::{note, skip};
 pub use maps::MapsView;
 pub use page_state::is_mapped;
 pub use scratch::ScratchDir;
+pub use slot::Slot;
 pub use snapshot::Story;
 
 use std::sync::OnceLock;

@@ -23,6 +23,7 @@
 
 use std::fmt::Write as _;
 use std::io::Read;
+use std::mem::MaybeUninit;
 use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
@@ -43,17 +44,27 @@ use super::{page_size, pages};
 /// would take seconds and hundreds of MB of kernel memory: those machines skip.
 pub const MAX_REACHABLE: usize = 131_072;
 
-/// How many result words a body returns.
-pub const WORDS: usize = 4;
-
 /// How long the forked process may take, filling and running the body included.
 const DEADLINE: Duration = Duration::from_secs(5);
 
 /// Spare pages in the reservation beyond `vm.max_map_count` (it must never run out first).
 const SPARE_PAGES: usize = 64;
 
-/// What the forked process reports: `[status, mprotect calls, fill nanoseconds, errno, words...]`.
-const RECORD: usize = 4 + WORDS;
+/// What the forked process writes into the pipe, as the bytes of this struct (the
+/// parent is the same program, so it reads them back as the same type).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Report<T: Copy> {
+    /// [`REACHED`], [`NOT_REACHED`], [`FILL_FAILED`] or [`BODY_PANICKED`].
+    status: u64,
+    fill_calls: u64,
+    fill_nanos: u64,
+    /// The errno that ended the fill (ENOMEM when the limit was reached).
+    errno: u64,
+    /// What the body returned (only when `status` is [`REACHED`]).
+    result: MaybeUninit<T>,
+}
+
 const REACHED: u64 = 1;
 const NOT_REACHED: u64 = 2;
 const FILL_FAILED: u64 = 3;
@@ -61,10 +72,10 @@ const BODY_PANICKED: u64 = 4;
 
 /// How a run at the limit ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AtLimit {
-    /// The body ran with the process at the limit and returned `words`.
+pub enum AtLimit<T> {
+    /// The body ran with the process at the limit and returned `result`.
     Ran {
-        words: [u64; WORDS],
+        result: T,
         /// `vm.max_map_count` as read before the fork.
         max_map_count: usize,
         /// mprotect calls it took to reach the limit.
@@ -84,8 +95,9 @@ pub enum AtLimit {
 
 /// Forks, fills the fork's address space up to `vm.max_map_count`, runs `body`
 /// there and returns what it returned. See the module documentation for what the
-/// body may do.
-pub fn run_at_map_count_limit(body: impl FnOnce() -> [u64; WORDS]) -> AtLimit {
+/// body may do. What it returns comes back as plain bytes: a `Copy` value of numbers,
+/// `Result`s and errnos, never a reference or pointer to memory the fork made.
+pub fn run_at_map_count_limit<T: Copy + 'static>(body: impl FnOnce() -> T) -> AtLimit<T> {
     let max_map_count = match read_max_map_count() {
         Ok(n) => n,
         Err(reason) => return AtLimit::Unreachable(reason),
@@ -169,12 +181,12 @@ fn count_mappings() -> std::io::Result<usize> {
     Ok(bytes.iter().filter(|&&b| b == b'\n').count())
 }
 
-fn fork_and_fill(
+fn fork_and_fill<T: Copy + 'static>(
     region: NonNull<u8>,
     region_pages: usize,
     max_map_count: usize,
-    body: impl FnOnce() -> [u64; WORDS],
-) -> AtLimit {
+    body: impl FnOnce() -> T,
+) -> AtLimit<T> {
     let (reader, writer) = match pipe() {
         Ok(ends) => ends,
         Err(e) => return AtLimit::Failed(format!("creating a pipe failed: {e}")),
@@ -195,9 +207,13 @@ fn fork_and_fill(
 }
 
 /// The forked side: fill, run the body, report, `_exit`. Never returns.
-fn in_child(region: NonNull<u8>, region_pages: usize, writer: &OwnedFd, body: impl FnOnce() -> [u64; WORDS]) -> ! {
-    exit_on_panic(writer.as_raw_fd());
-    let mut record = [0u64; RECORD];
+fn in_child<T: Copy + 'static>(
+    region: NonNull<u8>,
+    region_pages: usize,
+    writer: &OwnedFd,
+    body: impl FnOnce() -> T,
+) -> ! {
+    exit_on_panic::<T>(writer.as_raw_fd());
     let started = Instant::now();
     let (mut calls, mut errno) = (0u64, 0i32);
     let mut page = 1;
@@ -211,30 +227,29 @@ fn in_child(region: NonNull<u8>, region_pages: usize, writer: &OwnedFd, body: im
         calls += 1;
         page += 2;
     }
-    record[1] = calls;
-    record[2] = started.elapsed().as_nanos() as u64;
-    record[3] = errno as u64;
-    record[0] = if errno == libc::ENOMEM {
-        record[4..].copy_from_slice(&body());
-        REACHED
-    } else if errno == 0 {
-        NOT_REACHED
-    } else {
-        FILL_FAILED
+    let mut report = Report {
+        status: FILL_FAILED,
+        fill_calls: calls,
+        fill_nanos: started.elapsed().as_nanos() as u64,
+        errno: errno as u64,
+        result: MaybeUninit::uninit(),
     };
-    report_and_exit(writer.as_raw_fd(), &record)
+    if errno == libc::ENOMEM {
+        report.result.write(body());
+        report.status = REACHED;
+    } else if errno == 0 {
+        report.status = NOT_REACHED;
+    }
+    report_and_exit(writer.as_raw_fd(), &report)
 }
 
-/// Writes the record into the pipe and ends the forked process at once: no
+/// Writes the report into the pipe and ends the forked process at once: no
 /// destructors, no atexit handlers, nothing of the test harness runs in it.
-fn report_and_exit(fd: RawFd, record: &[u64; RECORD]) -> ! {
-    let mut bytes = [0u8; RECORD * 8];
-    for (chunk, word) in bytes.chunks_exact_mut(8).zip(record) {
-        chunk.copy_from_slice(&word.to_ne_bytes());
-    }
-    // SAFETY: write and _exit are async-signal-safe; the buffer lives on this stack.
+fn report_and_exit<T: Copy>(fd: RawFd, report: &Report<T>) -> ! {
+    // SAFETY: write and _exit are async-signal-safe; the report lives on this stack and
+    // the kernel copies its bytes (Rust code never reads them as bytes).
     unsafe {
-        libc::write(fd, bytes.as_ptr().cast(), bytes.len());
+        libc::write(fd, (report as *const Report<T>).cast(), size_of::<Report<T>>());
         libc::_exit(0)
     }
 }
@@ -243,15 +258,20 @@ fn report_and_exit(fd: RawFd, record: &[u64; RECORD]) -> ! {
 /// unwinding. The default hook would capture a backtrace, which needs memory and
 /// new mappings; at the limit that fails and, in a fork of a multi-threaded
 /// process, can hang. Set before filling, while allocating still works.
-fn exit_on_panic(fd: RawFd) {
+fn exit_on_panic<T: Copy + 'static>(fd: RawFd) {
     std::panic::set_hook(Box::new(move |info| {
         let mut text = StackText::default();
         let _ = writeln!(text, "{info}");
         // SAFETY: write is async-signal-safe; the text lives on this stack.
         unsafe { libc::write(2, text.bytes.as_ptr().cast(), text.len) };
-        let mut record = [0u64; RECORD];
-        record[0] = BODY_PANICKED;
-        report_and_exit(fd, &record)
+        let report = Report::<T> {
+            status: BODY_PANICKED,
+            fill_calls: 0,
+            fill_nanos: 0,
+            errno: 0,
+            result: MaybeUninit::uninit(),
+        };
+        report_and_exit(fd, &report)
     }));
 }
 
@@ -296,7 +316,12 @@ fn wait_with_deadline(child: nix::unistd::Pid) -> Option<WaitStatus> {
     }
 }
 
-fn judge(status: Option<WaitStatus>, reader: OwnedFd, max_map_count: usize, total_time: Duration) -> AtLimit {
+fn judge<T: Copy>(
+    status: Option<WaitStatus>,
+    reader: OwnedFd,
+    max_map_count: usize,
+    total_time: Duration,
+) -> AtLimit<T> {
     match status {
         None => {
             return AtLimit::Failed(format!(
@@ -315,21 +340,20 @@ fn judge(status: Option<WaitStatus>, reader: OwnedFd, max_map_count: usize, tota
     }
     let mut bytes = Vec::new();
     let _ = std::fs::File::from(reader).read_to_end(&mut bytes);
-    if bytes.len() != RECORD * 8 {
+    if bytes.len() != size_of::<Report<T>>() {
         return AtLimit::Failed(format!(
             "the process at the map-count limit ended without its report ({} of {} bytes; status {status:?})",
             bytes.len(),
-            RECORD * 8
+            size_of::<Report<T>>()
         ));
     }
-    let mut record = [0u64; RECORD];
-    for (word, chunk) in record.iter_mut().zip(bytes.chunks_exact(8)) {
-        *word = u64::from_ne_bytes(chunk.try_into().expect("8-byte chunk"));
-    }
-    let (calls, fill_time) = (record[1], Duration::from_nanos(record[2]));
-    match record[0] {
+    // SAFETY: exactly the bytes of a Report<T> that this same program wrote in the fork.
+    let report = unsafe { bytes.as_ptr().cast::<Report<T>>().read_unaligned() };
+    let (calls, fill_time) = (report.fill_calls, Duration::from_nanos(report.fill_nanos));
+    match report.status {
+        // SAFETY: the fork wrote the body's result before it reported REACHED.
         REACHED => AtLimit::Ran {
-            words: record[4..].try_into().expect("WORDS result words"),
+            result: unsafe { report.result.assume_init() },
             max_map_count,
             fill_calls: calls,
             fill_time,
@@ -341,7 +365,7 @@ fn judge(status: Option<WaitStatus>, reader: OwnedFd, max_map_count: usize, tota
         )),
         _ => AtLimit::Failed(format!(
             "filling the address space failed after {calls} mprotect calls with {} instead of ENOMEM",
-            Errno::from_raw(record[3] as i32)
+            Errno::from_raw(report.errno as i32)
         )),
     }
 }
@@ -380,15 +404,16 @@ mod tests {
         let addr = arena.map_anonymous(1, 3, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
         let outcome = run_at_map_count_limit(|| {
             let hole = unsafe { libc::munmap(addr.as_ptr().wrapping_add(pages(1)).cast(), page_size()) };
-            let hole_errno = if hole == 0 { 0 } else { Errno::last_raw() as u64 };
+            let hole_errno = if hole == 0 { 0 } else { Errno::last_raw() };
             let trim = unsafe { libc::munmap(addr.as_ptr().cast(), page_size()) };
-            [hole_errno, trim as u64, mapped_mask(arena.page(0), 5), 0]
+            (hole_errno, trim, mapped_mask(arena.page(0), 5))
         });
         match outcome {
-            AtLimit::Ran { words, .. } => {
-                assert_eq!(words[0], libc::ENOMEM as u64, "a hole at the limit is refused");
-                assert_eq!(words[1], 0, "a front trim at the limit succeeds");
-                assert_eq!(words[2], 0b11101, "only the trimmed page is gone");
+            AtLimit::Ran { result, .. } => {
+                let (hole_errno, trim, mapped) = result;
+                assert_eq!(hole_errno, libc::ENOMEM, "a hole at the limit is refused");
+                assert_eq!(trim, 0, "a front trim at the limit succeeds");
+                assert_eq!(mapped, 0b11101, "only the trimmed page is gone");
             }
             AtLimit::Unreachable(reason) => eprintln!("not checked here: {reason}"),
             other => panic!("the run at the limit failed: {other:?}"),

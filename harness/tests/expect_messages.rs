@@ -6,8 +6,6 @@ use std::sync::Mutex;
 
 use munmap_lab_harness::maps::MapsView;
 use munmap_lab_harness::{expect, page_size};
-use procfs::FromBufRead;
-use procfs::process::MemoryMaps;
 
 const WINDOW: u64 = 0x7f00_0000_0000;
 
@@ -23,10 +21,7 @@ fn view() -> MapsView {
         WINDOW + 5 * p,
         WINDOW + 6 * p
     );
-    let maps: Vec<_> = MemoryMaps::from_buf_read(text.as_bytes())
-        .unwrap()
-        .into_iter()
-        .collect();
+    let maps = munmap_lab_harness::smaps::parse(text.as_bytes()).unwrap();
     MapsView::from_maps(&maps, WINDOW, 6)
 }
 
