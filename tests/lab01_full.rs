@@ -4,7 +4,7 @@ use munmap_lab::lab01_full::{map_shared, sync_and_unmap};
 use munmap_lab_harness::kernel::{dirty_pages, is_tmpfs};
 use munmap_lab_harness::scratch::open_fds_to;
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages, skip};
+use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
@@ -70,11 +70,11 @@ fn map_shared_reports_a_missing_file() {
     });
 }
 
-/// Maps `path` MAP_SHARED at window pages 1..5 of a 6-page arena and overwrites every page.
-fn map_and_write(arena: &Arena, path: &std::path::Path) -> std::ptr::NonNull<u8> {
+/// Maps `path` MAP_SHARED over the whole slot and overwrites every page.
+fn map_and_write(slot: &Slot, path: &std::path::Path) -> std::ptr::NonNull<u8> {
     let file = ScratchDir::open_rw(path);
     let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-    let addr = arena.map_file(1, FILE_PAGES, prot, MapFlags::MAP_SHARED, &file, 0);
+    let addr = slot.map_file(FILE_PAGES, prot, MapFlags::MAP_SHARED, &file, 0);
     for n in 0..FILE_PAGES {
         unsafe { addr.add(pages(n)).write_bytes(written(n), pages(1)) };
     }
@@ -86,35 +86,26 @@ fn sync_and_unmap_writes_back_and_removes_the_mapping() {
     isolated(|| {
         let dir = scratch_dir!();
         let path = dir.file("lab01.data", FILE_PAGES, original);
-        let arena = Arena::new(FILE_PAGES + 2);
-        let addr = map_and_write(&arena, &path);
-        let mut story = Story::new(
-            "a 4-page file mapped MAP_SHARED at window pages 1-4 (reserved PROT_NONE pages 0 and 5 around it) \
+        let slot = Slot::new(FILE_PAGES);
+        let addr = map_and_write(&slot, &path);
+        let mut story = Story::new(format!(
+            "a 4-page file mapped MAP_SHARED at {} (reserved PROT_NONE pages 0 and {} around it) \
              is written, then sync_and_unmap(addr, 4 pages) flushes and removes exactly it",
-        );
-        story.step("before sync_and_unmap", &arena.view());
+            slot.shown(),
+            slot.all().end
+        ));
+        story.step("before sync_and_unmap", &slot.view());
 
         unsafe { sync_and_unmap(addr, pages(FILE_PAGES)) }.expect("sync_and_unmap of a whole mapping should succeed");
 
-        let view = arena.view();
+        let view = slot.view();
         story.step("after sync_and_unmap", &view);
         expect::unmapped(
             &view,
-            1..1 + FILE_PAGES,
+            slot.all(),
             "munmap with the address and length of the mapping removes all of it",
         );
-        expect::mapped(
-            &view,
-            0..1,
-            "---p",
-            "pages before the mapping are not the lab's to unmap",
-        );
-        expect::mapped(
-            &view,
-            5..6,
-            "---p",
-            "pages after the mapping are not the lab's to unmap",
-        );
+        slot.check_guards(&view);
         let on_disk = std::fs::read(&path).expect("reading the file back through a fresh fd");
         for n in 0..FILE_PAGES {
             let page = &on_disk[pages(n)..pages(n + 1)];
@@ -134,8 +125,8 @@ fn sync_and_unmap_leaves_no_dirty_pages() {
     isolated(|| {
         let dir = scratch_dir!();
         let path = dir.file("lab01.data", FILE_PAGES, original);
-        let arena = Arena::new(FILE_PAGES + 2);
-        let addr = map_and_write(&arena, &path);
+        let slot = Slot::new(FILE_PAGES);
+        let addr = map_and_write(&slot, &path);
         unsafe { sync_and_unmap(addr, pages(FILE_PAGES)) }.expect("sync_and_unmap of a whole mapping should succeed");
 
         let file = ScratchDir::open_rw(&path);
@@ -153,19 +144,19 @@ fn sync_and_unmap_leaves_no_dirty_pages() {
             after.nr_dirty,
             after.nr_writeback
         );
-        observable_or_skip(&dir, &arena);
+        observable_or_skip(&dir, &slot);
     });
 }
 
 /// A clean page cache only proves msync ran if an unsynced unmap leaves dirty pages
 /// on this filesystem; check that with a control file, or skip with the reason.
-fn observable_or_skip(dir: &ScratchDir, arena: &Arena) {
+fn observable_or_skip(dir: &ScratchDir, slot: &Slot) {
     let control = dir.file("control.data", FILE_PAGES, original);
     let file = ScratchDir::open_rw(&control);
     if is_tmpfs(&file) {
         skip("the scratch directory is on tmpfs, where pages are never dirty: msync cannot be observed");
     }
-    let addr = map_and_write(arena, &control);
+    let addr = map_and_write(slot, &control);
     unsafe { nix::sys::mman::munmap(addr.cast(), pages(FILE_PAGES)) }.expect("control munmap");
     match dirty_pages(&file, pages(FILE_PAGES)) {
         Ok(dirty) if dirty.nr_dirty > 0 => {}

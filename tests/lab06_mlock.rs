@@ -5,31 +5,24 @@
 //! changes of `VmLck` from the start of the test, so nothing else in the process
 //! matters. Where `RLIMIT_MEMLOCK` forbids locking 4 pages, the test is skipped.
 
-use std::ptr::NonNull;
-
 use munmap_lab::lab06_mlock::{lock, locked_kib, unmap_pages};
 use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, smaps_locked_pages, vm_lck_pages};
-use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, page_size, pages};
-use nix::sys::mman::ProtFlags;
+use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pages};
 use rstest::rstest;
 
 const MAPPING_PAGES: usize = 4;
-/// Window page where the mapping starts.
-const AT: usize = 1;
-const WINDOW: usize = MAPPING_PAGES + 2;
 
-/// The arena with a written 4-page mapping at window pages 1-4.
-fn four_pages() -> (Arena, NonNull<u8>) {
-    let arena = Arena::new(WINDOW);
-    let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-    unsafe { addr.write_bytes(b'L', pages(MAPPING_PAGES)) };
-    (arena, addr)
+/// A written 4-page mapping filling its slot (window pages 1-4).
+fn four_pages() -> Slot {
+    let slot = Slot::new(MAPPING_PAGES);
+    slot.map_filled(MAPPING_PAGES, |_| b'L');
+    slot
 }
 
 /// Window pages `locked` (and no others) carry the `lo` flag, and the process's
 /// `VmLck` and the window's smaps `Locked:` both count exactly that many pages
 /// more than at the start of the test.
-fn check_locks(view: &MapsView, arena: &Arena, locked: &[usize], vm_lck_at_start: u64, why: &str) {
+fn check_locks(view: &MapsView, slot: &Slot, locked: &[usize], vm_lck_at_start: u64, why: &str) {
     assert_eq!(
         view.locked_pages(),
         locked,
@@ -42,7 +35,7 @@ fn check_locks(view: &MapsView, arena: &Arena, locked: &[usize], vm_lck_at_start
         "VmLck in /proc/self/status should count {} locked page(s) ({why}), but counts {vm_lck}.\nthe window is:\n{view}",
         locked.len()
     );
-    let in_smaps = smaps_locked_pages(arena.page(0), WINDOW);
+    let in_smaps = smaps_locked_pages(slot.arena().page(0), slot.window_pages());
     assert_eq!(
         in_smaps,
         locked.len() as u64,
@@ -51,41 +44,32 @@ fn check_locks(view: &MapsView, arena: &Arena, locked: &[usize], vm_lck_at_start
     );
 }
 
-fn check_neighbours(view: &MapsView) {
-    let why = "the reservation around the mapping is not the lab's to unmap";
-    expect::mapped(view, 0..AT, "---p", why);
-    expect::mapped(view, AT + MAPPING_PAGES..WINDOW, "---p", why);
-}
-
 #[rstest]
 fn lock_locks_every_page() {
     isolated(|| {
         lockable_or_skip(MAPPING_PAGES);
         let at_start = vm_lck_pages();
-        let (arena, addr) = four_pages();
-        let mut story =
-            Story::new("a 4-page anonymous mapping at window pages 1-4; lock(addr, 4 pages) mlocks all of it");
-        story.step("before", &arena.view());
+        let slot = four_pages();
+        let mut story = Story::new(format!(
+            "a 4-page anonymous mapping at {}; lock(addr, 4 pages) mlocks all of it",
+            slot.shown()
+        ));
+        story.step("before", &slot.view());
 
-        unsafe { lock(addr, pages(MAPPING_PAGES)) }
+        unsafe { lock(slot.page(0), pages(MAPPING_PAGES)) }
             .expect("lock should succeed: this process was just shown to be allowed to lock 4 pages");
 
-        let view = arena.view();
+        let view = slot.view();
         story.step("after lock(addr, 4 pages)", &view);
         check_locks(
             &view,
-            &arena,
-            &[1, 2, 3, 4],
+            &slot,
+            &slot.all().collect::<Vec<_>>(),
             at_start,
             "mlock locks every page of the range",
         );
-        expect::mapped(
-            &view,
-            AT..AT + MAPPING_PAGES,
-            "rw-p",
-            "locking keeps the mapping as it was",
-        );
-        check_neighbours(&view);
+        expect::mapped(&view, slot.all(), "rw-p", "locking keeps the mapping as it was");
+        slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -98,34 +82,36 @@ fn lock_locks_every_page() {
 fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case] count: usize) {
     isolated(|| {
         let at_start = vm_lck_pages();
-        let (arena, addr) = four_pages();
+        let slot = four_pages();
+        let addr = slot.page(0);
         unsafe { lock_or_skip(addr, pages(MAPPING_PAGES)) };
         let mut story = Story::new(format!(
-            "a locked 4-page anonymous mapping at window pages 1-4; unmap_pages(addr, {first}, {count}) \
-             unmaps {count} page(s) without munlock: their lock goes with them, the rest stay locked"
+            "a locked 4-page anonymous mapping at {}; unmap_pages(addr, {first}, {count}) \
+             unmaps {count} page(s) without munlock: their lock goes with them, the rest stay locked",
+            slot.shown()
         ));
-        story.step("before (all 4 pages locked)", &arena.view());
+        story.step("before (all 4 pages locked)", &slot.view());
 
         unsafe { unmap_pages(addr, first, count) }.expect("unmapping locked pages should succeed");
 
-        let view = arena.view();
+        let view = slot.view();
         story.step(format!("after unmap_pages(addr, {first}, {count})"), &view);
-        let gone = AT + first..AT + first + count;
+        let gone = slot.window(first..first + count);
         expect::unmapped(&view, gone.clone(), "munmap removes the pages, locked or not");
-        let kept: Vec<usize> = (AT..AT + MAPPING_PAGES).filter(|p| !gone.contains(p)).collect();
+        let kept: Vec<usize> = slot.all().filter(|p| !gone.contains(p)).collect();
         for &page in &kept {
             expect::mapped(&view, page..page + 1, "rw-p", "pages outside the range stay mapped");
-            let addr = unsafe { addr.add(pages(page - AT)) };
+            let addr = slot.arena().page(page);
             expect::page_holds(addr, b'L', "pages outside the range keep their contents");
         }
         check_locks(
             &view,
-            &arena,
+            &slot,
             &kept,
             at_start,
             "munmap unlocks exactly the pages it removes; the pages that stay keep their lock",
         );
-        check_neighbours(&view);
+        slot.check_guards(&view);
         story.fact(format!(
             "VmLck and smaps Locked: count {} locked page(s) of this mapping",
             kept.len()
@@ -137,7 +123,8 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case]
 #[rstest]
 fn locked_kib_reports_vm_lck() {
     isolated(|| {
-        let (arena, addr) = four_pages();
+        let slot = four_pages();
+        let addr = slot.page(0);
         unsafe { lock_or_skip(addr, pages(3)) };
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
         let reported = locked_kib().expect("locked_kib should read /proc/self/status");
@@ -154,6 +141,6 @@ fn locked_kib_reports_vm_lck() {
             "after munmap of the locked pages VmLck says {kernel} kB, but locked_kib returned {reported}: \
              read the value again on every call"
         );
-        drop(arena);
+        drop(slot);
     });
 }

@@ -14,47 +14,38 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
 use munmap_lab_harness::compile_fail::{Compiled, check};
-use munmap_lab_harness::fault::{SEGV_MAPERR, death_of};
+use munmap_lab_harness::fault::{Ending, GaveUp, SEGV_MAPERR, death_of};
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::sentinel::{SENTINEL, Seen, UnmapWatch, map_sentinel};
-use munmap_lab_harness::{Arena, MapsView, Story, expect, isolated, page_size, pages, skip};
+use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pages, skip};
 use nix::errno::Errno;
-use nix::sys::mman::ProtFlags;
 use nix::sys::signal::Signal;
 use rstest::rstest;
 
 const MAPPING_PAGES: usize = 4;
-const AT: usize = 1;
-const WINDOW: usize = MAPPING_PAGES + 2;
 
-/// The arena with a 4-page read-write mapping at window pages 1-4, every byte `byte`.
-fn four_pages(byte: u8) -> (Arena, NonNull<u8>) {
-    let arena = Arena::new(WINDOW);
-    let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-    unsafe { addr.write_bytes(byte, pages(MAPPING_PAGES)) };
-    (arena, addr)
+/// A 4-page read-write mapping filling its slot (window pages 1-4), every byte `byte`.
+fn four_pages(byte: u8) -> (Slot, NonNull<u8>) {
+    let slot = Slot::new(MAPPING_PAGES);
+    let addr = slot.map_filled(MAPPING_PAGES, |_| byte);
+    (slot, addr)
 }
 
-fn check_neighbours(view: &MapsView) {
-    let why = "the reservation around the mapping is not the lab's to unmap";
-    expect::mapped(view, 0..AT, "---p", why);
-    expect::mapped(view, AT + MAPPING_PAGES..WINDOW, "---p", why);
-}
-
-/// Window pages 1-4 at `addr` must hold the sentinel that `watch` mapped when `what`
-/// unmapped them: unmapped once (the sentinel came), and not again (it is intact).
-fn check_unmapped_once(view: &MapsView, seen: &Seen, addr: NonNull<u8>, what: &str) {
+/// The slot's pages must hold the sentinel that `watch` mapped when `what` unmapped
+/// them: unmapped once (the sentinel came), and not again (it is intact).
+fn check_unmapped_once(view: &MapsView, slot: &Slot, seen: &Seen, what: &str) {
     assert!(
         seen.problems.is_empty(),
         "the test's watch could not place its sentinel, so it cannot judge: {:?}\nthe window:\n{view}",
         seen.problems
     );
-    for page in AT..AT + MAPPING_PAGES {
+    for page in slot.all() {
         let run = view.run_at(page);
         assert!(
             seen.sentinel_pages.contains(&page),
-            "window page {page} should have been unmapped by {what} (the Mapping owned window pages 1-4), but the \
+            "window page {page} should have been unmapped by {what} (the Mapping owned {}), but the \
              kernel never unmapped it: it is still {} {:?} (unmaps the kernel reported: {:?}).\nthe window:\n{view}",
+            slot.shown(),
             run.perms,
             run.backing,
             seen.unmaps
@@ -65,9 +56,9 @@ fn check_unmapped_once(view: &MapsView, seen: &Seen, addr: NonNull<u8>, what: &s
          removed it. A Mapping unmaps its range once: after unmap(self), the drop must not unmap again \
          (ManuallyDrop or mem::forget)"
     );
-    expect::mapped(view, AT..AT + MAPPING_PAGES, "r--p", &why);
+    expect::mapped(view, slot.all(), "r--p", &why);
     for n in 0..MAPPING_PAGES {
-        expect::page_holds(unsafe { addr.add(pages(n)) }, SENTINEL, &why);
+        expect::page_holds(slot.page(n), SENTINEL, &why);
     }
 }
 
@@ -91,35 +82,33 @@ impl std::fmt::Display for Release {
 #[case::after_drop(Release::Drop)]
 fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
     isolated(|| {
-        let (arena, addr) = four_pages(b'S');
+        let (slot, addr) = four_pages(b'S');
         let mut story = Story::new(format!(
-            "a child process takes ownership of a 4-page mapping at window pages 1-4, releases it ({release}), \
-             then reads window page 2: the kernel kills it with SIGSEGV, si_code SEGV_MAPERR"
+            "a child process takes ownership of a 4-page mapping at {}, releases it ({release}), \
+             then reads window page 2: the kernel kills it with SIGSEGV, si_code SEGV_MAPERR",
+            slot.shown()
         ));
-        story.step("before (this process)", &arena.view());
+        story.step("before (this process)", &slot.view());
         let stale = unsafe { addr.add(pages(1)) };
 
         let death = death_of(|| {
             let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
             match release {
-                Release::Unmap => {
-                    if mapping.unmap().is_err() {
-                        unsafe { libc::_exit(3) };
-                    }
-                }
+                Release::Unmap => mapping.unmap().map_err(|_| GaveUp)?,
                 Release::Drop => drop(mapping),
             }
             unsafe { stale.read_volatile() };
+            Ok(())
         });
 
-        match (death.signal, death.exit_code) {
-            (Some(Signal::SIGSEGV), _) => {}
-            (None, Some(0)) => panic!(
+        match death.ending() {
+            Ending::Signal(Signal::SIGSEGV) => {}
+            Ending::Returned => panic!(
                 "the child read window page 2 after {release} and lived: the mapping was not unmapped \
                  ({release} must munmap the whole range)"
             ),
-            (None, Some(3)) => panic!("Mapping::unmap returned an error for a valid whole mapping"),
-            (None, Some(101)) => panic!("the lab code panicked in the child (see its output)"),
+            Ending::GaveUp => panic!("Mapping::unmap returned an error for a valid whole mapping"),
+            Ending::Panicked => panic!("the lab code panicked in the child (see its output)"),
             other => panic!("the child should die of SIGSEGV, but ended with {other:?}"),
         }
         assert_eq!(
@@ -129,7 +118,7 @@ fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
             death.si_code_name(),
             death.fault.map(|(_, a)| a as *const u8)
         );
-        let fault_page = (death.fault.map_or(0, |(_, a)| a) - arena.page(0).as_ptr() as usize) / page_size();
+        let fault_page = (death.fault.map_or(0, |(_, a)| a) - slot.arena().page(0).as_ptr() as usize) / page_size();
         story.fact(format!(
             "the child, reading window page {fault_page} after {release}: killed by {}, si_code {}",
             Signal::SIGSEGV.as_str(),
@@ -154,13 +143,14 @@ fn release(mapping: Mapping, how: Release) {
 #[case::by_unmap(Release::Unmap)]
 fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
     isolated(|| {
-        let (arena, addr) = four_pages(b'O');
+        let (slot, addr) = four_pages(b'O');
         let mut story = Story::new(format!(
-            "a Mapping owns a 4-page mapping at window pages 1-4, and {how} unmaps it exactly once: the moment the \
+            "a Mapping owns a 4-page mapping at {}, and {how} unmaps it exactly once: the moment the \
              kernel has unmapped the pages, before that munmap returns, the test maps a sentinel there (read-only, \
-             every byte 'S'), which a second munmap of the range (a drop after unmap, say) would remove"
+             every byte 'S'), which a second munmap of the range (a drop after unmap, say) would remove",
+            slot.shown()
         ));
-        story.step("before", &arena.view());
+        story.step("before", &slot.view());
 
         let mut mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
         assert_eq!(mapping.as_ptr(), addr, "as_ptr should return the mapping's address");
@@ -181,14 +171,14 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
             "as_mut_slice should write to the mapping"
         );
 
-        let watch = match UnmapWatch::start(&arena, AT..AT + MAPPING_PAGES) {
+        let watch = match UnmapWatch::start(slot.arena(), slot.all()) {
             Ok(watch) => watch,
             Err(why) => {
                 // What can be checked without the watch is checked before skipping.
                 release(mapping, how);
-                let view = arena.view();
-                expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the Mapping owned these pages");
-                check_neighbours(&view);
+                let view = slot.view();
+                expect::unmapped(&view, slot.all(), "the Mapping owned these pages");
+                slot.check_guards(&view);
                 skip(format!(
                     "{why}: the test cannot map a sentinel between the first munmap and what follows it, so \
                      \"exactly once\" cannot be checked here"
@@ -198,14 +188,15 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
         release(mapping, how);
         let seen = watch.finish();
 
-        let view = arena.view();
+        let view = slot.view();
         story.fact(format!(
-            "while {how} ran, the kernel unmapped window pages 1-4; before its munmap returned, the test mapped \
-             the sentinel there (r--p, every byte 'S')"
+            "while {how} ran, the kernel unmapped {}; before its munmap returned, the test mapped \
+             the sentinel there (r--p, every byte 'S')",
+            slot.shown()
         ));
         story.step(format!("after {how} returned"), &view);
-        check_unmapped_once(&view, &seen, addr, &how.to_string());
-        check_neighbours(&view);
+        check_unmapped_once(&view, &slot, &seen, &how.to_string());
+        slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -213,13 +204,14 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
 #[rstest]
 fn unmap_returns_the_error_and_does_not_retry() {
     isolated(|| {
-        let (arena, addr) = four_pages(b'E');
-        let before = arena.view();
-        let mut story = Story::new(
+        let (slot, addr) = four_pages(b'E');
+        let before = slot.view();
+        let mut story = Story::new(format!(
             "a Mapping is given an address 1 byte into window page 1 (length 4 pages less 1 byte): its unmap() \
-             returns munmap's EINVAL unchanged, and window pages 1-4 stay exactly as they were: nothing unmaps \
+             returns munmap's EINVAL unchanged, and {} stay exactly as they were: nothing unmaps \
              them after munmap refused (a retry with the address rounded down to its page would)",
-        );
+            slot.shown()
+        ));
         story.step("before", &before);
 
         // A misaligned address: munmap refuses it with EINVAL and leaves the pages alone.
@@ -227,7 +219,7 @@ fn unmap_returns_the_error_and_does_not_retry() {
         let mapping = unsafe { Mapping::from_raw(misaligned, pages(MAPPING_PAGES) - 1) };
         let result = mapping.unmap();
 
-        let view = arena.view();
+        let view = slot.view();
         story.step(format!("after unmap() returned {result:?}"), &view);
         assert_eq!(
             result,
@@ -237,7 +229,7 @@ fn unmap_returns_the_error_and_does_not_retry() {
         let why = "munmap refused the range and removed nothing, and the caller is told so: nothing may unmap \
                    these pages afterwards, not a retry (with the address rounded down to its page, say), not the \
                    drop";
-        expect::mapped(&view, AT..AT + MAPPING_PAGES, "rw-p", why);
+        expect::mapped(&view, slot.all(), "rw-p", why);
         for n in 0..MAPPING_PAGES {
             expect::page_holds(unsafe { addr.add(pages(n)) }, b'E', why);
         }
@@ -278,41 +270,42 @@ fn anonymous_maps_fresh_zeroed_memory() {
 #[rstest]
 fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
     isolated(|| {
-        let (arena, addr) = four_pages(b'C');
-        let mut story = Story::new(
-            "the C idiom: unmap_and_clear unmaps window pages 1-4 and sets the pointer to None; someone else then \
+        let (slot, addr) = four_pages(b'C');
+        let mut story = Story::new(format!(
+            "the C idiom: unmap_and_clear unmaps {} and sets the pointer to None; someone else then \
              maps the same pages (the test's sentinel: read-only, every byte 'S'), and a second unmap_and_clear of \
              the same slot must leave it alone",
-        );
-        story.step("before", &arena.view());
-        let mut slot = Some(addr);
-        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
+            slot.shown()
+        ));
+        story.step("before", &slot.view());
+        let mut held = Some(addr);
+        unsafe { unmap_and_clear(&mut held, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
         assert_eq!(
-            slot, None,
+            held, None,
             "after unmapping, the slot should be None (C: the pointer set to NULL)"
         );
-        let view = arena.view();
+        let view = slot.view();
         story.step(
             "after unmap_and_clear(&mut slot, 4 pages), which set slot to None",
             &view,
         );
-        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the slot's mapping is unmapped");
+        expect::unmapped(&view, slot.all(), "the slot's mapping is unmapped");
 
-        let sentinel = map_sentinel(&arena, AT..AT + MAPPING_PAGES)
-            .expect("the pages are free, so the test can map its sentinel there");
+        let sentinel =
+            map_sentinel(slot.arena(), slot.all()).expect("the pages are free, so the test can map its sentinel there");
         story.step(
             "after someone else mapped the same pages (the sentinel: r--p, every byte 'S')",
-            &arena.view(),
+            &slot.view(),
         );
-        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
-        let view = arena.view();
+        unsafe { unmap_and_clear(&mut held, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
+        let view = slot.view();
         story.step("after a second unmap_and_clear(&mut slot, 4 pages)", &view);
         let why = "a None slot must not be unmapped again: the pages now belong to someone else's mapping";
-        expect::mapped(&view, AT..AT + MAPPING_PAGES, "r--p", why);
+        expect::mapped(&view, slot.all(), "r--p", why);
         for n in 0..MAPPING_PAGES {
             expect::page_holds(unsafe { sentinel.add(pages(n)) }, SENTINEL, why);
         }
-        check_neighbours(&view);
+        slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -377,13 +370,13 @@ pub fn clone_then_unmap_both() {
 fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] expected: &str) {
     isolated(|| {
         // The Mapping must really work before its compile-time promises are worth checking.
-        let (arena, addr) = four_pages(b'M');
+        let (slot, addr) = four_pages(b'M');
         let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
         assert_eq!(mapping.as_slice()[0], b'M', "as_slice should show the mapping's bytes");
         mapping
             .unmap()
             .expect("unmap of a whole valid mapping should return Ok");
-        expect::unmapped(&arena.view(), AT..AT + MAPPING_PAGES, "unmap removes the mapping");
+        expect::unmapped(&slot.view(), slot.all(), "unmap removes the mapping");
 
         let lab = if cfg!(feature = "solutions") {
             "solutions/lab08_ownership.rs"

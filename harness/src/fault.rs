@@ -44,13 +44,48 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 pub struct Death {
     /// The signal that killed it, if one did.
     pub signal: Option<Signal>,
-    /// Its exit status, if it exited (101: the body panicked).
+    /// Its exit status, if it exited (see [`Death::ending`] for what it means).
     pub exit_code: Option<i32>,
     /// `si_code` and faulting address of the SIGSEGV/SIGBUS it received, if any.
     pub fault: Option<(i32, usize)>,
 }
 
+/// How the child ended, in the words a test matches on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Killed by this signal.
+    Signal(Signal),
+    /// The body returned `Ok(())`: it ran to its end and lived.
+    Returned,
+    /// The body returned `Err(GaveUp)`: it could not get to the point the test is about.
+    GaveUp,
+    /// The body panicked.
+    Panicked,
+    /// It exited with this status some other way (lab code that called `exit`).
+    Exited(i32),
+}
+
+/// What a body returns when it cannot get to the point the test is about (a lab call
+/// it needed failed); its child then ends as [`Ending::GaveUp`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GaveUp;
+
+/// Exit statuses the child uses for [`Ending::GaveUp`] and [`Ending::Panicked`].
+const GAVE_UP_EXIT: i32 = 3;
+const PANICKED_EXIT: i32 = 101;
+
 impl Death {
+    /// How the child ended.
+    pub fn ending(&self) -> Ending {
+        match (self.signal, self.exit_code) {
+            (Some(signal), _) => Ending::Signal(signal),
+            (None, Some(0)) => Ending::Returned,
+            (None, Some(GAVE_UP_EXIT)) => Ending::GaveUp,
+            (None, Some(PANICKED_EXIT)) => Ending::Panicked,
+            (None, code) => Ending::Exited(code.unwrap_or(-1)),
+        }
+    }
+
     /// `SEGV_MAPERR`, `SEGV_ACCERR` or the number, for messages and snapshots.
     pub fn si_code_name(&self) -> String {
         match self.fault {
@@ -81,7 +116,7 @@ extern "C" fn record_fault(_signal: libc::c_int, info: *mut libc::siginfo_t, _co
 /// Runs `body` in a forked child and reports how the child ended (signal, exit code,
 /// fault details). `body` runs after a `fork()` of a multi-threaded process, so it
 /// may only make async-signal-safe calls (plain memory access, raw syscalls).
-pub fn death_of(body: impl FnOnce()) -> Death {
+pub fn death_of(body: impl FnOnce() -> Result<(), GaveUp>) -> Death {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let len = page_size();
     let shared = unsafe {
@@ -109,8 +144,9 @@ pub fn death_of(body: impl FnOnce()) -> Death {
                 let _ = sigaction(Signal::SIGBUS, &action);
             }
             let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-                Ok(()) => 0,
-                Err(_) => 101,
+                Ok(Ok(())) => 0,
+                Ok(Err(GaveUp)) => GAVE_UP_EXIT,
+                Err(_) => PANICKED_EXIT,
             };
             unsafe { libc::_exit(code) }
         }
@@ -154,6 +190,7 @@ mod tests {
         let death = death_of(|| unsafe {
             munmap(page.cast(), page_size()).unwrap();
             page.read_volatile();
+            Ok(())
         });
         assert_eq!(death.signal, Some(Signal::SIGSEGV), "{death:?}");
         assert_eq!(death.fault, Some((SEGV_MAPERR, page.as_ptr() as usize)));
@@ -161,6 +198,7 @@ mod tests {
         let reserved = arena.page(1);
         let death = death_of(|| unsafe {
             reserved.read_volatile();
+            Ok(())
         });
         assert_eq!(death.signal, Some(Signal::SIGSEGV));
         assert_eq!(death.si_code_name(), "SEGV_ACCERR");
@@ -168,7 +206,8 @@ mod tests {
 
     #[test]
     fn a_body_that_returns_exits_zero() {
-        let death = death_of(|| {});
-        assert_eq!((death.signal, death.exit_code, death.fault), (None, Some(0), None));
+        let death = death_of(|| Ok(()));
+        assert_eq!((death.ending(), death.fault), (Ending::Returned, None));
+        assert_eq!(death_of(|| Err(GaveUp)).ending(), Ending::GaveUp);
     }
 }
