@@ -12,14 +12,13 @@ use std::ptr::NonNull;
 use munmap_lab::lab04_unmapped::{release, unmap_and_count};
 use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages};
+use munmap_lab_harness::{Arena, ScratchDir, Slot, Story, expect, isolated, pages};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
 
-const WINDOW_PAGES: usize = 6;
-/// Window page where "yours" (and later "theirs") starts.
-const AT: usize = 1;
+/// Pages of the scene (window pages 1-4) where "yours", and later "theirs", starts.
+const SLOT_PAGES: usize = 4;
 
 /// Byte that fills page `n` of "yours".
 fn yours(n: usize) -> u8 {
@@ -31,20 +30,11 @@ fn theirs(n: usize) -> u8 {
     b'x' + n as u8
 }
 
-/// Maps "yours": `count` anonymous read-write pages from window page 1, filled.
-fn map_yours(arena: &Arena, count: usize) -> NonNull<u8> {
-    let addr = arena.map_anonymous(AT, count, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-    for n in 0..count {
-        unsafe { addr.add(pages(n)).write_bytes(yours(n), pages(1)) };
-    }
-    addr
-}
-
 /// Someone else maps `count` read-only pages of `lab04.data` where "yours" was.
-fn map_theirs(arena: &Arena, dir: &ScratchDir, count: usize) -> NonNull<u8> {
+fn map_theirs(scene: &Slot, dir: &ScratchDir, count: usize) -> NonNull<u8> {
     let path = dir.file("lab04.data", count, theirs);
     let file = std::fs::File::open(&path).expect("opening lab04.data read-only");
-    arena.map_file(AT, count, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE, &file, 0)
+    scene.map_file(count, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE, &file, 0)
 }
 
 /// Unmaps window pages `hole` (test setup, not lab code).
@@ -52,32 +42,26 @@ fn punch(arena: &Arena, hole: Range<usize>) {
     unsafe { munmap(arena.page(hole.start).cast(), pages(hole.len())) }.expect("punching a test hole");
 }
 
-/// The reservation pages at either end of the window must be untouched.
-fn check_neighbours(view: &MapsView) {
-    let why = "the reservation around the range is not the lab's to unmap";
-    expect::mapped(view, 0..1, "---p", why);
-    expect::mapped(view, WINDOW_PAGES - 1..WINDOW_PAGES, "---p", why);
-}
-
 #[rstest]
 fn unmapping_a_never_mapped_range_succeeds() {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
-        punch(&arena, 1..5);
-        let before = arena.view();
-        let mut story = Story::new(
-            "window pages 1-4 were never mapped by anyone (a hole in the reservation); \
+        let scene = Slot::new(SLOT_PAGES);
+        punch(scene.arena(), scene.all());
+        let before = scene.view();
+        let mut story = Story::new(format!(
+            "{} were never mapped by anyone (a hole in the reservation); \
              unmap_and_count(page 1, 4 pages) succeeds, finds 0 mapped pages and changes nothing",
-        );
+            scene.shown()
+        ));
         story.step("before", &before);
 
         let counted = expect::call(
             "unmap_and_count(window page 1, 4 pages)",
             "Ok(0): munmap over a range where nothing is mapped succeeds",
-            || unsafe { unmap_and_count(arena.page(1), pages(4)) },
+            || unsafe { unmap_and_count(scene.page(0), pages(SLOT_PAGES)) },
         );
 
-        let view = arena.view();
+        let view = scene.view();
         story.step(
             format!("after unmap_and_count(page 1, 4 pages) returned {counted:?}"),
             &view,
@@ -88,7 +72,7 @@ fn unmapping_a_never_mapped_range_succeeds() {
             "munmap over a range where nothing is mapped returns 0, and none of its 4 pages was mapped"
         );
         assert_eq!(view, before, "unmapping nothing changes nothing\n{view}");
-        check_neighbours(&view);
+        scene.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -96,31 +80,31 @@ fn unmapping_a_never_mapped_range_succeeds() {
 #[rstest]
 fn unmapping_the_same_range_twice_succeeds() {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
-        let addr = map_yours(&arena, 3);
+        let scene = Slot::new(SLOT_PAGES);
+        let addr = scene.map_filled(3, yours);
         let mut story = Story::new(
             "a 3-page anonymous mapping at window pages 1-3 is unmapped with unmap_and_count, then the same \
              range is unmapped again: both calls succeed, the first finds 3 mapped pages, the second 0",
         );
-        story.step("before", &arena.view());
+        story.step("before", &scene.view());
 
         let first = expect::call("unmap_and_count(addr, 3 pages)", "Ok(3)", || unsafe {
             unmap_and_count(addr, pages(3))
         });
-        let view = arena.view();
+        let view = scene.view();
         story.step(
             format!("after the first unmap_and_count(addr, 3 pages) returned {first:?}"),
             &view,
         );
         assert_eq!(first, Ok(3), "the first unmap finds all 3 pages of the mapping");
-        expect::unmapped(&view, 1..4, "the first unmap removes the mapping");
+        expect::unmapped(&view, scene.window(0..3), "the first unmap removes the mapping");
 
         let second = expect::call(
             "unmap_and_count(addr, 3 pages) a second time",
             "Ok(0): a second munmap of the same range is no error",
             || unsafe { unmap_and_count(addr, pages(3)) },
         );
-        let after = arena.view();
+        let after = scene.view();
         story.step(
             format!("after the second unmap_and_count(addr, 3 pages) returned {second:?}"),
             &after,
@@ -131,7 +115,7 @@ fn unmapping_the_same_range_twice_succeeds() {
             "a second munmap of the same range is no error (it returns 0), and nothing was mapped there any more"
         );
         assert_eq!(after, view, "the second unmap finds nothing to remove\n{after}");
-        check_neighbours(&after);
+        scene.check_guards(&after);
         story.assert_snapshot();
     });
 }
@@ -157,29 +141,31 @@ fn unmap_and_count_counts_only_the_mapped_pages(
     #[case] mapped: usize,
 ) {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
+        let scene = Slot::new(SLOT_PAGES);
         let dir = scratch_dir!();
         match holds {
             Holds::MappingThenHole | Holds::ProtNoneToo => {
-                map_yours(&arena, 2);
-                punch(&arena, 3..5);
+                scene.map_filled(2, yours);
+                punch(scene.arena(), 3..5);
             }
             Holds::HoleThenFile => {
                 let path = dir.file("lab04.data", 2, theirs);
                 let file = std::fs::File::open(&path).expect("opening lab04.data read-only");
-                arena.map_file(3, 2, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE, &file, 0);
-                punch(&arena, 1..3);
+                scene
+                    .arena()
+                    .map_file(3, 2, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE, &file, 0);
+                punch(scene.arena(), 1..3);
             }
         }
-        let before = arena.view();
+        let before = scene.view();
 
         let counted = expect::call(
             format!("unmap_and_count(window page {}, {} pages)", range.start, range.len()),
             format!("Ok({mapped})"),
-            || unsafe { unmap_and_count(arena.page(range.start), pages(range.len())) },
+            || unsafe { unmap_and_count(scene.arena().page(range.start), pages(range.len())) },
         );
 
-        let view = arena.view();
+        let view = scene.view();
         assert_eq!(
             counted,
             Ok(mapped),
@@ -194,35 +180,35 @@ fn unmap_and_count_counts_only_the_mapped_pages(
 #[rstest]
 fn a_stale_second_unmap_destroys_the_new_mapping() {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
+        let scene = Slot::new(SLOT_PAGES);
         let dir = scratch_dir!();
-        let addr = map_yours(&arena, 2);
+        let addr = scene.map_filled(2, yours);
         let mut story = Story::new(
             "yours (2 anonymous pages at window pages 1-2) is unmapped; someone else then maps a file at the same \
              addresses; a second, stale unmap_and_count through the old pointer succeeds and silently removes \
              THEIR mapping",
         );
-        story.step("yours, before", &arena.view());
+        story.step("yours, before", &scene.view());
 
         let first = expect::call("unmap_and_count(addr, 2 pages)", "Ok(2)", || unsafe {
             unmap_and_count(addr, pages(2))
         });
         story.step(
             format!("after unmap_and_count(addr, 2 pages) returned {first:?}"),
-            &arena.view(),
+            &scene.view(),
         );
         assert_eq!(first, Ok(2), "the first unmap finds both pages of yours");
 
-        let their_addr = map_theirs(&arena, &dir, 2);
+        let their_addr = map_theirs(&scene, &dir, 2);
         assert_eq!(their_addr, addr, "the test places their mapping at your old address");
-        story.step("someone else maps lab04.data at the same address", &arena.view());
+        story.step("someone else maps lab04.data at the same address", &scene.view());
 
         let stale = expect::call(
             "unmap_and_count(addr, 2 pages) again, through the stale pointer",
             "Ok(2)",
             || unsafe { unmap_and_count(addr, pages(2)) },
         );
-        let view = arena.view();
+        let view = scene.view();
         story.step(
             format!("after the stale unmap_and_count(addr, 2 pages) returned {stale:?}"),
             &view,
@@ -235,10 +221,10 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
         );
         expect::unmapped(
             &view,
-            1..3,
+            scene.window(0..2),
             "a stale munmap removes whatever is mapped at the old address now",
         );
-        check_neighbours(&view);
+        scene.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -246,32 +232,32 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
 #[rstest]
 fn release_forgets_the_pointer() {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
+        let scene = Slot::new(SLOT_PAGES);
         let dir = scratch_dir!();
-        let addr = map_yours(&arena, 2);
+        let addr = scene.map_filled(2, yours);
         let mut slot = Some((addr, pages(2)));
         let mut story = Story::new(
             "yours (2 anonymous pages at window pages 1-2) is held in a slot; release(&mut slot) unmaps it and \
              empties the slot; someone else maps a file at the same addresses; a second release(&mut slot) finds \
              the slot empty and their mapping survives",
         );
-        story.step("yours, before", &arena.view());
+        story.step("yours, before", &scene.view());
 
         expect::call("release(&mut slot)", "Ok(()) and the slot emptied", || unsafe {
             release(&mut slot)
         })
         .expect("releasing a mapping this code owns should succeed");
-        let view = arena.view();
+        let view = scene.view();
         story.step("after release(&mut slot)", &view);
-        expect::unmapped(&view, 1..3, "release unmaps the mapping in the slot");
+        expect::unmapped(&view, scene.window(0..2), "release unmaps the mapping in the slot");
         assert_eq!(
             slot, None,
             "release must empty the slot once the mapping is gone: the address is free for anyone to reuse"
         );
 
-        let their_addr = map_theirs(&arena, &dir, 2);
+        let their_addr = map_theirs(&scene, &dir, 2);
         assert_eq!(their_addr, addr, "the test places their mapping at your old address");
-        story.step("someone else maps lab04.data at the same address", &arena.view());
+        story.step("someone else maps lab04.data at the same address", &scene.view());
 
         expect::call(
             "release(&mut slot) of the emptied slot",
@@ -279,14 +265,14 @@ fn release_forgets_the_pointer() {
             || unsafe { release(&mut slot) },
         )
         .expect("releasing an empty slot should succeed and do nothing");
-        let after = arena.view();
+        let after = scene.view();
         story.step("after a second release(&mut slot)", &after);
         let why = "their mapping is not yours: a second release of an emptied slot must not unmap anything";
-        expect::mapped(&after, 1..3, "r--p", why);
+        expect::mapped(&after, scene.window(0..2), "r--p", why);
         for n in 0..2 {
             expect::page_holds(unsafe { addr.add(pages(n)) }, theirs(n), why);
         }
-        check_neighbours(&after);
+        scene.check_guards(&after);
         story.assert_snapshot();
     });
 }
@@ -294,8 +280,8 @@ fn release_forgets_the_pointer() {
 #[rstest]
 fn release_keeps_the_slot_when_munmap_fails() {
     isolated(|| {
-        let arena = Arena::new(WINDOW_PAGES);
-        let addr = map_yours(&arena, 2);
+        let scene = Slot::new(SLOT_PAGES);
+        let addr = scene.map_filled(2, yours);
         // An address one byte into the mapping: munmap refuses it (EINVAL) and removes nothing.
         let bad = Some((unsafe { addr.add(1) }, pages(1)));
         let mut slot = bad;
@@ -306,7 +292,7 @@ fn release_keeps_the_slot_when_munmap_fails() {
             || unsafe { release(&mut slot) },
         );
 
-        let view = arena.view();
+        let view = scene.view();
         assert_eq!(
             result,
             Err(Errno::EINVAL),
@@ -316,7 +302,7 @@ fn release_keeps_the_slot_when_munmap_fails() {
             slot, bad,
             "when munmap fails nothing was unmapped, so the slot must still hold the mapping"
         );
-        expect::mapped(&view, 1..3, "rw-p", "a failed munmap removes nothing");
+        expect::mapped(&view, scene.window(0..2), "rw-p", "a failed munmap removes nothing");
         for n in 0..2 {
             expect::page_holds(
                 unsafe { addr.add(pages(n)) },

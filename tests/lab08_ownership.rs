@@ -24,28 +24,28 @@ use rstest::rstest;
 
 const MAPPING_PAGES: usize = 4;
 
-/// A 4-page read-write mapping filling its slot (window pages 1-4), every byte `byte`.
+/// A 4-page read-write mapping filling its scene (window pages 1-4), every byte `byte`.
 fn four_pages(byte: u8) -> (Slot, NonNull<u8>) {
-    let slot = Slot::new(MAPPING_PAGES);
-    let addr = slot.map_filled(MAPPING_PAGES, |_| byte);
-    (slot, addr)
+    let scene = Slot::new(MAPPING_PAGES);
+    let addr = scene.map_filled(MAPPING_PAGES, |_| byte);
+    (scene, addr)
 }
 
-/// The slot's pages must hold the sentinel that `watch` mapped when `what` unmapped
+/// The scene's pages must hold the sentinel that `watch` mapped when `what` unmapped
 /// them: unmapped once (the sentinel came), and not again (it is intact).
-fn check_unmapped_once(view: &MapsView, slot: &Slot, seen: &Seen, what: &str) {
+fn check_unmapped_once(view: &MapsView, scene: &Slot, seen: &Seen, what: &str) {
     assert!(
         seen.problems.is_empty(),
         "the test's watch could not place its sentinel, so it cannot judge: {:?}\nthe window:\n{view}",
         seen.problems
     );
-    for page in slot.all() {
+    for page in scene.all() {
         let run = view.run_at(page);
         assert!(
             seen.sentinel_pages.contains(&page),
             "window page {page} should have been unmapped by {what} (the Mapping owned {}), but the \
              kernel never unmapped it: it is still {} {:?} (unmaps the kernel reported: {:?}).\nthe window:\n{view}",
-            slot.shown(),
+            scene.shown(),
             run.perms,
             run.backing,
             seen.unmaps
@@ -56,9 +56,9 @@ fn check_unmapped_once(view: &MapsView, slot: &Slot, seen: &Seen, what: &str) {
          removed it. A Mapping unmaps its range once: after unmap(self), the drop must not unmap again \
          (ManuallyDrop or mem::forget)"
     );
-    expect::mapped(view, slot.all(), "r--p", &why);
+    expect::mapped(view, scene.all(), "r--p", &why);
     for n in 0..MAPPING_PAGES {
-        expect::page_holds(slot.page(n), SENTINEL, &why);
+        expect::page_holds(scene.page(n), SENTINEL, &why);
     }
 }
 
@@ -82,13 +82,13 @@ impl std::fmt::Display for Release {
 #[case::after_drop(Release::Drop)]
 fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
     isolated(|| {
-        let (slot, addr) = four_pages(b'S');
+        let (scene, addr) = four_pages(b'S');
         let mut story = Story::new(format!(
             "a child process takes ownership of a 4-page mapping at {}, releases it ({release}), \
              then reads window page 2: the kernel kills it with SIGSEGV, si_code SEGV_MAPERR",
-            slot.shown()
+            scene.shown()
         ));
-        story.step("before (this process)", &slot.view());
+        story.step("before (this process)", &scene.view());
         let stale = unsafe { addr.add(pages(1)) };
 
         let death = death_of(|| {
@@ -118,7 +118,7 @@ fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
             death.si_code_name(),
             death.fault.map(|(_, a)| a as *const u8)
         );
-        let fault_page = (death.fault.map_or(0, |(_, a)| a) - slot.arena().page(0).as_ptr() as usize) / page_size();
+        let fault_page = (death.fault.map_or(0, |(_, a)| a) - scene.arena().page(0).as_ptr() as usize) / page_size();
         story.fact(format!(
             "the child, reading window page {fault_page} after {release}: killed by {}, si_code {}",
             Signal::SIGSEGV.as_str(),
@@ -143,14 +143,14 @@ fn release(mapping: Mapping, how: Release) {
 #[case::by_unmap(Release::Unmap)]
 fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
     isolated(|| {
-        let (slot, addr) = four_pages(b'O');
+        let (scene, addr) = four_pages(b'O');
         let mut story = Story::new(format!(
             "a Mapping owns a 4-page mapping at {}, and {how} unmaps it exactly once: the moment the \
              kernel has unmapped the pages, before that munmap returns, the test maps a sentinel there (read-only, \
              every byte 'S'), which a second munmap of the range (a drop after unmap, say) would remove",
-            slot.shown()
+            scene.shown()
         ));
-        story.step("before", &slot.view());
+        story.step("before", &scene.view());
 
         let mut mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
         assert_eq!(mapping.as_ptr(), addr, "as_ptr should return the mapping's address");
@@ -171,14 +171,14 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
             "as_mut_slice should write to the mapping"
         );
 
-        let watch = match UnmapWatch::start(slot.arena(), slot.all()) {
+        let watch = match UnmapWatch::start(scene.arena(), scene.all()) {
             Ok(watch) => watch,
             Err(why) => {
                 // What can be checked without the watch is checked before skipping.
                 release(mapping, how);
-                let view = slot.view();
-                expect::unmapped(&view, slot.all(), "the Mapping owned these pages");
-                slot.check_guards(&view);
+                let view = scene.view();
+                expect::unmapped(&view, scene.all(), "the Mapping owned these pages");
+                scene.check_guards(&view);
                 skip(format!(
                     "{why}: the test cannot map a sentinel between the first munmap and what follows it, so \
                      \"exactly once\" cannot be checked here"
@@ -188,15 +188,15 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
         release(mapping, how);
         let seen = watch.finish();
 
-        let view = slot.view();
+        let view = scene.view();
         story.fact(format!(
             "while {how} ran, the kernel unmapped {}; before its munmap returned, the test mapped \
              the sentinel there (r--p, every byte 'S')",
-            slot.shown()
+            scene.shown()
         ));
         story.step(format!("after {how} returned"), &view);
-        check_unmapped_once(&view, &slot, &seen, &how.to_string());
-        slot.check_guards(&view);
+        check_unmapped_once(&view, &scene, &seen, &how.to_string());
+        scene.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -204,13 +204,13 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
 #[rstest]
 fn unmap_returns_the_error_and_does_not_retry() {
     isolated(|| {
-        let (slot, addr) = four_pages(b'E');
-        let before = slot.view();
+        let (scene, addr) = four_pages(b'E');
+        let before = scene.view();
         let mut story = Story::new(format!(
             "a Mapping is given an address 1 byte into window page 1 (length 4 pages less 1 byte): its unmap() \
              returns munmap's EINVAL unchanged, and {} stay exactly as they were: nothing unmaps \
              them after munmap refused (a retry with the address rounded down to its page would)",
-            slot.shown()
+            scene.shown()
         ));
         story.step("before", &before);
 
@@ -219,7 +219,7 @@ fn unmap_returns_the_error_and_does_not_retry() {
         let mapping = unsafe { Mapping::from_raw(misaligned, pages(MAPPING_PAGES) - 1) };
         let result = mapping.unmap();
 
-        let view = slot.view();
+        let view = scene.view();
         story.step(format!("after unmap() returned {result:?}"), &view);
         assert_eq!(
             result,
@@ -229,7 +229,7 @@ fn unmap_returns_the_error_and_does_not_retry() {
         let why = "munmap refused the range and removed nothing, and the caller is told so: nothing may unmap \
                    these pages afterwards, not a retry (with the address rounded down to its page, say), not the \
                    drop";
-        expect::mapped(&view, slot.all(), "rw-p", why);
+        expect::mapped(&view, scene.all(), "rw-p", why);
         for n in 0..MAPPING_PAGES {
             expect::page_holds(unsafe { addr.add(pages(n)) }, b'E', why);
         }
@@ -270,42 +270,42 @@ fn anonymous_maps_fresh_zeroed_memory() {
 #[rstest]
 fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
     isolated(|| {
-        let (slot, addr) = four_pages(b'C');
+        let (scene, addr) = four_pages(b'C');
         let mut story = Story::new(format!(
             "the C idiom: unmap_and_clear unmaps {} and sets the pointer to None; someone else then \
              maps the same pages (the test's sentinel: read-only, every byte 'S'), and a second unmap_and_clear of \
              the same slot must leave it alone",
-            slot.shown()
+            scene.shown()
         ));
-        story.step("before", &slot.view());
-        let mut held = Some(addr);
-        unsafe { unmap_and_clear(&mut held, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
+        story.step("before", &scene.view());
+        let mut slot = Some(addr);
+        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
         assert_eq!(
-            held, None,
+            slot, None,
             "after unmapping, the slot should be None (C: the pointer set to NULL)"
         );
-        let view = slot.view();
+        let view = scene.view();
         story.step(
             "after unmap_and_clear(&mut slot, 4 pages), which set slot to None",
             &view,
         );
-        expect::unmapped(&view, slot.all(), "the slot's mapping is unmapped");
+        expect::unmapped(&view, scene.all(), "the slot's mapping is unmapped");
 
-        let sentinel =
-            map_sentinel(slot.arena(), slot.all()).expect("the pages are free, so the test can map its sentinel there");
+        let sentinel = map_sentinel(scene.arena(), scene.all())
+            .expect("the pages are free, so the test can map its sentinel there");
         story.step(
             "after someone else mapped the same pages (the sentinel: r--p, every byte 'S')",
-            &slot.view(),
+            &scene.view(),
         );
-        unsafe { unmap_and_clear(&mut held, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
-        let view = slot.view();
+        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
+        let view = scene.view();
         story.step("after a second unmap_and_clear(&mut slot, 4 pages)", &view);
         let why = "a None slot must not be unmapped again: the pages now belong to someone else's mapping";
-        expect::mapped(&view, slot.all(), "r--p", why);
+        expect::mapped(&view, scene.all(), "r--p", why);
         for n in 0..MAPPING_PAGES {
             expect::page_holds(unsafe { sentinel.add(pages(n)) }, SENTINEL, why);
         }
-        slot.check_guards(&view);
+        scene.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -370,13 +370,13 @@ pub fn clone_then_unmap_both() {
 fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] expected: &str) {
     isolated(|| {
         // The Mapping must really work before its compile-time promises are worth checking.
-        let (slot, addr) = four_pages(b'M');
+        let (scene, addr) = four_pages(b'M');
         let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
         assert_eq!(mapping.as_slice()[0], b'M', "as_slice should show the mapping's bytes");
         mapping
             .unmap()
             .expect("unmap of a whole valid mapping should return Ok");
-        expect::unmapped(&slot.view(), slot.all(), "unmap removes the mapping");
+        expect::unmapped(&scene.view(), scene.all(), "unmap removes the mapping");
 
         let lab = if cfg!(feature = "solutions") {
             "solutions/lab08_ownership.rs"
