@@ -5,19 +5,16 @@
 //! outside the range and must survive. Inside the range the test overlays pieces
 //! with `MAP_FIXED`, each a separate mmap, and punches holes where the layout says.
 
-use std::ops::Range;
-
 use munmap_lab::lab03_spanning::release_range;
 use munmap_lab_harness::kernel::mseal;
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, MapsView, ScratchDir, Story, expect, isolated, pages, skip};
+use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
 
-const WINDOW_PAGES: usize = 9;
-/// The range handed to `release_range`: window pages 1-7.
-const RANGE: Range<usize> = 1..8;
+/// The range handed to `release_range`: the slot, window pages 1-7.
+const RANGE_PAGES: usize = 7;
 
 /// What the test puts at some window pages before `release_range` runs.
 #[derive(Clone, Copy, Debug)]
@@ -55,15 +52,16 @@ fn content(page: usize) -> u8 {
     b'A' + page as u8
 }
 
-/// The arena with the layout in place, and the scratch directory its file lives in.
+/// The slot with the layout in place, and the scratch directory its file lives in.
 struct Scenario {
-    arena: Arena,
+    slot: Slot,
     _dir: ScratchDir,
     layout: Layout,
 }
 
 fn build(layout: Layout) -> Scenario {
-    let arena = Arena::new(WINDOW_PAGES);
+    let slot = Slot::new(RANGE_PAGES);
+    let arena = slot.arena();
     let dir = scratch_dir!();
     let path = dir.file("lab03.data", 2, |n| b'0' + n as u8);
     for &(first, count, piece) in layout {
@@ -87,23 +85,16 @@ fn build(layout: Layout) -> Scenario {
         }
     }
     Scenario {
-        arena,
+        slot,
         _dir: dir,
         layout,
     }
 }
 
 impl Scenario {
-    /// Calls the lab's `release_range` with window pages 1-7 as one range.
+    /// Calls the lab's `release_range` with the whole slot (window pages 1-7) as one range.
     fn release(&self) -> nix::Result<()> {
-        unsafe { release_range(self.arena.page(RANGE.start), pages(RANGE.len())) }
-    }
-
-    /// Pages 0 and 8 lie outside the range: they must still be the reservation.
-    fn check_outside(&self, view: &MapsView) {
-        let why = "pages outside the range handed to release_range are not the lab's to unmap";
-        expect::mapped(view, 0..RANGE.start, "---p", why);
-        expect::mapped(view, RANGE.end..WINDOW_PAGES, "---p", why);
+        unsafe { release_range(self.slot.page(0), pages(self.slot.pages())) }
     }
 
     /// Every page the layout mapped must still be there, as it was built.
@@ -114,7 +105,7 @@ impl Scenario {
                 Piece::AnonymousReadWrite => {
                     expect::mapped(view, pages_of.clone(), "rw-p", why);
                     for page in pages_of {
-                        expect::page_holds(self.arena.page(page), content(page), why);
+                        expect::page_holds(self.slot.arena().page(page), content(page), why);
                     }
                 }
                 Piece::AnonymousReadOnly | Piece::FileReadOnly => expect::mapped(view, pages_of, "r--p", why),
@@ -129,24 +120,25 @@ impl Scenario {
 fn release_range_removes_every_piece() {
     isolated(|| {
         let s = build(EVERY_KIND);
-        let mut story = Story::new(
+        let mut story = Story::new(format!(
             "five mappings of different kinds and protections, made by separate mmap calls inside a PROT_NONE \
-             reservation, fill window pages 1-7; release_range(page 1, 7 pages) removes all of them with one munmap",
-        );
-        story.step("before", &s.arena.view());
+             reservation, fill {}; release_range(page 1, 7 pages) removes all of them with one munmap",
+            s.slot.shown()
+        ));
+        story.step("before", &s.slot.view());
 
         s.release()
             .expect("one munmap over mappings of any kind and protection should succeed");
 
-        let view = s.arena.view();
+        let view = s.slot.view();
         story.step("after release_range(page 1, 7 pages)", &view);
         expect::unmapped(
             &view,
-            RANGE,
+            s.slot.all(),
             "one munmap removes every mapping in its range, whatever made it: anonymous, file-backed and \
              PROT_NONE reservation alike",
         );
-        s.check_outside(&view);
+        s.slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -171,22 +163,23 @@ fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
     isolated(|| {
         let s = build(layout);
         let mut story = Story::new(format!(
-            "window pages 1-7 hold {holds}; release_range(page 1, 7 pages) succeeds, skipping the holes, and \
-             removes what was mapped in the range and nothing outside it"
+            "{} hold {holds}; release_range(page 1, 7 pages) succeeds, skipping the holes, and \
+             removes what was mapped in the range and nothing outside it",
+            s.slot.shown()
         ));
-        story.step("before", &s.arena.view());
+        story.step("before", &s.slot.view());
 
         s.release()
             .expect("munmap over a range with holes in it should succeed: the holes are skipped");
 
-        let view = s.arena.view();
+        let view = s.slot.view();
         story.step("after release_range(page 1, 7 pages)", &view);
         expect::unmapped(
             &view,
-            RANGE,
+            s.slot.all(),
             "every mapped page in the range goes; the holes in it are no error",
         );
-        s.check_outside(&view);
+        s.slot.check_guards(&view);
         story.assert_snapshot();
     });
 }
@@ -195,7 +188,7 @@ fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
 fn release_range_is_all_or_nothing() {
     isolated(|| {
         let s = build(EVERY_KIND);
-        if let Err(e) = mseal(s.arena.page(SEALED_PAGE), pages(1)) {
+        if let Err(e) = mseal(s.slot.arena().page(SEALED_PAGE), pages(1)) {
             // What can be checked without a seal is checked before skipping.
             s.release()
                 .expect("one munmap over mappings of any kind and protection should succeed");
@@ -206,7 +199,7 @@ fn release_range_is_all_or_nothing() {
             };
             skip(format!("{why}: cannot show that one munmap is one decision"));
         }
-        let before = s.arena.view();
+        let before = s.slot.view();
         let mut story = Story::new(
             "the five mappings of release_range_removes_every_piece, with the one at window page 5 sealed by \
              mseal(); release_range(page 1, 7 pages) fails with EPERM and removes nothing, because the kernel \
@@ -216,7 +209,7 @@ fn release_range_is_all_or_nothing() {
 
         let result = s.release();
 
-        let view = s.arena.view();
+        let view = s.slot.view();
         story.step(
             format!("after release_range(page 1, 7 pages) returned {result:?}"),
             &view,

@@ -23,8 +23,7 @@ use munmap_lab_harness::fork_rule::ChildAllocations;
 use munmap_lab_harness::memlock::lock_or_skip;
 use munmap_lab_harness::probe_program::{HOLD, SMAPS};
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, Story, expect, isolated, note, pages, skip};
-use nix::sys::mman::ProtFlags;
+use munmap_lab_harness::{Slot, Story, expect, isolated, note, pages, skip};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
@@ -39,9 +38,9 @@ static ALLOCATOR: ChildAllocations = ChildAllocations::new();
 /// and stacks, and inside even a 39-bit (512 GiB) user address space. Both the test and
 /// the fresh program image look at the same window there.
 const FIXED: usize = 0x42_0000_0000;
-const WINDOW: usize = 6;
 const MAPPING_PAGES: usize = 4;
-const AT: usize = 1;
+/// The window at [`FIXED`]: the mapping's slot and a guard page on either side.
+const WINDOW: usize = MAPPING_PAGES + 2;
 
 fn cstring(text: &str) -> CString {
     CString::new(text).expect("no NUL bytes in a path")
@@ -94,8 +93,8 @@ fn probe_reported(ready: &std::path::Path, pid: Pid) -> bool {
     false
 }
 
-fn fixed_arena_or_skip() -> Arena {
-    Arena::at(FIXED, WINDOW).unwrap_or_else(|e| {
+fn fixed_slot_or_skip() -> Slot {
+    Slot::at(FIXED, MAPPING_PAGES).unwrap_or_else(|e| {
         skip(format!(
             "cannot reserve the fixed window at {FIXED:#x} here ({e}): the address space is too small or in use"
         ))
@@ -105,14 +104,14 @@ fn fixed_arena_or_skip() -> Arena {
 #[rstest]
 fn exec_leaves_nothing_of_the_old_mappings() {
     isolated(|| {
-        let arena = fixed_arena_or_skip();
-        let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-        unsafe { addr.write_bytes(b'E', pages(MAPPING_PAGES)) };
-        let mut story = Story::new(
-            "this process maps 4 pages at a fixed address (window pages 1-4); its child, a copy with the same \
+        let slot = fixed_slot_or_skip();
+        slot.map_filled(MAPPING_PAGES, |_| b'E');
+        let mut story = Story::new(format!(
+            "this process maps 4 pages at a fixed address ({}); its child, a copy with the same \
              mappings, execs a probe program, whose fresh image has nothing in that window",
-        );
-        story.step("this process, before spawn", &arena.view());
+            slot.shown()
+        ));
+        story.step("this process, before spawn", &slot.view());
 
         let dir = scratch_dir!();
         let out = dir.path().join("after-exec.smaps");
@@ -142,10 +141,10 @@ fn exec_leaves_nothing_of_the_old_mappings() {
             0..WINDOW,
             "execve replaces the whole address space: no mapping of the old image survives",
         );
-        let view = arena.view();
+        let view = slot.view();
         expect::mapped(
             &view,
-            AT..AT + MAPPING_PAGES,
+            slot.all(),
             "rw-p",
             "a child's exec does not touch its parent's mappings",
         );
@@ -176,7 +175,7 @@ fn a_child_mappings_end_when_it_exits() {
     isolated(|| {
         let dir = scratch_dir!();
         let ready = dir.path().join("ready");
-        let first = format!("{:#x}", FIXED + pages(AT));
+        let first = format!("{:#x}", FIXED + pages(Slot::START));
         let count = MAPPING_PAGES.to_string();
         let (program, argv) = probe(&[HOLD, &first, &count, ready.to_str().expect("UTF-8 path")]);
         let parent = std::process::id();
@@ -202,7 +201,8 @@ fn a_child_mappings_end_when_it_exits() {
         );
         let alive = maps_of(pid, FIXED as u64, WINDOW).expect("the child is alive, so /proc/PID exists");
         story.step("the child while it lives (read from its /proc/PID/smaps)", &alive);
-        expect::mapped(&alive, AT..AT + MAPPING_PAGES, "rw-p", "the probe mapped these pages");
+        let slot_pages = Slot::START..Slot::START + MAPPING_PAGES;
+        expect::mapped(&alive, slot_pages, "rw-p", "the probe mapped these pages");
 
         std::fs::remove_file(&ready).expect("releasing the probe");
         assert!(
@@ -231,19 +231,19 @@ fn a_child_mappings_end_when_it_exits() {
 #[rstest]
 fn a_lock_does_not_survive_fork() {
     isolated(|| {
-        let arena = Arena::new(WINDOW);
-        let addr: NonNull<u8> = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-        unsafe { addr.write_bytes(b'F', pages(MAPPING_PAGES)) };
+        let slot = Slot::new(MAPPING_PAGES);
+        let addr: NonNull<u8> = slot.map_filled(MAPPING_PAGES, |_| b'F');
         unsafe { lock_or_skip(addr, pages(MAPPING_PAGES)) };
-        let mut story = Story::new(
-            "this process locks a 4-page mapping at window pages 1-4 and forks a paused child: the child has \
+        let mut story = Story::new(format!(
+            "this process locks a 4-page mapping at {} and forks a paused child: the child has \
              the same mapping, unlocked; the parent's lock stays",
-        );
+            slot.shown()
+        ));
 
         let parent = std::process::id();
         let pid = fork_paused().expect("fork_paused should fork a child");
         only_in_the_parent(parent, "fork_paused");
-        let in_child = maps_of(pid, arena.page(0).as_ptr() as u64, WINDOW);
+        let in_child = maps_of(pid, slot.arena().page(0).as_ptr() as u64, slot.window_pages());
         let child_vm_lck = procfs::process::Process::new(pid.as_raw())
             .and_then(|c| c.status())
             .ok()
@@ -260,12 +260,12 @@ fn a_lock_does_not_survive_fork() {
             let _ = kill(pid, Signal::SIGKILL);
             panic!("the child of fork_paused ended at once (state {state:?}); it should pause until it is killed");
         }
-        let in_parent = arena.view();
+        let in_parent = slot.view();
         story.step("this process after fork", &in_parent);
         story.step("the paused child (read from its /proc/PID/smaps)", &in_child);
         expect::mapped(
             &in_child,
-            AT..AT + MAPPING_PAGES,
+            slot.all(),
             "rw-p",
             "fork copies every mapping into the child",
         );
@@ -279,7 +279,7 @@ fn a_lock_does_not_survive_fork() {
         );
         assert_eq!(
             in_parent.locked_pages(),
-            vec![1, 2, 3, 4],
+            slot.all().collect::<Vec<_>>(),
             "the parent's lock is its own and stays after fork.\n{in_parent}"
         );
 

@@ -29,7 +29,7 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, ScratchDir, Story, expect, isolated, page_size, page_state, pages, skip, smaps};
+use munmap_lab_harness::{Arena, ScratchDir, Slot, Story, expect, isolated, page_size, page_state, pages, skip, smaps};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
@@ -40,8 +40,6 @@ const NOISE_PAGES: u64 = 4;
 /// what separates `Anonymous:` from the fields that count every dirty or resident page.
 const SEPARATING_PAGES: usize = 64;
 const MAPPING_PAGES: usize = 16;
-const AT: usize = 1;
-const WINDOW: usize = MAPPING_PAGES + 2;
 
 /// The `key:` line of smaps_rollup fields, in kB (the kernel's own measure, for cross-checks).
 fn kib_of(fields: &[(String, u64)], key: &str) -> u64 {
@@ -139,8 +137,8 @@ fn still_mapped(path: &Path) -> bool {
 #[case::all_eight_touched(8)]
 fn resident_pages_counts_the_touched_pages(#[case] touched: usize) {
     isolated(|| {
-        let arena = Arena::new(10);
-        let addr = arena.map_anonymous(AT, 8, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        let slot = Slot::new(8);
+        let addr = slot.map_anonymous(8, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
         for n in 0..touched {
             unsafe { addr.add(pages(n)).write_volatile(b'T') };
         }
@@ -180,16 +178,16 @@ fn resident_pages_reports_enomem_for_unmapped_pages() {
 #[rstest]
 fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
     isolated(|| {
-        let arena = Arena::new(WINDOW);
-        let addr = arena.map_anonymous(AT, MAPPING_PAGES, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-        unsafe { addr.write_bytes(b'D', pages(MAPPING_PAGES)) };
-        let mut story = Story::new(
-            "16 private anonymous pages at window pages 1-16 are written (dirty), then unmapped: the process's \
+        let slot = Slot::new(MAPPING_PAGES);
+        let addr = slot.map_filled(MAPPING_PAGES, |_| b'D');
+        let mut story = Story::new(format!(
+            "16 private anonymous pages at {} are written (dirty), then unmapped: the process's \
              anonymous memory falls by those 16 pages",
-        );
-        story.step("before (16 dirty pages)", &arena.view());
+            slot.shown()
+        ));
+        story.step("before (16 dirty pages)", &slot.view());
         assert_eq!(
-            smaps::window_field_pages(arena.page(0), WINDOW, "Rss"),
+            slot.smaps_pages("Rss"),
             MAPPING_PAGES as u64,
             "16 written pages are resident"
         );
@@ -210,9 +208,9 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         let lab_after = lab_anonymous_kib();
         drop(separating);
 
-        let view = arena.view();
+        let view = slot.view();
         story.step("after munmap", &view);
-        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the test unmapped these pages");
+        expect::unmapped(&view, slot.all(), "the test unmapped these pages");
         let page_kib = page_size() as u64 / 1024;
         let (noise, wanted) = (NOISE_PAGES * page_kib, (MAPPING_PAGES as u64 - NOISE_PAGES) * page_kib);
         let kernel_fall = kernel_before.saturating_sub(kernel_after);
@@ -256,21 +254,22 @@ fn file_pages_stay_cached_after_unmap() {
     isolated(|| {
         let dir = scratch_dir!();
         let path = dir.file("lab09.data", MAPPING_PAGES, |n| b'a' + n as u8);
-        let arena = Arena::new(WINDOW);
+        let slot = Slot::new(MAPPING_PAGES);
         let file = ScratchDir::open_rw(&path);
-        let addr = arena.map_file(AT, MAPPING_PAGES, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
+        let addr = slot.map_file(MAPPING_PAGES, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
         drop(file);
         for n in 0..MAPPING_PAGES {
             let byte = unsafe { addr.add(pages(n)).read_volatile() };
             assert_eq!(byte, b'a' + n as u8, "the mapping shows the file");
         }
-        let mut story = Story::new(
-            "a 16-page file mapped MAP_SHARED read-only at window pages 1-16 and read, then unmapped: the process's \
+        let mut story = Story::new(format!(
+            "a 16-page file mapped MAP_SHARED read-only at {} and read, then unmapped: the process's \
              resident memory falls, but the file's pages stay in the page cache",
-        );
-        story.step("before (every page read)", &arena.view());
+            slot.shown()
+        ));
+        story.step("before (every page read)", &slot.view());
         assert_eq!(
-            smaps::window_field_pages(arena.page(0), WINDOW, "Rss"),
+            slot.smaps_pages("Rss"),
             MAPPING_PAGES as u64,
             "16 read pages are resident"
         );
@@ -283,9 +282,9 @@ fn file_pages_stay_cached_after_unmap() {
         let mapped_before = smaps::file_field_pages("lab09.data", "Rss");
         unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the file");
         let mapped_after = smaps::file_field_pages("lab09.data", "Rss");
-        let view = arena.view();
+        let view = slot.view();
         story.step("after munmap", &view);
-        expect::unmapped(&view, AT..AT + MAPPING_PAGES, "the test unmapped these pages");
+        expect::unmapped(&view, slot.all(), "the test unmapped these pages");
         assert_eq!(
             (mapped_before, mapped_after),
             (MAPPING_PAGES as u64, 0),

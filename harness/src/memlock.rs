@@ -1,7 +1,7 @@
 //! Memory locks (`mlock`) as the kernel reports them, and the limit that may forbid them.
 //!
 //! A lock shows in three places: `VmLck` in `/proc/PID/status` (the whole process),
-//! `Locked:` in each smaps entry, and the `lo` VmFlag ([`super::MapsView`] prints it as
+//! `Locked:` in each smaps entry ([`super::Slot::smaps_pages`]), and the `lo` VmFlag ([`super::MapsView`] prints it as
 //! `locked`). Without CAP_IPC_LOCK, `RLIMIT_MEMLOCK` caps how much a process may lock
 //! (often 64 KiB for normal users): a test that cannot lock calls [`super::skip`].
 
@@ -63,13 +63,6 @@ pub fn vm_lck_pages_of(process: procfs::process::Process) -> u64 {
         .vmlck
         .expect("/proc/PID/status has VmLck");
     kib * 1024 / page_size() as u64
-}
-
-/// Pages that smaps reports as `Locked:` in the mappings that start inside the window
-/// of `window_pages` pages at `start` (the lab's own mappings, not the reservation
-/// around them).
-pub fn smaps_locked_pages(start: NonNull<u8>, window_pages: usize) -> u64 {
-    super::smaps::window_field_pages(start, window_pages, "Locked")
 }
 
 /// The soft `RLIMIT_MEMLOCK`, readable (`unlimited` or bytes).

@@ -100,6 +100,12 @@ impl Slot {
         self.arena.view()
     }
 
+    /// The pages smaps' `field` (`Rss`, `Locked`, ...) counts in the mappings that start
+    /// in this window: the scenario's own, not the reservation around them.
+    pub fn smaps_pages(&self, field: &str) -> u64 {
+        super::smaps::window_field_pages(self.arena.page(0), self.window_pages(), field)
+    }
+
     /// Maps `count` anonymous private pages at the start of the slot.
     #[track_caller]
     pub fn map_anonymous(&self, count: usize, prot: ProtFlags) -> NonNull<u8> {
