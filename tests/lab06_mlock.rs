@@ -6,7 +6,7 @@
 //! matters. Where `RLIMIT_MEMLOCK` forbids locking 4 pages, the test is skipped.
 
 use munmap_lab::lab06_mlock::{lock, locked_kib, unmap_pages};
-use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, smaps_locked_pages, vm_lck_pages};
+use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, vm_lck_pages};
 use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pages};
 use rstest::rstest;
 
@@ -35,7 +35,7 @@ fn check_locks(view: &MapsView, slot: &Slot, locked: &[usize], vm_lck_at_start: 
         "VmLck in /proc/self/status should count {} locked page(s) ({why}), but counts {vm_lck}.\nthe window is:\n{view}",
         locked.len()
     );
-    let in_smaps = smaps_locked_pages(slot.arena().page(0), slot.window_pages());
+    let in_smaps = slot.smaps_pages("Locked");
     assert_eq!(
         in_smaps,
         locked.len() as u64,
