@@ -8,6 +8,7 @@ use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pa
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
+use serial_test::serial;
 
 const FILE_PAGES: usize = 4;
 
@@ -22,6 +23,7 @@ fn written(n: usize) -> u8 {
 }
 
 #[rstest]
+#[serial]
 fn map_shared_closes_the_fd_and_keeps_the_mapping() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -53,6 +55,7 @@ fn map_shared_closes_the_fd_and_keeps_the_mapping() {
 }
 
 #[rstest]
+#[serial]
 fn map_shared_reports_a_missing_file() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -82,6 +85,7 @@ fn map_and_write(slot: &Slot, path: &std::path::Path) -> std::ptr::NonNull<u8> {
 }
 
 #[rstest]
+#[serial]
 fn sync_and_unmap_writes_back_and_removes_the_mapping() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -121,6 +125,7 @@ fn sync_and_unmap_writes_back_and_removes_the_mapping() {
 }
 
 #[rstest]
+#[serial]
 fn sync_and_unmap_leaves_no_dirty_pages() {
     isolated(|| {
         let dir = scratch_dir!();

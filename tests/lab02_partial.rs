@@ -16,6 +16,7 @@ use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages};
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
+use serial_test::serial;
 
 const MAPPING_PAGES: usize = 4;
 
@@ -95,6 +96,7 @@ impl Scenario {
 }
 
 #[rstest]
+#[serial]
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
 #[case::anonymous_three_pages(Backing::Anonymous, 3)]
 #[case::shared_file_one_page(Backing::SharedFile, 1)]
@@ -131,6 +133,7 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
 }
 
 #[rstest]
+#[serial]
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
 #[case::anonymous_three_pages(Backing::Anonymous, 3)]
 #[case::shared_file_one_page(Backing::SharedFile, 1)]
@@ -172,6 +175,7 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
 }
 
 #[rstest]
+#[serial]
 #[case::anonymous_two_page_hole(Backing::Anonymous, 1, 2)]
 #[case::anonymous_one_page_hole(Backing::Anonymous, 2, 1)]
 #[case::shared_file_two_page_hole(Backing::SharedFile, 1, 2)]

@@ -12,6 +12,7 @@ use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pa
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
+use serial_test::serial;
 
 /// The range handed to `release_range`: the slot, window pages 1-7.
 const RANGE_PAGES: usize = 7;
@@ -117,6 +118,7 @@ impl Scenario {
 }
 
 #[rstest]
+#[serial]
 fn release_range_removes_every_piece() {
     isolated(|| {
         let s = build(EVERY_KIND);
@@ -144,6 +146,7 @@ fn release_range_removes_every_piece() {
 }
 
 #[rstest]
+#[serial]
 #[case::longer_than_the_mapping("a 3-page mapping and, after it, a 4-page hole", &[(1, 3, Piece::AnonymousReadWrite), (4, 4, Piece::Hole)])]
 #[case::mappings_and_holes("three one-page mappings of different kinds with holes between and after them", &[
     (1, 1, Piece::AnonymousReadWrite),
@@ -185,6 +188,7 @@ fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
 }
 
 #[rstest]
+#[serial]
 fn release_range_is_all_or_nothing() {
     isolated(|| {
         let s = build(EVERY_KIND);

@@ -16,6 +16,7 @@ use munmap_lab_harness::{Arena, ScratchDir, Slot, Story, expect, isolated, pages
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
+use serial_test::serial;
 
 /// Pages of the scene (window pages 1-4) where "yours", and later "theirs", starts.
 const SLOT_PAGES: usize = 4;
@@ -43,6 +44,7 @@ fn punch(arena: &Arena, hole: Range<usize>) {
 }
 
 #[rstest]
+#[serial]
 fn unmapping_a_never_mapped_range_succeeds() {
     isolated(|| {
         let scene = Slot::new(SLOT_PAGES);
@@ -78,6 +80,7 @@ fn unmapping_a_never_mapped_range_succeeds() {
 }
 
 #[rstest]
+#[serial]
 fn unmapping_the_same_range_twice_succeeds() {
     isolated(|| {
         let scene = Slot::new(SLOT_PAGES);
@@ -132,6 +135,7 @@ enum Holds {
 }
 
 #[rstest]
+#[serial]
 #[case::mapping_then_hole(Holds::MappingThenHole, 1..5, 2)]
 #[case::hole_then_file(Holds::HoleThenFile, 1..5, 2)]
 #[case::prot_none_pages_count_as_mapped(Holds::ProtNoneToo, 0..6, 4)]
@@ -178,6 +182,7 @@ fn unmap_and_count_counts_only_the_mapped_pages(
 }
 
 #[rstest]
+#[serial]
 fn a_stale_second_unmap_destroys_the_new_mapping() {
     isolated(|| {
         let scene = Slot::new(SLOT_PAGES);
@@ -230,6 +235,7 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
 }
 
 #[rstest]
+#[serial]
 fn release_forgets_the_pointer() {
     isolated(|| {
         let scene = Slot::new(SLOT_PAGES);
@@ -278,6 +284,7 @@ fn release_forgets_the_pointer() {
 }
 
 #[rstest]
+#[serial]
 fn release_keeps_the_slot_when_munmap_fails() {
     isolated(|| {
         let scene = Slot::new(SLOT_PAGES);

@@ -9,6 +9,7 @@ use munmap_lab_harness::map_limit::{AtLimit, mapped_mask, run_at_map_count_limit
 use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, note, page_size, pages, skip};
 use nix::errno::Errno;
 use rstest::rstest;
+use serial_test::serial;
 
 const MAPPING_PAGES: usize = 4;
 
@@ -53,6 +54,7 @@ enum Invalid {
 }
 
 #[rstest]
+#[serial]
 #[case::unaligned_address(Invalid::UnalignedAddress)]
 #[case::zero_length(Invalid::ZeroLength)]
 #[case::address_beyond_the_address_space(Invalid::AddressBeyondTheAddressSpace)]
@@ -102,6 +104,7 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
 }
 
 #[rstest]
+#[serial]
 #[case::one_byte("1 byte", 0, 1)]
 #[case::a_page_and_one_byte("1 page + 1 byte", 1, 1)]
 fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
@@ -150,6 +153,7 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
 }
 
 #[rstest]
+#[serial]
 fn unmap_of_address_zero_is_not_an_error() {
     isolated(|| {
         let result = expect::call(
@@ -252,6 +256,7 @@ fn below_the_limit(first: usize, count: usize) {
 }
 
 #[rstest]
+#[serial]
 #[case::hole_in_the_middle_fails_with_enomem(Cut::Hole)]
 #[case::front_trim_still_succeeds(Cut::Front)]
 #[case::back_trim_still_succeeds(Cut::Back)]

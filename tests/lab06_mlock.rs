@@ -9,6 +9,7 @@ use munmap_lab::lab06_mlock::{lock, locked_kib, unmap_pages};
 use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, vm_lck_pages};
 use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pages};
 use rstest::rstest;
+use serial_test::serial;
 
 const MAPPING_PAGES: usize = 4;
 
@@ -45,6 +46,7 @@ fn check_locks(view: &MapsView, slot: &Slot, locked: &[usize], vm_lck_at_start: 
 }
 
 #[rstest]
+#[serial]
 fn lock_locks_every_page() {
     isolated(|| {
         lockable_or_skip(MAPPING_PAGES);
@@ -75,6 +77,7 @@ fn lock_locks_every_page() {
 }
 
 #[rstest]
+#[serial]
 #[case::first_page(0, 1)]
 #[case::middle_page(1, 1)]
 #[case::last_two_pages(2, 2)]
@@ -121,6 +124,7 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case]
 }
 
 #[rstest]
+#[serial]
 fn locked_kib_reports_vm_lck() {
     isolated(|| {
         let slot = four_pages();

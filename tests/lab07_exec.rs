@@ -28,6 +28,7 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sig
 use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 use rstest::rstest;
+use serial_test::serial;
 
 /// Every allocator call of this test binary goes through it; it records those a forked
 /// child makes (see `munmap_lab_harness::fork_rule`) once a test calls `watch()`.
@@ -102,6 +103,7 @@ fn fixed_slot_or_skip() -> Slot {
 }
 
 #[rstest]
+#[serial]
 fn exec_leaves_nothing_of_the_old_mappings() {
     isolated(|| {
         let slot = fixed_slot_or_skip();
@@ -154,6 +156,7 @@ fn exec_leaves_nothing_of_the_old_mappings() {
 }
 
 #[rstest]
+#[serial]
 fn a_child_that_cannot_exec_exits_127() {
     isolated(|| {
         let missing = cstring("/nonexistent/munmap-lab/no-such-program");
@@ -171,6 +174,7 @@ fn a_child_that_cannot_exec_exits_127() {
 }
 
 #[rstest]
+#[serial]
 fn a_child_mappings_end_when_it_exits() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -229,6 +233,7 @@ fn a_child_mappings_end_when_it_exits() {
 }
 
 #[rstest]
+#[serial]
 fn a_lock_does_not_survive_fork() {
     isolated(|| {
         let slot = Slot::new(MAPPING_PAGES);
@@ -305,6 +310,7 @@ enum Forking {
 }
 
 #[rstest]
+#[serial]
 #[case::spawn(Forking::Spawn)]
 #[case::spawn_whose_exec_fails(Forking::SpawnWhoseExecFails)]
 #[case::fork_paused(Forking::ForkPaused)]
@@ -388,6 +394,7 @@ fn comes_true(mut done: impl FnMut() -> bool) -> bool {
 }
 
 #[rstest]
+#[serial]
 fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
     isolated(|| {
         // A handler installed without SA_RESTART: a waitpid it interrupts fails with EINTR

@@ -21,6 +21,7 @@ use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pag
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use rstest::rstest;
+use serial_test::serial;
 
 const MAPPING_PAGES: usize = 4;
 
@@ -78,6 +79,7 @@ impl std::fmt::Display for Release {
 }
 
 #[rstest]
+#[serial]
 #[case::after_unmap(Release::Unmap)]
 #[case::after_drop(Release::Drop)]
 fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
@@ -139,6 +141,7 @@ fn release(mapping: Mapping, how: Release) {
 }
 
 #[rstest]
+#[serial]
 #[case::by_drop(Release::Drop)]
 #[case::by_unmap(Release::Unmap)]
 fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
@@ -202,6 +205,7 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
 }
 
 #[rstest]
+#[serial]
 fn unmap_returns_the_error_and_does_not_retry() {
     isolated(|| {
         let (scene, addr) = four_pages(b'E');
@@ -242,6 +246,7 @@ fn unmap_returns_the_error_and_does_not_retry() {
 }
 
 #[rstest]
+#[serial]
 fn anonymous_maps_fresh_zeroed_memory() {
     isolated(|| {
         assert_eq!(
@@ -268,6 +273,7 @@ fn anonymous_maps_fresh_zeroed_memory() {
 }
 
 #[rstest]
+#[serial]
 fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
     isolated(|| {
         let (scene, addr) = four_pages(b'C');
@@ -363,6 +369,7 @@ pub fn clone_then_unmap_both() {
 "#;
 
 #[rstest]
+#[serial]
 #[case::second_unmap("second_unmap", SECOND_UNMAP, "E0382")]
 #[case::use_after_unmap("use_after_unmap", USE_AFTER_UNMAP, "E0382")]
 #[case::slice_outlives_the_mapping("slice_outlives_mapping", SLICE_OUTLIVES_MAPPING, "E0505")]

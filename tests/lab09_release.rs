@@ -33,6 +33,7 @@ use munmap_lab_harness::{Arena, ScratchDir, Slot, Story, expect, isolated, page_
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
+use serial_test::serial;
 
 /// Pages that the test's own activity may add between two process-wide readings.
 const NOISE_PAGES: u64 = 4;
@@ -132,6 +133,7 @@ fn still_mapped(path: &Path) -> bool {
 }
 
 #[rstest]
+#[serial]
 #[case::none_touched(0)]
 #[case::three_touched(3)]
 #[case::all_eight_touched(8)]
@@ -157,6 +159,7 @@ fn resident_pages_counts_the_touched_pages(#[case] touched: usize) {
 }
 
 #[rstest]
+#[serial]
 fn resident_pages_reports_enomem_for_unmapped_pages() {
     isolated(|| {
         let arena = Arena::new(4);
@@ -176,6 +179,7 @@ fn resident_pages_reports_enomem_for_unmapped_pages() {
 }
 
 #[rstest]
+#[serial]
 fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
     isolated(|| {
         let slot = Slot::new(MAPPING_PAGES);
@@ -250,6 +254,7 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
 }
 
 #[rstest]
+#[serial]
 fn file_pages_stay_cached_after_unmap() {
     isolated(|| {
         let dir = scratch_dir!();
@@ -315,6 +320,7 @@ fn file_pages_stay_cached_after_unmap() {
 }
 
 #[rstest]
+#[serial]
 fn cached_pages_sees_an_evicted_file_come_back() {
     isolated(|| {
         let dir = scratch_dir!();

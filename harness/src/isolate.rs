@@ -18,7 +18,6 @@
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::sync::Mutex;
 
 use munmap_lab_protocol::{self as protocol, Kind, Verdict};
 
@@ -28,16 +27,14 @@ use super::judged;
 /// Runs `body` in a process dedicated to the current test; fails the test when that
 /// process fails, crashes, hangs or exits early.
 ///
-/// Tests of one suite run one at a time (a process-wide lock here), so scenarios never
-/// compete for the machine even under `--test-threads=N`.
+/// Tests of one suite run one at a time: each carries serial_test's `#[serial]`, and
+/// `.cargo/config.toml` makes one test thread the default.
 pub fn isolated(body: impl FnOnce()) {
     if let Some(token) = judged::take_token() {
         body();
         judged::emit(Kind::Pass, token, "");
         return;
     }
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let test = TestContext::expect_current("isolated()");
     let (verdict, notes) = run_alone(&test);
     for note in notes {
@@ -52,7 +49,6 @@ pub fn isolated(body: impl FnOnce()) {
             // test without a second "panicked at isolate.rs" line and backtrace, which would
             // only point here, never at the student's code.
             println!("{msg}");
-            drop(turn);
             std::panic::resume_unwind(Box::new(msg));
         }
     }
