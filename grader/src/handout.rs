@@ -15,7 +15,11 @@ const WORKFLOW: &str = include_str!("../handout/grade.yml");
 const CARGO_CONFIG: &str = "[alias]\n\
 # Grade this checkout: every lab's points, as GitHub Classroom shows them (see GRADING.md).\n\
 # Not --quiet: a first run compiles the grader, and cargo's progress shows it.\n\
-grade = \"run --package munmap-grader --\"\n";
+grade = \"run --package munmap-grader --\"\n\
+\n\
+# One test thread by default: the suites' tests are #[serial].\n\
+[env]\n\
+RUST_TEST_THREADS = \"1\"\n";
 
 /// Top-level files copied as they are.
 const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", "rubric.toml", "GRADING.md"];
@@ -177,6 +181,12 @@ mod tests {
     fn the_handout_grades_like_the_project() {
         let project = std::fs::read_to_string(crate::project::root().join(".cargo/config.toml")).unwrap();
         assert_eq!(grade_alias(CARGO_CONFIG), grade_alias(&project));
+        let env = |config: &str| config.parse::<toml::Table>().unwrap()["env"].clone();
+        assert_eq!(
+            env(CARGO_CONFIG),
+            env(&project),
+            "students' tests run as the project's do"
+        );
         assert!(
             !grade_alias(CARGO_CONFIG).contains("--quiet"),
             "a first run must show cargo's progress"
