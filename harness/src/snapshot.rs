@@ -3,8 +3,9 @@
 //!
 //! insta would name a snapshot after the enclosing function, which makes every
 //! rstest case of one function share (and overwrite) one file. Here the name comes
-//! from the test's own identity instead: the lab (the test binary) and libtest's
-//! name for the case, e.g. `lab02_partial__trim_front__case_1_anonymous.snap`.
+//! from the test's own identity instead: the lab (the test binary) and the case's graded
+//! name (libtest's without rstest's case number, [`munmap_lab_protocol::graded_name`]),
+//! e.g. `lab02_partial__trim_front__anonymous.snap` for `trim_front::case_1_anonymous`.
 
 use std::fmt::Write as _;
 
@@ -76,7 +77,9 @@ impl Story {
     }
 }
 
-/// The snapshot's name: `<lab>__<test path with :: as __>`.
+/// The snapshot's name: `<lab>__<graded test name with :: as __>` (rstest's case
+/// number left out, see `munmap_lab_protocol::graded_name`).
 fn snapshot_name(test: &TestContext) -> String {
-    format!("{}__{}", test.lab, test.test_as_file_name())
+    let graded = munmap_lab_protocol::graded_name(&test.test).replace("::", "__");
+    format!("{}__{graded}", test.lab)
 }
