@@ -12,12 +12,12 @@ use std::os::unix::thread::JoinHandleExt;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use munmap_lab::lab07_exec::{fork_paused, spawn, wait_exit};
 use munmap_lab_harness::children::{
-    CHILD_DEADLINE, asleep_in_wait, exited_unreaped, file_appears, maps_of, process_exists, reap_within,
-    view_from_smaps, within,
+    CHILD_DEADLINE, asleep_in_wait, exited_unreaped, maps_of, poll_until, process_exists, reap_within, view_from_smaps,
+    within,
 };
 use munmap_lab_harness::fork_rule::ChildAllocations;
 use munmap_lab_harness::memlock::lock_or_skip;
@@ -82,16 +82,16 @@ fn only_in_the_parent(parent: u32, function: &str) {
 
 /// Whether the probe wrote `ready` before the child ended or the deadline passed.
 fn probe_reported(ready: &std::path::Path, pid: Pid) -> bool {
-    let started = std::time::Instant::now();
-    while started.elapsed() < CHILD_DEADLINE {
-        if file_appears(ready, std::time::Duration::from_millis(20)) {
-            return true;
+    poll_until(CHILD_DEADLINE, || {
+        if ready.exists() {
+            Some(true)
+        } else if exited_unreaped(pid, Duration::ZERO) {
+            Some(ready.exists())
+        } else {
+            None
         }
-        if exited_unreaped(pid, std::time::Duration::ZERO) {
-            return ready.exists();
-        }
-    }
-    false
+    })
+    .unwrap_or(false)
 }
 
 fn fixed_slot_or_skip() -> Slot {
@@ -347,16 +347,12 @@ fn a_forked_child_allocates_nothing(#[case] forking: Forking) {
             }
             Forking::ForkPaused => {
                 // Whatever the child does before it pauses is done once it sleeps (or has ended).
-                let started = Instant::now();
-                while started.elapsed() < CHILD_DEADLINE {
+                poll_until(CHILD_DEADLINE, || {
                     let state = procfs::process::Process::new(pid.as_raw())
                         .and_then(|child| child.stat())
                         .map(|stat| stat.state);
-                    if matches!(state, Ok('S' | 'Z') | Err(_)) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+                    matches!(state, Ok('S' | 'Z') | Err(_)).then_some(())
+                });
                 let _ = kill(pid, Signal::SIGKILL);
                 wait_for(pid, "wait_exit returned for a child killed with SIGKILL")
             }
@@ -381,16 +377,9 @@ extern "C" fn count_interrupt(_: libc::c_int) {
     INTERRUPTS.fetch_add(1, Ordering::SeqCst);
 }
 
-/// Polls `done` every millisecond for at most the child deadline; whether it came true.
+/// Polls `done` for at most the child deadline; whether it came true.
 fn comes_true(mut done: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while !done() {
-        if started.elapsed() >= CHILD_DEADLINE {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    true
+    poll_until(CHILD_DEADLINE, || done().then_some(())).is_some()
 }
 
 #[rstest]

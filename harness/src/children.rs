@@ -50,47 +50,46 @@ pub fn within<T: Send + 'static>(
     }
 }
 
+/// Asks `check` every 2 ms until it answers `Some`, for at most `limit` (it is asked at
+/// least once, even with a zero limit); `None` when time ran out first.
+pub fn poll_until<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let started = Instant::now();
+    loop {
+        if let Some(answer) = check() {
+            return Some(answer);
+        }
+        if started.elapsed() >= limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Polls `pid` (without blocking) until it ends, for at most `limit`; `None` if it is
 /// still running then. Reaps it, so use it only for children the lab does not wait for.
 pub fn reap_within(pid: Pid, limit: Duration) -> Option<WaitStatus> {
-    let started = Instant::now();
-    loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
-            Ok(WaitStatus::StillAlive) => return None,
-            Ok(status) => return Some(status),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => panic!("waitpid({pid}) failed: {e}"),
-        }
-    }
+    poll_until(limit, || match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::EINTR) => None,
+        Ok(status) => Some(status),
+        Err(e) => panic!("waitpid({pid}) failed: {e}"),
+    })
 }
 
 /// Waits until `pid` has exited but is not reaped yet (a zombie), for at most `limit`.
 /// `waitid(WNOWAIT)` leaves the exit status for the lab's own wait to collect.
 pub fn exited_unreaped(pid: Pid, limit: Duration) -> bool {
-    let started = Instant::now();
     let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
-    loop {
-        match waitid(Id::Pid(pid), flags) {
-            Ok(WaitStatus::StillAlive) if started.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
-            Ok(WaitStatus::StillAlive) => return false,
-            Ok(_) => return true,
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => panic!("waitid({pid}, WNOWAIT) failed: {e}"),
-        }
-    }
+    poll_until(limit, || match waitid(Id::Pid(pid), flags) {
+        Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::EINTR) => None,
+        Ok(_) => Some(()),
+        Err(e) => panic!("waitid({pid}, WNOWAIT) failed: {e}"),
+    })
+    .is_some()
 }
 
 /// Polls until `path` exists, for at most `limit`.
 pub fn file_appears(path: &Path, limit: Duration) -> bool {
-    let started = Instant::now();
-    while !path.exists() {
-        if started.elapsed() >= limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    true
+    poll_until(limit, || path.exists().then_some(())).is_some()
 }
 
 /// Whether thread `tid` of this process is asleep waiting for a child, in `wait4` or

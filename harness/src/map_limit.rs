@@ -35,6 +35,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork, pipe};
 
+use super::children::poll_until;
 use super::{page_size, pages};
 
 /// The highest `vm.max_map_count` the tests fill up to. With the default 65530, one
@@ -302,18 +303,17 @@ impl std::fmt::Write for StackText {
 
 /// Waits for the forked process until the deadline, then kills it; `None` means it was killed.
 fn wait_with_deadline(child: nix::unistd::Pid) -> Option<WaitStatus> {
-    let started = Instant::now();
-    loop {
-        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if started.elapsed() < DEADLINE => std::thread::sleep(Duration::from_millis(2)),
-            Ok(WaitStatus::StillAlive) | Err(_) => {
-                let _ = kill(child, Signal::SIGKILL);
-                let _ = waitpid(child, None);
-                return None;
-            }
-            Ok(status) => return Some(status),
-        }
+    let status = poll_until(DEADLINE, || match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::StillAlive) => None,
+        Ok(status) => Some(Some(status)),
+        Err(_) => Some(None),
+    })
+    .flatten();
+    if status.is_none() {
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
     }
+    status
 }
 
 fn judge<T: Copy>(
