@@ -200,6 +200,8 @@ pub fn problems(root: &Path) -> Result<Vec<String>> {
         }
         Err(e) => problems.push(format!("{e:#}")),
     }
+    // Last: recording snapshots needs the lab declared in src/lib.rs first.
+    problems.extend(labs.iter().filter_map(|lab| missing_snapshots(root, &lab.id)));
     Ok(problems)
 }
 
@@ -232,19 +234,23 @@ fn missing_files(root: &Path, id: &str) -> Vec<String> {
             ));
         }
     }
+    problems
+}
+
+/// When `id`'s suite takes snapshots and none is recorded: what to run.
+fn missing_snapshots(root: &Path, id: &str) -> Option<String> {
     let suite = std::fs::read_to_string(root.join("tests").join(format!("{id}.rs"))).unwrap_or_default();
-    let has_snapshots = std::fs::read_dir(root.join("snapshots")).is_ok_and(|entries| {
+    let recorded = std::fs::read_dir(root.join("snapshots")).is_ok_and(|entries| {
         entries
             .filter_map(|e| e.ok())
             .any(|e| e.file_name().to_string_lossy().starts_with(&format!("{id}__")))
     });
-    if suite.contains(".assert_snapshot(") && !has_snapshots {
-        problems.push(format!(
+    (suite.contains(".assert_snapshot(") && !recorded).then(|| {
+        format!(
             "snapshots/{id}__*.snap is missing (tests/{id}.rs takes snapshots): record them with \
-             `INSTA_UPDATE=always cargo test --features solutions --test {id}`, then review each new file"
-        ));
-    }
-    problems
+             `INSTA_UPDATE=always cargo test --features solutions --test {id}`, then read each new file (every submission is held to it)"
+        )
+    })
 }
 
 /// The stems of the `.rs` files directly in `dir` (none when it does not exist).
