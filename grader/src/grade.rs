@@ -57,6 +57,9 @@ pub struct Reference {
     /// pass that stopped at one (`lab::test`): a submission's pass of such a test stands
     /// only with the same transcript (see [`witness::verdict`]).
     pub transcripts: BTreeMap<String, Transcript>,
+    /// libtest's name of every test under its graded name (`lab::test`), listed from the
+    /// reference build: a submission's own binaries are never asked what their tests are.
+    pub libtest_names: BTreeMap<String, String>,
 }
 
 impl Reference {
@@ -69,7 +72,11 @@ impl Reference {
             .filter(|(test, transcript)| passes.contains(*test) && !transcript.is_empty())
             .map(|(test, transcript)| (test.clone(), transcript.clone()))
             .collect();
-        Reference { passes, transcripts }
+        Reference {
+            passes,
+            transcripts,
+            libtest_names: grade.libtest_names.clone(),
+        }
     }
 
     /// The reference transcript of `lab::test`, when it has a checkpoint (the test is witnessed).
@@ -174,6 +181,15 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         Some(workdir::build_files(root, slot(source), &files)?)
     };
 
+    // rstest numbers its cases and the rubric does not: which libtest name each test has.
+    let libtest_names = match reference {
+        Some(reference) => reference.libtest_names.clone(),
+        None => {
+            let (names, clashes) = run::libtest_names(&built.binaries);
+            warnings.extend(clashes);
+            names
+        }
+    };
     let mut graded = Vec::new();
     let mut transcripts = BTreeMap::new();
     let mut seconds = BTreeMap::new();
@@ -185,7 +201,14 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
             graded.push(score::build_error_grade(lab, error));
             continue;
         }
-        let tests: Vec<String> = lab.points.iter().map(|(name, _)| name.clone()).collect();
+        let tests: Vec<(String, String)> = lab
+            .points
+            .iter()
+            .map(|(name, _)| {
+                let libtest = libtest_names.get(&format!("{}::{name}", lab.id)).unwrap_or(name);
+                (name.clone(), libtest.clone())
+            })
+            .collect();
         let ran = match built.binaries.get(&lab.id) {
             Some(exe) => {
                 let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
@@ -215,7 +238,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     }
     progress::tested();
     if matches!(source, Source::Solutions) {
-        warnings.extend(unlisted_tests(&labs, &built.binaries));
+        warnings.extend(unlisted_tests(&labs, &libtest_names));
     }
     if let Some(reference) = reference {
         for (lab_grade, lab) in graded.iter_mut().zip(&labs) {
@@ -242,6 +265,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     grade.warnings.extend(warnings);
     grade.not_enforced = not_enforced;
     grade.transcripts = transcripts;
+    grade.libtest_names = libtest_names;
     Ok(grade)
 }
 
@@ -258,23 +282,16 @@ fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) 
 
 /// Tests of the (trusted) reference build that the rubric gives no points: a warning
 /// for the instructor, an error in `cargo selftest`.
-fn unlisted_tests(labs: &[rubric::Lab], binaries: &BTreeMap<String, PathBuf>) -> Vec<String> {
+fn unlisted_tests(labs: &[rubric::Lab], libtest_names: &BTreeMap<String, String>) -> Vec<String> {
     let mut warnings = Vec::new();
     for lab in labs {
-        let Some(exe) = binaries.get(&lab.id) else { continue };
-        let mut cmd = project::clean_command(exe);
-        cmd.args(["--list", "--format", "terse"]);
-        let Ok(ended) = protocol::bounded::run(cmd, Duration::from_secs(30), protocol::OUTPUT_CAP) else {
-            continue;
-        };
-        let listed = String::from_utf8_lossy(&ended.output).into_owned();
-        for name in listed.lines().filter_map(|l| l.strip_suffix(": test")) {
-            if lab.points_of(name).is_none() {
-                warnings.push(format!(
-                    "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
-                    lab.id, lab.id
-                ));
-            }
+        let prefix = format!("{}::", lab.id);
+        let graded = libtest_names.keys().filter_map(|name| name.strip_prefix(&prefix));
+        for name in graded.filter(|name| lab.points_of(name).is_none()) {
+            warnings.push(format!(
+                "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
+                lab.id, lab.id
+            ));
         }
     }
     warnings
