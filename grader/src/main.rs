@@ -6,6 +6,7 @@
 //! cargo grade merge OUT SHARD_DIR... [--roster FILE]
 //! cargo grade handout DIR
 //! cargo grade rubric [--write FILE | --check FILE]
+//! cargo grade sync
 //! cargo selftest [CHECK]
 //! ```
 
@@ -16,11 +17,13 @@ mod compile;
 mod fixtures;
 mod grade;
 mod handout;
+mod manifest;
 mod mistakes;
 mod model;
 mod output;
 mod progress;
 mod project;
+mod registry;
 mod rubric;
 mod run;
 mod sandbox;
@@ -196,6 +199,12 @@ fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Rubric { write, check } => rubric_command(&root, write, check),
+        Command::Sync => {
+            for line in registry::sync(&root).map_err(|e| format!("{e:#}"))? {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::Selftest { only } => selftest::run(&root, only.as_deref()),
     }
 }
