@@ -14,6 +14,8 @@
 //! with every lab as its stub is the pristine project's own error, and stops grading.
 //! The decision is [`blame`], which takes the build as a closure.
 
+use anyhow::{Context, Result, anyhow, bail};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -51,7 +53,7 @@ pub fn build(
     labs: &mut BTreeMap<String, Vec<u8>>,
     stubs: &BTreeMap<String, Vec<u8>>,
     errors: BTreeMap<String, String>,
-) -> Result<Built, String> {
+) -> Result<Built> {
     let submitted = labs.clone();
     let candidates: Vec<String> = submitted
         .iter()
@@ -97,7 +99,7 @@ pub struct Attempt {
 }
 
 /// What a build closure gives [`blame`]: the attempt, and the value to keep if it is the final choice.
-pub type Tried<T> = Result<(Attempt, T), String>;
+pub type Tried<T> = Result<(Attempt, T)>;
 
 /// Decides which labs are charged a build error and built as their stub.
 ///
@@ -119,7 +121,7 @@ pub fn blame<T>(
     candidates: &[String],
     errors: BTreeMap<String, String>,
     build: &mut dyn FnMut(&BTreeSet<String>) -> Tried<T>,
-) -> Result<(BTreeMap<String, String>, T), String> {
+) -> Result<(BTreeMap<String, String>, T)> {
     let refused: BTreeSet<String> = errors.keys().cloned().collect();
     let mut all_stubs = refused.clone();
     all_stubs.extend(candidates.iter().cloned());
@@ -144,7 +146,7 @@ pub fn blame<T>(
     };
 
     let pristine = |attempt: &Attempt| {
-        format!(
+        anyhow!(
             "the pristine project does not build, even with every lab as its stub (its own files hold the error):\n{}",
             attempt.detail
         )
@@ -175,10 +177,10 @@ pub fn blame<T>(
     if !last_is_final {
         let (attempt, again) = build(&stubbed)?;
         if !attempt.success {
-            return Err(format!(
+            bail!(
                 "the labs that built one at a time do not build together (a build that is not repeatable?): {}",
                 attempt.first_error.as_deref().unwrap_or("the build failed")
-            ));
+            );
         }
         built = again;
     }
@@ -218,7 +220,7 @@ impl Outcome {
     }
 }
 
-fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, String> {
+fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome> {
     let mut cmd = project::cargo(root);
     // The slot's own target directory: a submission's build shares no folder with the
     // reference solutions' build.
@@ -233,17 +235,16 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, St
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
+    let mut child = cmd.spawn().context("cannot run cargo")?;
     let stdout = child.stdout.take().expect("piped stdout");
     let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout));
-    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        stderr
+            .read_to_end(&mut text)
+            .map(|_| String::from_utf8_lossy(&text).into_owned())
+    });
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -252,17 +253,25 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, St
                 // SAFETY: killpg on the process group made for this cargo run.
                 unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
                 let _ = child.wait();
-                return Err(format!(
+                bail!(
                     "the build did not finish within {} s (a lab file that makes the compiler loop?)",
                     BUILD_TIMEOUT.as_secs()
-                ));
+                );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(format!("waiting for cargo: {e}")),
+            Err(e) => return Err(e).context("waiting for cargo"),
         }
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    // Cargo's messages cut short would read as a build without some test binaries: a
+    // failure to read them stops grading instead.
+    let stdout = stdout
+        .join()
+        .map_err(|_| anyhow!("the thread reading cargo's messages panicked"))?
+        .context("cannot read cargo's messages")?;
+    let stderr = stderr
+        .join()
+        .map_err(|_| anyhow!("the thread reading cargo's errors panicked"))?
+        .context("cannot read cargo's errors")?;
     let mut outcome = parse_messages(&stdout);
     outcome.success &= status.success();
     let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
@@ -629,7 +638,7 @@ mod tests {
             builds.push(real.clone());
             Ok((rule(&real), real))
         };
-        let verdict = blame(&candidates, errors, &mut build);
+        let verdict = blame(&candidates, errors, &mut build).map_err(|e| format!("{e:#}"));
         (verdict, builds)
     }
 
@@ -780,11 +789,21 @@ mod tests {
                 failed(&[], CONFLICT)
             }
         });
-        assert!(verdict.unwrap_err().contains("pristine project does not build"));
+        assert!(
+            verdict
+                .unwrap_err()
+                .to_string()
+                .contains("pristine project does not build")
+        );
         assert_eq!(builds.len(), 2);
         // No lab submitted at all.
         let (verdict, builds) = run_blame(&[], &[], |_| failed(&[], CONFLICT));
-        assert!(verdict.unwrap_err().contains("pristine project does not build"));
+        assert!(
+            verdict
+                .unwrap_err()
+                .to_string()
+                .contains("pristine project does not build")
+        );
         assert_eq!(builds.len(), 1);
     }
 
@@ -808,10 +827,10 @@ mod tests {
         let mut calls = 0;
         let mut build = |_: &BTreeSet<String>| -> Tried<()> {
             calls += 1;
-            Err("cannot run cargo: not found".into())
+            Err(anyhow!("cannot run cargo: not found"))
         };
         let err = blame(&["a".to_string()], BTreeMap::new(), &mut build).unwrap_err();
-        assert_eq!(err, "cannot run cargo: not found");
+        assert_eq!(err.to_string(), "cannot run cargo: not found");
         assert_eq!(calls, 1);
     }
 

@@ -6,6 +6,8 @@
 //! the build; `runs/` the test processes' scratch folders. A submission's build and its
 //! test processes never share a folder with the reference solutions' build.
 
+use anyhow::{Context, Result};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -101,7 +103,7 @@ fn label(source: &Source) -> String {
 /// Grades the reference solutions, when this project has them, and keeps what they pass
 /// and what the kernel showed at their checkpoints. Done before any submission runs, once
 /// per grading run.
-pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>, String> {
+pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
     if !root.join("solutions").is_dir() {
         return Ok(None);
     }
@@ -112,13 +114,13 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>, St
 /// solutions did here) decides which skips are honoured and which passes the kernel
 /// must witness. The solutions and every source graded against a reference are
 /// witnessed; without a reference (a student's handout) nothing is.
-pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade, String> {
+pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let handed_out = handout::files(root)?;
     let is_handed_out = |rel: &str, bytes: &[u8]| {
         handed_out.get(rel).is_some_and(|b| b == bytes) || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
     };
-    let overlay = workdir::collect(root, source, &is_handed_out)?;
+    let overlay = workdir::overlay(root, source, &is_handed_out)?;
     let stubs = workdir::stubs(root)?;
     let mut files = overlay.labs.clone();
 
@@ -195,7 +197,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
                 if let Some(pristine) = &pristine
                     && let Err(e) = workdir::sync(&workdir, pristine)
                 {
-                    warnings.push(format!("could not restore the work directory: {e}"));
+                    warnings.push(format!("could not restore the work directory: {e:#}"));
                 }
                 run::run_lab(exe, &lab.id, &tests, &bench)
             }
@@ -247,13 +249,13 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
 
 /// The sandbox for `source`'s test processes: they may read their own work folder
 /// (sources and build) but nothing else of the project, the submission or the batch.
-fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox, String> {
+fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox> {
     let mut hidden = vec![root.to_path_buf()];
     if let Source::Submission(dir) = source {
         hidden.push(dir.clone());
     }
     hidden.extend(options.hidden.iter().cloned());
-    Sandbox::new(&hidden, &[workdir.to_path_buf()]).map_err(|e| format!("cannot prepare the sandbox: {e}"))
+    Sandbox::new(&hidden, &[workdir.to_path_buf()]).context("cannot prepare the sandbox")
 }
 
 /// Tests of the (trusted) reference build that the rubric gives no points: a warning

@@ -5,6 +5,8 @@
 //! Actions workflow. Never `solutions/`, the fixtures (near-solutions with one
 //! mistake), CI scripts, or the `solutions` feature.
 
+use anyhow::{Context, Result, bail};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -31,12 +33,12 @@ fn is_withheld(rel: &str) -> bool {
 }
 
 /// Every file of the handout: relative path to content.
-pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
     for name in AS_IS {
         let path = root.join(name);
         if path.is_file() {
-            files.insert(name.to_string(), read(&path)?);
+            files.insert(name.to_string(), crate::files::read(&path)?);
         }
     }
     for folder in FOLDERS {
@@ -46,12 +48,12 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         }
         workdir::walk(root, &dir, &mut |rel, path| {
             if !is_withheld(rel) {
-                files.insert(rel.to_string(), read(path)?);
+                files.insert(rel.to_string(), crate::files::read(path)?);
             }
             Ok(())
         })?;
     }
-    let manifest = String::from_utf8_lossy(&read(&root.join("Cargo.toml"))?).into_owned();
+    let manifest = String::from_utf8_lossy(&crate::files::read(&root.join("Cargo.toml"))?).into_owned();
     files.insert("Cargo.toml".into(), without_solutions_feature(&manifest).into_bytes());
     if let Some(grading) = files.get("GRADING.md") {
         let grading = for_students(&String::from_utf8_lossy(grading));
@@ -70,31 +72,20 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
 }
 
 /// Writes the handout into `dir`, which must be new or empty.
-pub fn export(root: &Path, dir: &Path) -> Result<usize, String> {
+pub fn export(root: &Path, dir: &Path) -> Result<usize> {
     if dir.exists()
         && std::fs::read_dir(dir)
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .with_context(|| format!("cannot read {}", dir.display()))?
             .next()
             .is_some()
     {
-        return Err(format!(
-            "`{}` is not empty: export the handout into a new folder",
-            dir.display()
-        ));
+        bail!("`{}` is not empty: export the handout into a new folder", dir.display());
     }
     let files = files(root)?;
     for (rel, content) in &files {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        crate::files::write_creating(&dir.join(rel), content)?;
     }
     Ok(files.len())
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// GRADING.md without its instructors-only parts (between `<!-- instructors only` and
