@@ -10,8 +10,9 @@
 //! ```
 
 mod batch;
+mod blame;
+mod cargo_build;
 mod cli;
-mod compile;
 mod files;
 mod fixtures;
 mod grade;
