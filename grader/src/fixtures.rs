@@ -499,28 +499,14 @@ mod tests {
         Grade::new(
             labs.into_iter()
                 .map(|(id, tests)| {
-                    LabGrade {
-                        id: id.into(),
-                        title: String::new(),
-                        score: 0,
-                        max_score: 0,
-                        status: LabStatus::Graded,
-                        message: String::new(),
-                        tests: tests
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, (status, points))| TestGrade {
-                                name: format!("t{i}"),
-                                status,
-                                score: if status == TestStatus::Pass { points } else { 0 },
-                                max_score: points,
-                                message: "killed by SIGSEGV".into(),
-                                seconds: None,
-                                witnessed: false,
-                            })
-                            .collect(),
-                    }
-                    .total()
+                    let tests = tests
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (status, points))| {
+                            TestGrade::scored(format!("t{i}"), points, status, "killed by SIGSEGV")
+                        })
+                        .collect();
+                    LabGrade::graded(id, "", tests)
                 })
                 .collect(),
         )

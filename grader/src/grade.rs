@@ -233,8 +233,8 @@ fn build_suites(
     Ok(built)
 }
 
-/// What running every lab's tests gave.
-struct Ran {
+/// What running every lab's tests gave (each test's own result is a [`run::Ran`]).
+struct RunResults {
     /// Each lab's grade before the reference overrules any skip, in rubric order.
     graded: Vec<LabGrade>,
     /// `lab::test` to the window at each checkpoint, as the grader read it.
@@ -256,7 +256,7 @@ fn run_labs(
     files: &BTreeMap<String, Vec<u8>>,
     bench: &Bench,
     reference: Option<&Reference>,
-) -> Result<Ran> {
+) -> Result<RunResults> {
     let sandbox = bench.sandbox;
     let mut not_enforced = sandbox.not_enforced().to_vec();
     if let Err(e) = sandbox::become_subreaper() {
@@ -271,7 +271,7 @@ fn run_labs(
         Some(workdir::build_files(root, slot.name, files)?)
     };
 
-    let mut ran = Ran {
+    let mut ran = RunResults {
         graded: Vec::new(),
         transcripts: BTreeMap::new(),
         seconds: BTreeMap::new(),

@@ -181,7 +181,7 @@ fn folded(lost: &[(&str, u32)], lab: &Lab) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
+    use crate::model::{LabGrade, TestGrade, TestStatus};
 
     const CATALOGUE_TEXT: &str = r#"
 [[fixture]]
@@ -230,27 +230,11 @@ inject = "z"
     }
 
     fn lab(id: &str, tests: &[(&str, TestStatus, u32)]) -> LabGrade {
-        LabGrade {
-            id: id.into(),
-            title: String::new(),
-            score: 0,
-            max_score: 0,
-            status: LabStatus::Graded,
-            message: String::new(),
-            tests: tests
-                .iter()
-                .map(|(name, status, points)| TestGrade {
-                    name: name.to_string(),
-                    status: *status,
-                    score: if *status == TestStatus::Pass { *points } else { 0 },
-                    max_score: if *status == TestStatus::Skipped { 0 } else { *points },
-                    message: String::new(),
-                    seconds: None,
-                    witnessed: false,
-                })
-                .collect(),
-        }
-        .total()
+        let tests = tests
+            .iter()
+            .map(|(name, status, points)| TestGrade::scored(*name, *points, *status, ""))
+            .collect();
+        LabGrade::graded(id, "", tests)
     }
 
     #[test]

@@ -109,11 +109,11 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
     checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(root));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
-        checks.run_anyway("solutions get full marks", || solutions(root))
+        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(root))
     } else {
-        checks.run_if_wanted("solutions get full marks", || solutions(root))
+        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(root))
     };
-    checks.run_if_wanted("stubs fail every graded test", || stubs(root));
+    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(root));
     let mut graded: Vec<(String, Grade)> = Vec::new();
     if let Some(solutions) = &solutions {
         graded.push(("solutions".into(), solutions.clone()));
@@ -233,7 +233,7 @@ fn grading_table(root: &Path) -> Result<((), String)> {
     Ok(((), format!("{} labs, the mistakes catalogue", labs.len())))
 }
 
-fn solutions(root: &Path) -> Result<(Grade, String)> {
+fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {
     let grade = grade::grade(root, &Source::Solutions, &Options::default(), None)?;
     let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
     for lab in &grade.labs {
@@ -297,7 +297,7 @@ fn witnessed_list(root: &Path, grade: &Grade) -> Result<()> {
     Ok(())
 }
 
-fn stubs(root: &Path) -> Result<((), String)> {
+fn stubs_fail_every_test(root: &Path) -> Result<((), String)> {
     let grade = grade::grade(root, &Source::Checkout, &Options::default(), None)?;
     let mut problems = Vec::new();
     let mut count = 0;
@@ -472,13 +472,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
             problems.push(format!("{} ({}): {problem}", fixture.name, fixture.why));
         }
     }
-    if !problems.is_empty() {
-        problems.push(format!("grades and logs: {}", base.display()));
-        bail!("{}", problems.join("\n"));
-    }
-    for line in &lines {
-        println!("    {line}");
-    }
+    show_lines_or_fail(problems, &base, &lines)?;
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
         grades_of(&graded),
@@ -488,6 +482,19 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
             total / graded.len().max(1) as f64
         ),
     ))
+}
+
+/// Fails with every problem and where the grades and logs are, or prints each line of
+/// the check (a batch check's line per submission).
+fn show_lines_or_fail(mut problems: Vec<String>, logs: &Path, lines: &[String]) -> Result<()> {
+    if !problems.is_empty() {
+        problems.push(format!("grades and logs: {}", logs.display()));
+        bail!("{}", problems.join("\n"));
+    }
+    for line in lines {
+        println!("    {line}");
+    }
+    Ok(())
 }
 
 /// The name of the shard check.
@@ -724,13 +731,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
             ));
         }
     }
-    if !problems.is_empty() {
-        problems.push(format!("grades and logs: {}", base.join("mistakes-grades").display()));
-        bail!("{}", problems.join("\n"));
-    }
-    for line in &lines {
-        println!("    {line}");
-    }
+    show_lines_or_fail(problems, &base.join("mistakes-grades"), &lines)?;
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
         grades_of(&graded),
