@@ -60,6 +60,9 @@ pub struct Reference {
     /// pass that stopped at one (`lab::test`): a submission's pass of such a test stands
     /// only with the same transcript (see [`witness::verdict`]).
     pub transcripts: BTreeMap<String, Transcript>,
+    /// libtest's name of every test under its graded name (`lab::test`), listed from the
+    /// reference build: a submission's own binaries are never asked what their tests are.
+    pub libtest_names: BTreeMap<String, String>,
 }
 
 impl Reference {
@@ -72,7 +75,11 @@ impl Reference {
             .filter(|(test, transcript)| passes.contains(*test) && !transcript.is_empty())
             .map(|(test, transcript)| (test.clone(), transcript.clone()))
             .collect();
-        Reference { passes, transcripts }
+        Reference {
+            passes,
+            transcripts,
+            libtest_names: grade.libtest_names.clone(),
+        }
     }
 
     /// The reference transcript of `lab::test`, when it has a checkpoint (the test is witnessed).
@@ -141,7 +148,8 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
 /// witnessed; without a reference (a student's handout) nothing is.
 ///
 /// The stages, in order: [`choose_labs`] (the overlay), [`refuse_labs`] (what no lab may
-/// hold), [`build_suites`], [`run_labs`] (one confined process per test), [`score_labs`].
+/// hold), [`build_suites`], [`libtest_names`], [`run_labs`] (one confined process per
+/// test), [`score_labs`].
 pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let overlay = choose_labs(root, source)?;
@@ -152,6 +160,7 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     progress::grading(&label(source));
     let built = build_suites(root, &slot, &suites, &mut files, &stubs, refused)?;
     let sandbox = confinement(root, source, options, &slot.work)?;
+    let not_enforced = not_enforced(&sandbox);
     let bench = Bench {
         workdir: &slot.work,
         scratch: &slot.runs,
@@ -160,10 +169,26 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         witness: reference.is_some() || matches!(source, Source::Solutions),
         token_in_scratch: options.token_in_scratch,
     };
-    let ran = run_labs(root, &slot, &labs, &built, &files, &bench, reference)?;
+    // Only needed where test processes could write the work folder (no Landlock).
+    let pristine = if sandbox.confines_writes() {
+        None
+    } else {
+        Some(workdir::build_files(root, slot.name, &files)?)
+    };
+    let (libtest_names, problems) = libtest_names(&built, reference);
+    warnings.extend(problems);
+    let ran = run_labs(
+        &slot,
+        &labs,
+        &built,
+        &libtest_names,
+        pristine.as_ref(),
+        &bench,
+        reference,
+    );
     warnings.extend(ran.warnings);
     if matches!(source, Source::Solutions) {
-        warnings.extend(unlisted_tests(&labs, &built.binaries));
+        warnings.extend(unlisted_tests(&labs, &libtest_names));
     }
     let mut grade = score_labs(&labs, ran.graded, &ran.seconds, reference);
     grade.not_started = not_started(root, &labs, &overlay)?;
@@ -172,8 +197,9 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
         grade.warnings.push(format!("{missing} is missing: graded as the stub"));
     }
     grade.warnings.extend(warnings);
-    grade.not_enforced = ran.not_enforced;
+    grade.not_enforced = not_enforced;
     grade.transcripts = ran.transcripts;
+    grade.libtest_names = libtest_names;
     Ok(grade)
 }
 
@@ -242,41 +268,47 @@ struct RunResults {
     /// `lab::test` to its test process's wall time.
     seconds: BTreeMap<String, f64>,
     warnings: Vec<String>,
-    /// What the sandbox could not enforce here.
-    not_enforced: Vec<String>,
+}
+
+/// What the sandbox cannot enforce on this machine, for the report: its own gaps, and
+/// whether processes a test leaves behind can all be reaped (the grader their subreaper).
+fn not_enforced(sandbox: &Sandbox) -> Vec<String> {
+    let mut gaps = sandbox.not_enforced().to_vec();
+    if let Err(e) = sandbox::become_subreaper() {
+        gaps.push(format!(
+            "processes a test leaves behind are not all killed (no child subreaper: {e})"
+        ));
+    }
+    gaps
+}
+
+/// libtest's name of every graded test (`lab::test`): rstest numbers its cases and the
+/// rubric does not. Taken from the reference when there is one (a submission's own
+/// binaries are never asked what their tests are); else listed from this build, with a
+/// problem for each pair of cases that would share a graded name.
+fn libtest_names(built: &Built, reference: Option<&Reference>) -> (BTreeMap<String, String>, Vec<String>) {
+    match reference {
+        Some(reference) => (reference.libtest_names.clone(), Vec::new()),
+        None => run::libtest_names(&built.binaries),
+    }
 }
 
 /// Run: every rubric test of every lab that built, each in its own confined process on
 /// the `bench`, judged (and, where it witnesses, its windows checked against the reference's).
 fn run_labs(
-    root: &Path,
     slot: &Slot,
     labs: &[rubric::Lab],
     built: &Built,
-    files: &BTreeMap<String, Vec<u8>>,
+    libtest_names: &BTreeMap<String, String>,
+    pristine: Option<&BTreeMap<String, Vec<u8>>>,
     bench: &Bench,
     reference: Option<&Reference>,
-) -> Result<RunResults> {
-    let sandbox = bench.sandbox;
-    let mut not_enforced = sandbox.not_enforced().to_vec();
-    if let Err(e) = sandbox::become_subreaper() {
-        not_enforced.push(format!(
-            "processes a test leaves behind are not all killed (no child subreaper: {e})"
-        ));
-    }
-    // Only needed where test processes could write the work folder (no Landlock).
-    let pristine = if sandbox.confines_writes() {
-        None
-    } else {
-        Some(workdir::build_files(root, slot.name, files)?)
-    };
-
+) -> RunResults {
     let mut ran = RunResults {
         graded: Vec::new(),
         transcripts: BTreeMap::new(),
         seconds: BTreeMap::new(),
         warnings: Vec::new(),
-        not_enforced,
     };
     let runnable = |lab: &&rubric::Lab| !built.errors.contains_key(&lab.id) && built.binaries.contains_key(&lab.id);
     let to_run: Vec<&str> = labs.iter().filter(runnable).map(|l| l.id.as_str()).collect();
@@ -286,14 +318,21 @@ fn run_labs(
             ran.graded.push(score::build_error_grade(lab, error));
             continue;
         }
-        let tests: Vec<String> = lab.points.iter().map(|(name, _)| name.clone()).collect();
+        let tests: Vec<(String, String)> = lab
+            .points
+            .iter()
+            .map(|(name, _)| {
+                let libtest = libtest_names.get(&format!("{}::{name}", lab.id)).unwrap_or(name);
+                (name.clone(), libtest.clone())
+            })
+            .collect();
         let outcomes = match built.binaries.get(&lab.id) {
             Some(exe) => {
                 let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
                 progress::suite(n, to_run.len(), &lab.id, tests.len());
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
-                if let Some(pristine) = &pristine
+                if let Some(pristine) = pristine
                     && let Err(e) = workdir::sync(&slot.work, pristine)
                 {
                     ran.warnings
@@ -317,7 +356,7 @@ fn run_labs(
         ran.graded.push(lab_grade);
     }
     progress::tested();
-    Ok(ran)
+    ran
 }
 
 /// Score: the labs' grades with a skip honoured only where the reference skips too,
@@ -365,23 +404,16 @@ fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) 
 
 /// Tests of the (trusted) reference build that the rubric gives no points: a warning
 /// for the instructor, an error in `cargo selftest`.
-fn unlisted_tests(labs: &[rubric::Lab], binaries: &BTreeMap<String, PathBuf>) -> Vec<String> {
+fn unlisted_tests(labs: &[rubric::Lab], libtest_names: &BTreeMap<String, String>) -> Vec<String> {
     let mut warnings = Vec::new();
     for lab in labs {
-        let Some(exe) = binaries.get(&lab.id) else { continue };
-        let mut cmd = project::clean_command(exe);
-        cmd.args(["--list", "--format", "terse"]);
-        let Ok(ended) = protocol::bounded::run(cmd, Duration::from_secs(30), protocol::OUTPUT_CAP) else {
-            continue;
-        };
-        let listed = String::from_utf8_lossy(&ended.output).into_owned();
-        for name in listed.lines().filter_map(|l| l.strip_suffix(": test")) {
-            if lab.points_of(name).is_none() {
-                warnings.push(format!(
-                    "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
-                    lab.id, lab.id
-                ));
-            }
+        let prefix = format!("{}::", lab.id);
+        let graded = libtest_names.keys().filter_map(|name| name.strip_prefix(&prefix));
+        for name in graded.filter(|name| lab.points_of(name).is_none()) {
+            warnings.push(format!(
+                "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
+                lab.id, lab.id
+            ));
         }
     }
     warnings

@@ -287,7 +287,7 @@ inject = "z"
     #[test]
     fn the_table_names_the_catching_tests_and_the_points_lost() {
         let labs = crate::rubric::parse(
-            "[a]\ntitle='A'\n[a.points]\nt1 = 2\n\"t3::case_1_x\" = 1\n\"t3::case_2_y\" = 1\n\
+            "[a]\ntitle='A'\n[a.points]\nt1 = 2\n\"t3::x\" = 1\n\"t3::y\" = 1\n\
              [b]\ntitle='B'\n[b.points]\nt1 = 1\n",
         )
         .unwrap();
@@ -300,9 +300,9 @@ inject = "z"
             "{table}"
         );
         assert_eq!(
-            folded(&[("t1", 2), ("t3::case_1_x", 1), ("t3::case_2_y", 1)], &labs[0]),
+            folded(&[("t1", 2), ("t3::x", 1), ("t3::y", 1)], &labs[0]),
             "`t1`, `t3` (2 cases)"
         );
-        assert_eq!(folded(&[("t3::case_2_y", 1)], &labs[0]), "`t3` (1 of 2 cases)");
+        assert_eq!(folded(&[("t3::y", 1)], &labs[0]), "`t3` (1 of 2 cases)");
     }
 }

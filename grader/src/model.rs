@@ -38,6 +38,10 @@ pub struct Grade {
     /// the reference solutions' grade, never written out.
     #[serde(skip)]
     pub transcripts: BTreeMap<String, Transcript>,
+    /// libtest's name of every test of the build under its graded name (`lab::test`),
+    /// from the reference build when there is one: kept to start tests by, never written out.
+    #[serde(skip)]
+    pub libtest_names: BTreeMap<String, String>,
 }
 
 /// One lab: its points and every graded test.
@@ -61,7 +65,8 @@ pub enum LabStatus {
     BuildError,
 }
 
-/// One graded test (libtest's name inside the lab's suite, e.g. `trim_front::case_1_anonymous`).
+/// One graded test (its graded name inside the lab's suite: `trim_front::anonymous`
+/// for rstest's `trim_front::case_1_anonymous`, see [`munmap_lab_protocol::graded_name`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TestGrade {
     pub name: String,
@@ -170,6 +175,7 @@ impl Grade {
             warnings: Vec::new(),
             not_enforced: Vec::new(),
             transcripts: BTreeMap::new(),
+            libtest_names: BTreeMap::new(),
         }
     }
 

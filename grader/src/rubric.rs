@@ -7,7 +7,8 @@ use crate::files;
 
 use std::path::Path;
 
-/// One lab's title and the points of each of its tests, keyed by libtest name, in file order.
+/// One lab's title and the points of each of its tests, keyed by graded name
+/// ([`munmap_lab_protocol::graded_name`]), in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lab {
     pub id: String,
@@ -57,6 +58,10 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
                 .as_integer()
                 .filter(|n| (0..=1000).contains(n))
                 .with_context(|| format!("[{id}.points] \"{test}\" must be a whole number 0-1000"))?;
+            let graded = munmap_lab_protocol::graded_name(test);
+            if graded != *test {
+                bail!("[{id}.points] \"{test}\": name rstest cases without their number: \"{graded}\"");
+            }
             points.push((test.clone(), n as u32));
         }
         labs.push(Lab { id, title, points });
@@ -141,10 +146,10 @@ mod tests {
 [lab02_partial]
 title = "Partial"
 [lab02_partial.points]
-"trim::case_1_a" = 1
-"trim::case_2_b" = 1
-"hole::case_1_a" = 2
-"hole::case_2_b" = 1
+"trim::a" = 1
+"trim::b" = 1
+"hole::a" = 2
+"hole::b" = 1
 single = 3
 
 [lab01_full]
@@ -157,10 +162,10 @@ map = 2
     fn parses_labs_sorted_and_tests_in_file_order() {
         let labs = parse(RUBRIC).unwrap();
         assert_eq!(labs[0].id, "lab01_full");
-        assert_eq!(labs[1].points[0], ("trim::case_1_a".to_string(), 1));
+        assert_eq!(labs[1].points[0], ("trim::a".to_string(), 1));
         assert_eq!(labs[1].points[4], ("single".to_string(), 3));
         assert_eq!(labs[1].max_score(), 8);
-        assert_eq!(labs[1].points_of("hole::case_1_a"), Some(2));
+        assert_eq!(labs[1].points_of("hole::a"), Some(2));
         assert_eq!(labs[1].points_of("nope"), None);
     }
 
@@ -184,6 +189,10 @@ map = 2
                 .to_string()
                 .contains("lab name")
         );
+        let err = parse("[lab]\ntitle='t'\n[lab.points]\n'trim::case_2_b' = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"trim::b\""), "{err}");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! of the process: its transcript goes with the verdict.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use munmap_lab_protocol::{self as protocol, Verdict};
@@ -47,18 +47,53 @@ pub struct Ran {
     pub seconds: Option<f64>,
 }
 
-/// Runs every test in `tests` of `lab`'s test binary `exe`; returns how each one ran.
-pub fn run_lab(exe: &Path, lab: &str, tests: &[String], bench: &Bench) -> BTreeMap<String, Ran> {
+/// Runs every test in `tests` (graded name, libtest name) of `lab`'s test binary `exe`;
+/// returns how each one ran, under its graded name.
+pub fn run_lab(exe: &Path, lab: &str, tests: &[(String, String)], bench: &Bench) -> BTreeMap<String, Ran> {
     tests
         .iter()
         .enumerate()
-        .map(|(i, test)| {
+        .map(|(i, (graded, libtest))| {
             let scratch = bench.scratch.join(lab).join(format!("{i:03}"));
-            let verdict = run_test(exe, lab, test, &scratch, bench);
+            let verdict = run_test(exe, lab, libtest, &scratch, bench);
             crate::progress::test_done();
-            (test.clone(), verdict)
+            (graded.clone(), verdict)
         })
         .collect()
+}
+
+/// libtest's name of every test in each lab's binary, under its graded name (`lab::test`,
+/// [`protocol::graded_name`]). Asked only of builds whose lab code is trusted (the
+/// reference solutions) or that grade themselves (a checkout with no reference).
+/// Two cases of one function with the same description would share a graded name: each
+/// such name, and a binary that cannot be listed, is also given back as a problem.
+pub fn libtest_names(binaries: &BTreeMap<String, PathBuf>) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut names = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (lab, exe) in binaries {
+        let mut cmd = project::clean_command(exe);
+        cmd.args(["--list", "--format", "terse"]);
+        let ended = match protocol::bounded::run(cmd, Duration::from_secs(30), protocol::OUTPUT_CAP) {
+            Ok(ended) => ended,
+            Err(e) => {
+                // Its cases would be started by graded name and fail: say why.
+                problems.push(format!("cannot list the tests of {}: {e}", exe.display()));
+                continue;
+            }
+        };
+        for libtest in String::from_utf8_lossy(&ended.output)
+            .lines()
+            .filter_map(|l| l.strip_suffix(": test"))
+        {
+            let graded = format!("{lab}::{}", protocol::graded_name(libtest));
+            if let Some(other) = names.insert(graded.clone(), libtest.to_string()) {
+                problems.push(format!(
+                    "tests/{lab}.rs: {other} and {libtest} are both graded as {graded}: give the cases different names"
+                ));
+            }
+        }
+    }
+    (names, problems)
 }
 
 /// One test in a fresh, confined test process.

@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn the_list_folds_cases_keeps_what_was_skipped_here_and_reads_back() {
         let labs = crate::rubric::parse(
-            "[lab01]\ntitle = 'One'\n[lab01.points]\n'a::case_1_x' = 1\n'a::case_2_y' = 2\nb = 3\nc = 4\n\
+            "[lab01]\ntitle = 'One'\n[lab01.points]\n'a::x' = 1\n'a::y' = 2\nb = 3\nc = 4\n\
              [lab02]\ntitle = 'Two'\n[lab02.points]\nd = 5\n",
         )
         .unwrap();
@@ -314,8 +314,8 @@ mod tests {
             status: crate::model::LabStatus::Graded,
             message: String::new(),
             tests: vec![
-                test("a::case_1_x", TestStatus::Pass, true),
-                test("a::case_2_y", TestStatus::Pass, true),
+                test("a::x", TestStatus::Pass, true),
+                test("a::y", TestStatus::Pass, true),
                 test("b", TestStatus::Pass, false),
                 test("c", TestStatus::Skipped, false),
             ],
@@ -357,6 +357,7 @@ mod tests {
         let reference = Reference {
             passes: BTreeSet::from(["lab::a".to_string(), "lab::b".to_string()]),
             transcripts: reference_transcripts,
+            libtest_names: BTreeMap::new(),
         };
 
         // A forger: both report a pass, neither did the work.

@@ -3,8 +3,9 @@
 //!
 //! insta would name a snapshot after the enclosing function, which makes every
 //! rstest case of one function share (and overwrite) one file. Here the name comes
-//! from the test's own identity instead: the lab (the test binary) and libtest's
-//! name for the case, e.g. `lab02_partial__trim_front__case_1_anonymous.snap`.
+//! from the test's own identity instead: the lab (the test binary) and the case's graded
+//! name (libtest's without rstest's case number, [`munmap_lab_protocol::graded_name`]),
+//! e.g. `lab02_partial__trim_front__anonymous.snap` for `trim_front::case_1_anonymous`.
 
 use std::fmt::Write as _;
 
@@ -75,12 +76,12 @@ impl Story {
     }
 }
 
-/// `<lab>__<test path with :: as __>`, from the test binary and libtest's thread name.
+/// `<lab>__<graded test name with :: as __>`, from the test binary and libtest's thread name.
 fn snapshot_name() -> String {
     let test = std::thread::current()
         .name()
         .filter(|n| *n != "main")
-        .map(|n| n.replace("::", "__"))
+        .map(|n| munmap_lab_protocol::graded_name(n).replace("::", "__"))
         .expect("snapshots are named after the running test; take them inside a #[test]");
     format!("{}__{test}", super::isolate::lab_name())
 }

@@ -77,7 +77,7 @@ mod tests {
             status: LabStatus::BuildError,
             message: "m".into(),
             tests: vec![TestGrade {
-                name: "t::case_1_a".into(),
+                name: "t::a".into(),
                 status: TestStatus::Timeout,
                 score: 0,
                 max_score: 2,
