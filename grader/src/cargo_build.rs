@@ -7,8 +7,6 @@
 //! [`blame`] decides from them which labs are charged a `build_error` and built as
 //! their stub, and this module shows each such error the way rustc's short form does.
 
-use anyhow::{Context, Result, anyhow, bail};
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -16,6 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 use crate::blame::{Attempt, blame};

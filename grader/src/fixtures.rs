@@ -4,11 +4,10 @@
 //! format. The catalogue of classic student mistakes (`crate::mistakes`) uses the
 //! same format and the same per-lab patch and check.
 
-use anyhow::{Context, Result, anyhow, bail};
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 use crate::files;

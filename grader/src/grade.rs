@@ -6,12 +6,11 @@
 //! the build; `runs/` the test processes' scratch folders. A submission's build and its
 //! test processes never share a folder with the reference solutions' build.
 
-use anyhow::{Context, Result};
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::{Context, Result};
 use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::cargo_build::Built;

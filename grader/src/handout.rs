@@ -5,10 +5,10 @@
 //! Actions workflow. Never `solutions/`, the fixtures (near-solutions with one
 //! mistake), CI scripts, or the `solutions` feature.
 
-use anyhow::{Context, Result, bail};
-
 use std::collections::BTreeMap;
 use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 
 use crate::workdir;
 

@@ -19,10 +19,10 @@
 //! Each check prints one line; a failing one prints what went wrong and the command
 //! that fixes it. The last line is `selftest: N passed, M failed`.
 
-use anyhow::{Context, Result, anyhow, bail};
-
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};

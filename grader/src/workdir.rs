@@ -2,12 +2,11 @@
 //! from the submission.
 //!
 //! A work directory under the target directory holds a copy of what the build needs
-//! from the pristine project (manifest, lock file, `src/`, `tests/`, `snapshots/`;
-//! never `solutions/`, never the submission's own manifest or build script), plus the
+//! from the pristine project (manifest, lock file, `src/`, `tests/`, `snapshots/`,
+//! `harness/`, `protocol/`; never `solutions/`, never the submission's own manifest or
+//! build script), plus the
 //! chosen lab files. It is kept between runs and only changed files are rewritten,
 //! so cargo rebuilds just what a submission changed.
-
-use anyhow::{Context, Result, anyhow, bail};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CString, OsStr};
@@ -17,6 +16,8 @@ use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::files;
 

@@ -12,10 +12,10 @@
 //! matches students by, copied as they are, in their order (Canvas: `Student, ID,
 //! SIS User ID, SIS Login ID, Section`; Moodle: any one, e.g. `Email address`).
 
-use anyhow::{Context, Result, bail};
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 
 use crate::model::{Grade, LabStatus};
 

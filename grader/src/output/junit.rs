@@ -13,14 +13,13 @@
 //! - fail is `<failure>`, crash and timeout are `<error>`, skipped is `<skipped>`; a lab
 //!   that does not compile fails every test with the compiler's error.
 
-use anyhow::{Context, Result, anyhow, bail};
-
 use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+use anyhow::{Context, Result, anyhow, bail};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
