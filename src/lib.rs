@@ -8,24 +8,10 @@
 //! (arena, maps view, isolation, snapshots) is the crate `munmap-lab-harness`, a
 //! dev-dependency that only the suites can name.
 
-use std::sync::OnceLock;
+// Generated from rubric.toml by `cargo grade sync` (the text is in grader/src/registry.rs): do not edit.
 
-/// The system page size in bytes (4096 on x86-64, 4096-65536 on arm64).
-pub fn page_size() -> usize {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    *PAGE.get_or_init(|| {
-        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
-            .ok()
-            .flatten()
-            .map(|p| p as usize)
-            .expect("sysconf(_SC_PAGESIZE) must report the page size")
-    })
-}
-
-/// `n` pages in bytes.
-pub fn pages(n: usize) -> usize {
-    n * page_size()
-}
+mod page;
+pub use page::{page_size, pages};
 
 // Each lab module comes from `labs/` or, with `--features solutions`, from `solutions/`.
 // Every lab spells out both paths: `#[path]` takes only a literal, and tools that read

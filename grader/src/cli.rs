@@ -33,6 +33,8 @@ usage:
   cargo grade handout DIR           export the student repository into DIR (new or empty)
   cargo grade rubric [--write FILE | --check FILE]
                                     print the points table, or rewrite / check it in FILE
+  cargo grade sync                  rewrite what lists the labs from rubric.toml (src/lib.rs,
+                                    README.md's lab table, GRADING.md's tables)
   cargo grade --version             the grader's version
   cargo selftest [CHECK]            the project's own tests (only those whose name has CHECK,
                                     e.g. `cargo selftest mistakes`)
@@ -140,6 +142,8 @@ pub enum Command {
         write: Option<PathBuf>,
         check: Option<PathBuf>,
     },
+    /// `sync`: what lists the labs, rewritten from the registry (rubric.toml).
+    Sync,
     Selftest {
         only: Option<String>,
     },
@@ -233,6 +237,14 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
                 return Err("give either --write or --check, not both".into());
             }
             return Ok(Command::Rubric { write, check });
+        }
+        Some("sync") => {
+            args.next();
+            if args.clone().any(is_help) {
+                return Ok(Command::Help);
+            }
+            no_more(args)?;
+            return Ok(Command::Sync);
         }
         _ => {}
     }
@@ -544,6 +556,8 @@ mod tests {
             Command::Selftest { only: Some(o) } if o == "mistakes"
         ));
         assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
+        assert!(matches!(parse_words("sync").unwrap(), Command::Sync));
+        assert!(parse_words("sync extra").is_err());
         let Command::Merge { out, shards, roster } = parse_words("merge g s1 s2 --roster r.csv").unwrap() else {
             panic!()
         };

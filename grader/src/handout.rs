@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::workdir;
+use crate::{manifest, registry, workdir};
 
 const STUDENT_README: &str = include_str!("../handout/README.md");
 const WORKFLOW: &str = include_str!("../handout/grade.yml");
@@ -53,16 +53,14 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
             Ok(())
         })?;
     }
-    let manifest = String::from_utf8_lossy(&crate::files::read(&root.join("Cargo.toml"))?).into_owned();
-    files.insert("Cargo.toml".into(), without_solutions_feature(&manifest).into_bytes());
+    files.insert("Cargo.toml".into(), student_manifest(root)?);
     if let Some(grading) = files.get("GRADING.md") {
         let grading = for_students(&String::from_utf8_lossy(grading));
         files.insert("GRADING.md".into(), grading.into_bytes());
     }
-    if let Some(lib) = files.get("src/lib.rs") {
-        let lib = student_lib(&String::from_utf8_lossy(lib));
-        files.insert("src/lib.rs".into(), lib.into_bytes());
-    }
+    let labs = registry::load(root)?;
+    let lib = registry::lib_rs(&labs, registry::Lib::Handout);
+    files.insert("src/lib.rs".into(), lib.into_bytes());
     let handed_out = workdir::handed_out_file(&workdir::handed_out_labs(root)?);
     files.insert(workdir::HANDED_OUT.into(), handed_out.into_bytes());
     files.insert("README.md".into(), STUDENT_README.as_bytes().to_vec());
@@ -107,51 +105,11 @@ fn for_students(grading: &str) -> String {
     out
 }
 
-/// The manifest without the `solutions` feature (and the comment above it).
-fn without_solutions_feature(manifest: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for line in manifest.lines() {
-        if line.trim_start().starts_with("solutions") && line.contains('=') {
-            while out.last().is_some_and(|l| l.trim_start().starts_with('#')) {
-                out.pop();
-            }
-            continue;
-        }
-        out.push(line);
-    }
-    out.join("\n") + "\n"
-}
-
-/// `src/lib.rs` with every lab module taken from `labs/` only.
-fn student_lib(lib: &str) -> String {
-    let mut out = vec![
-        "//! munmap-lab: a teaching lab for Linux `munmap()`.",
-        "//!",
-        "//! Each lab is one module, from `labs/`; its suite is `tests/<lab>.rs`.",
-        "//! The suites' harness is the crate `munmap-lab-harness` (`harness/`), which lab code cannot use.",
-    ];
-    // Each lab is declared twice, `#[cfg(not(feature = "solutions"))] #[path = "../labs/.."]`
-    // and `#[cfg(feature = "solutions")] #[path = "../solutions/.."]`: keep the first
-    // without its cfg, drop the second with the two lines it governs.
-    let mut converted = Vec::new();
-    let mut lines = lib.lines().skip_while(|l| l.starts_with("//!"));
-    while let Some(line) = lines.next() {
-        let trimmed = line.trim_start();
-        if trimmed == "#[cfg(feature = \"solutions\")]" {
-            lines.next();
-            lines.next();
-            continue;
-        }
-        if trimmed == "#[cfg(not(feature = \"solutions\"))]" {
-            continue;
-        }
-        if trimmed.starts_with("//") && (trimmed.contains("solutions") || trimmed.contains("cargo-mutants")) {
-            continue;
-        }
-        converted.push(line.to_string());
-    }
-    out.extend(converted.iter().map(String::as_str));
-    out.join("\n") + "\n"
+/// The project's manifest without the `solutions` feature (and the comment above it).
+fn student_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut manifest = manifest::read(&root.join("Cargo.toml"))?;
+    manifest::remove_feature(&mut manifest, "solutions");
+    Ok(manifest.to_string().into_bytes())
 }
 
 #[cfg(test)]
@@ -176,14 +134,14 @@ mod tests {
 
     #[test]
     fn the_lib_takes_labs_only() {
-        let lib = "//! doc\n//! with the feature `solutions`\n\npub mod support;\n\n// Each lab module comes from `labs/` or `solutions/`.\n\n#[cfg(not(feature = \"solutions\"))]\n#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n#[cfg(feature = \"solutions\")]\n#[path = \"../solutions/lab01_full.rs\"]\npub mod lab01_full;\n";
-        let out = student_lib(lib);
-        assert!(!out.contains("solutions"), "{out}");
+        let root = crate::project::root();
+        let lib = String::from_utf8(files(&root).unwrap()["src/lib.rs"].clone()).unwrap();
+        assert!(!lib.contains("solutions"), "{lib}");
         assert!(
-            out.contains("#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n"),
-            "{out}"
+            lib.contains("#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n"),
+            "{lib}"
         );
-        assert!(out.contains("pub mod support;"));
+        assert!(lib.contains("pub use page::{page_size, pages};"), "{lib}");
     }
 
     #[test]
@@ -194,9 +152,13 @@ mod tests {
 
     #[test]
     fn the_manifest_loses_the_feature_and_its_comment() {
-        let manifest =
-            "[features]\n# Build the labs from `solutions/`.\nsolutions = []\n\n[dependencies]\nlibc = \"0.2\"\n";
-        let out = without_solutions_feature(manifest);
-        assert_eq!(out, "[features]\n\n[dependencies]\nlibc = \"0.2\"\n");
+        let out = String::from_utf8(student_manifest(&crate::project::root()).unwrap()).unwrap();
+        let features = &out.parse::<toml::Table>().unwrap()["features"];
+        assert!(features.get("solutions").is_none(), "{out}");
+        assert!(
+            !out.contains("from `solutions/`"),
+            "the comment goes with the feature: {out}"
+        );
+        assert!(out.contains("[dev-dependencies]\nmunmap-lab-harness"), "{out}");
     }
 }

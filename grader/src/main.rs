@@ -6,6 +6,7 @@
 //! cargo grade merge OUT SHARD_DIR... [--roster FILE]
 //! cargo grade handout DIR
 //! cargo grade rubric [--write FILE | --check FILE]
+//! cargo grade sync
 //! cargo selftest [CHECK]
 //! ```
 
@@ -17,11 +18,13 @@ mod files;
 mod fixtures;
 mod grade;
 mod handout;
+mod manifest;
 mod mistakes;
 mod model;
 mod output;
 mod progress;
 mod project;
+mod registry;
 mod rubric;
 mod run;
 mod sandbox;
@@ -126,6 +129,11 @@ fn execute(command: Command) -> Result<Finished> {
             );
         }
         Command::Rubric { write, check } => rubric_command(&root, write, check)?,
+        Command::Sync => {
+            for line in registry::sync(&root)? {
+                println!("{line}");
+            }
+        }
         Command::Selftest { only } => selftest::check_project(&root, only.as_deref())?,
     }
     Ok(Finished::Done)

@@ -1,7 +1,8 @@
 //! `cargo selftest`: the project's own tests, quiet unless something is wrong.
 //!
 //! 1. the harness's, the protocol's and the grader's unit tests;
-//! 2. GRADING.md's points table matches rubric.toml;
+//! 2. GRADING.md's points table matches rubric.toml, and every lab of rubric.toml (the
+//!    registry) has its files, src/lib.rs and README.md list exactly those labs;
 //! 3. the solutions get full marks, with every rubric test present and every test graded;
 //! 4. the stubs: every graded test fails;
 //! 5. the fixture submissions (`grader/fixtures/fixtures.toml`), graded as one batch:
@@ -28,7 +29,7 @@ use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 use crate::output::{classroom, junit};
 use crate::workdir::Source;
-use crate::{batch, files, fixtures, handout, mistakes, project, rubric, witness};
+use crate::{batch, files, fixtures, handout, mistakes, project, registry, rubric, witness};
 
 struct Checks<'a> {
     /// Run only the checks whose name contains this (all when None).
@@ -106,6 +107,7 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
         cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
     });
     checks.run_if_wanted("GRADING.md tables", || grading_table(root));
+    checks.run_if_wanted("labs registry", || registry::selftest(root));
     checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(root));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {

@@ -326,7 +326,7 @@ pub fn walk(base: &Path, dir: &Path, visit: &mut dyn FnMut(&str, &Path) -> Resul
 /// The files a build needs from the pristine project (relative path to content): the
 /// lab crate with `labs` as its lab files, the harness and protocol crates, the suites
 /// and snapshots, and a manifest that stands alone (its own workspace, no grader
-/// member, no default features) under a package name of its own (`slot`).
+/// member, no default features).
 pub fn build_files(root: &Path, slot: &str, labs: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
     files.insert("Cargo.toml".to_string(), standalone_manifest(root, slot)?);
@@ -353,42 +353,17 @@ pub fn build_files(root: &Path, slot: &str, labs: &BTreeMap<String, Vec<u8>>) ->
     Ok(files)
 }
 
-/// The pristine manifest, made a workspace of its own, with the package renamed per
-/// slot (the library keeps its name, `munmap_lab`).
+/// The pristine manifest, made a workspace of its own (no grader member) without
+/// default features, its comments kept.
 ///
-/// The rename matters: cargo names the artifacts of a workspace's root package by a
-/// hash of its name and path RELATIVE to the workspace, and judges freshness by file
-/// times. Every work directory (and the project itself) would otherwise share one
-/// set of test binaries, and a build in one could be taken as fresh for another.
-/// The dependencies keep their hashes, so they are still built once for everything.
+/// The package keeps its name: each slot builds in a target directory of its own
+/// (`<slot>/work/target`), so no other build can take its artifacts for fresh. (A name
+/// per slot was needed while every work folder shared the project's target directory.)
 fn standalone_manifest(root: &Path, slot: &str) -> Result<Vec<u8>> {
-    let path = root.join("Cargo.toml");
-    let text = files::read_to_string(&path)?;
-    let mut manifest: toml::Table = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", path.display()))?;
-    manifest.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
-    let package = manifest
-        .get_mut("package")
-        .and_then(|p| p.as_table_mut())
-        .with_context(|| format!("{} has no [package]", path.display()))?;
-    let name = package
-        .get("name")
-        .and_then(|n| n.as_str())
-        .unwrap_or("munmap-lab")
-        .to_string();
-    package.insert("name".into(), format!("{name}-graded-{slot}").into());
-    let lib = manifest
-        .entry("lib")
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    if let Some(lib) = lib.as_table_mut() {
-        lib.entry("name").or_insert_with(|| name.replace('-', "_").into());
-    }
-    if let Some(features) = manifest.get_mut("features").and_then(|f| f.as_table_mut()) {
-        features.remove("default");
-    }
-    let text = toml::to_string(&manifest).context("cannot write a manifest")?;
-    Ok(format!("# Written by munmap-grader from the pristine Cargo.toml; edits are overwritten.\n{text}").into_bytes())
+    let mut manifest = crate::manifest::read(&root.join("Cargo.toml"))?;
+    manifest["workspace"] = toml_edit::table();
+    crate::manifest::remove_feature(&mut manifest, "default");
+    Ok(format!("# Written by munmap-grader from the pristine Cargo.toml for the `{slot}` slot; edits are overwritten.\n{manifest}").into_bytes())
 }
 
 /// Makes `dir` hold exactly `files`: rewrites what differs, removes what is extra
