@@ -9,13 +9,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use anyhow::{Context, Result, bail};
+
 use crate::grade::{self, Options, Reference};
 use crate::model::Grade;
 use crate::output::gradebook::{self, Roster};
 use crate::output::{self, terminal};
-use crate::rubric;
 use crate::shard::{self, Shard};
 use crate::workdir::Source;
+use crate::{files, rubric};
 
 /// Why a subfolder whose name is not UTF-8 is not graded (its row shows the name with U+FFFD).
 pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
@@ -31,6 +33,8 @@ pub struct Graded {
     /// The stem of its `.json` and `.txt` in the grades folder (the name, unless that
     /// file is another row's already).
     pub file: String,
+    /// The grade, or why there is none: the reason as the gradebook and `NAME.json`
+    /// record it (the error's whole chain on one line).
     pub result: Result<Grade, String>,
     pub seconds: f64,
 }
@@ -63,23 +67,21 @@ pub struct Folder {
 /// The subfolders of `dir`, sorted by name: hidden ones and plain files skipped, a
 /// symbolic link to a folder and a folder named in bytes that are not UTF-8 listed
 /// with the reason they are not graded.
-pub fn folders(dir: &Path) -> Result<Vec<Folder>, String> {
+pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
     if !dir.is_dir() {
-        return Err(format!(
+        bail!(
             "batch directory `{}` does not exist or is not a directory",
             dir.display()
-        ));
+        );
     }
-    let cannot_read = |e: std::io::Error| format!("cannot read {}: {e}", dir.display());
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(cannot_read)? {
-        let entry = entry.map_err(cannot_read)?;
+    for entry in files::list(dir)? {
         let file_name = entry.file_name();
         if file_name.as_bytes().starts_with(b".") {
             continue;
         }
         let path = entry.path();
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta = std::fs::symlink_metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let refused = if meta.file_type().is_symlink() {
             if !path.is_dir() {
                 continue;
@@ -95,7 +97,7 @@ pub fn folders(dir: &Path) -> Result<Vec<Folder>, String> {
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     if found.is_empty() {
-        return Err(format!("`{}` has no submission folders in it", dir.display()));
+        bail!("`{}` has no submission folders in it", dir.display());
     }
     Ok(found)
 }
@@ -135,7 +137,7 @@ fn cut(text: &str, max: usize) -> String {
 
 /// How a batch is graded, besides where from and where to.
 #[derive(Default)]
-pub struct Run<'a> {
+pub struct BatchSettings<'a> {
     /// What the solutions pass here; graded first when not given.
     pub reference: Option<&'a Reference>,
     /// Student identifiers for the gradebooks.
@@ -150,8 +152,8 @@ pub struct Run<'a> {
 /// `out/NAME.txt` and `out/gradebook.csv` (with a roster, also `out/import.csv`; with a
 /// shard, `out/shard.json`). The reference (what the solutions pass here) is graded
 /// first when not given.
-pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, how: &Run) -> Result<Vec<Graded>, String> {
-    let Run {
+pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: &BatchSettings) -> Result<Vec<Graded>> {
+    let BatchSettings {
         reference,
         roster,
         shard,
@@ -161,7 +163,7 @@ pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, how: &Run) ->
     let lab_ids: Vec<String> = labs.iter().map(|l| l.id.clone()).collect();
     let all = folders(dir)?;
     output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    files::create_dir_all(out)?;
     // Stems over the whole batch: a shard names each file as one machine would.
     let batch_names: Vec<String> = all.iter().map(|f| f.name.clone()).collect();
     let stems = file_stems(&batch_names);
@@ -204,7 +206,9 @@ pub fn run(root: &Path, dir: &Path, out: &Path, options: &Options, how: &Run) ->
         let one = Instant::now();
         let result = match folder.refused {
             Some(why) => Err(why.to_string()),
-            None => grade::grade(root, &Source::Submission(folder.path), options, reference),
+            None => {
+                grade::grade(root, &Source::Submission(folder.path), options, reference).map_err(|e| format!("{e:#}"))
+            }
         };
         let seconds = one.elapsed().as_secs_f64();
         let outcome = match &result {
@@ -288,7 +292,7 @@ pub fn write_gradebooks(
     possible: &[u32],
     rows: &[gradebook::Row],
     roster: Option<&Roster>,
-) -> Result<(), String> {
+) -> Result<()> {
     output::write_file(
         &out.join("gradebook.csv"),
         &gradebook::render(lab_ids, possible, rows, roster),
@@ -357,7 +361,12 @@ mod tests {
 
         let empty = temp("empty");
         fs::write(empty.join("notes.txt"), "x").unwrap();
-        assert!(folders(&empty).unwrap_err().contains("has no submission folders"));
+        assert!(
+            folders(&empty)
+                .unwrap_err()
+                .to_string()
+                .contains("has no submission folders")
+        );
         fs::remove_dir_all(&empty).unwrap();
     }
 
@@ -383,12 +392,12 @@ mod tests {
         let dir = odd_batch("rows");
         fs::remove_dir_all(dir.join("alice")).unwrap();
         let out = temp("rows-grades");
-        let graded = run(
+        let graded = grade_batch(
             &crate::project::root(),
             &dir,
             &out,
             &Options::default(),
-            &Run::default(),
+            &BatchSettings::default(),
         )
         .unwrap();
         let rows: Vec<(&str, &str)> = graded
@@ -410,11 +419,11 @@ mod tests {
     fn grades_inside_the_batch_folder_are_refused_before_grading() {
         let dir = odd_batch("inside");
         let reference = Reference::default();
-        let how = Run {
+        let how = BatchSettings {
             reference: Some(&reference),
-            ..Run::default()
+            ..BatchSettings::default()
         };
-        let err = run(
+        let err = grade_batch(
             &crate::project::root(),
             &dir,
             &dir.join("grades"),
@@ -423,6 +432,7 @@ mod tests {
         )
         .err()
         .unwrap();
+        let err = format!("{err:#}");
         assert!(err.contains("is inside the batch folder"), "{err}");
         assert!(!dir.join("grades").exists());
         fs::remove_dir_all(&dir).unwrap();

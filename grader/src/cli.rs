@@ -40,6 +40,39 @@ usage:
                                     e.g. `cargo selftest mistakes`)
 ";
 
+/// A command line the grader cannot run: `main` exits with status 2 for it, where
+/// every other error is status 1 (GRADING.md, "Commands"). One line, saying what to change.
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+impl From<String> for UsageError {
+    fn from(message: String) -> Self {
+        UsageError(message)
+    }
+}
+
+impl From<&str> for UsageError {
+    fn from(message: &str) -> Self {
+        UsageError(message.to_string())
+    }
+}
+
+/// The arguments after the program's name, each as UTF-8.
+pub fn args() -> Result<Vec<String>, UsageError> {
+    std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                UsageError(format!(
+                    "argument `{}` is not UTF-8: give a path without such bytes (rename it, or use a link)",
+                    arg.to_string_lossy()
+                ))
+            })
+        })
+        .collect()
+}
+
 /// The per-test timeouts the grader accepts, in seconds (the protocol's range).
 pub const TIMEOUT_SECS: RangeInclusive<f64> = munmap_lab_protocol::TIMEOUT_RANGE;
 
@@ -57,15 +90,15 @@ fn timeout_range() -> String {
 }
 
 /// The default timeout from `MUNMAP_LAB_TEST_TIMEOUT` (None when unset), or why it is unusable.
-fn env_timeout(value: Option<&OsStr>) -> Result<Option<Duration>, String> {
+fn env_timeout(value: Option<&OsStr>) -> Result<Option<Duration>, UsageError> {
     let Some(value) = value else { return Ok(None) };
     let text = value.to_string_lossy();
     match value.to_str().and_then(timeout_secs) {
         Some(timeout) => Ok(Some(timeout)),
-        None => Err(format!(
+        None => Err(UsageError(format!(
             "{TIMEOUT_ENV}={text}: give a number of seconds {}, or unset it",
             timeout_range()
-        )),
+        ))),
     }
 }
 
@@ -122,12 +155,12 @@ fn is_help(arg: &str) -> bool {
 
 /// Parses the arguments after `cargo grade` (or `selftest ...` for `cargo selftest`). An
 /// error is a usage error: one line, saying what to change.
-pub fn parse(args: &[String]) -> Result<Command, String> {
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     parse_with_env(args, std::env::var_os(TIMEOUT_ENV))
 }
 
 /// [`parse`], with the value of `MUNMAP_LAB_TEST_TIMEOUT` given (tests do not touch the environment).
-fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Command, String> {
+fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Command, UsageError> {
     let mut args = args.iter().map(String::as_str).peekable();
     match args.peek().copied() {
         Some("selftest") => {
@@ -249,10 +282,10 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             "--timeout" => {
                 let value = args.next().ok_or("--timeout needs a number of seconds")?;
                 timeout = Some(timeout_secs(value).ok_or_else(|| {
-                    format!(
+                    UsageError(format!(
                         "--timeout {value}: give a number of seconds {} (e.g. --timeout 30)",
                         timeout_range()
-                    )
+                    ))
                 })?);
             }
             other => return Err(unknown(other)),
@@ -311,7 +344,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
 }
 
 /// `DIR-grades` next to the batch folder (for `.` or `..`, named after the folder they are).
-fn default_out(dir: &Path) -> Result<PathBuf, String> {
+fn default_out(dir: &Path) -> Result<PathBuf, UsageError> {
     let named = match dir.file_name() {
         Some(_) => dir.to_path_buf(),
         None => std::path::absolute(dir)
@@ -320,28 +353,28 @@ fn default_out(dir: &Path) -> Result<PathBuf, String> {
             .unwrap_or_else(|| dir.to_path_buf()),
     };
     let Some(name) = named.file_name() else {
-        return Err(format!(
+        return Err(UsageError(format!(
             "--batch {}: give --out OUT, the folder for the grades",
             dir.display()
-        ));
+        )));
     };
     let mut out_name = name.to_os_string();
     out_name.push("-grades");
     Ok(named.with_file_name(out_name))
 }
 
-fn path_after(flag: &str, value: Option<&str>) -> Result<PathBuf, String> {
+fn path_after(flag: &str, value: Option<&str>) -> Result<PathBuf, UsageError> {
     match value {
         Some(v) if !v.starts_with("--") && !v.is_empty() => Ok(PathBuf::from(v)),
-        _ => Err(format!("{flag} needs a path after it")),
+        _ => Err(UsageError(format!("{flag} needs a path after it"))),
     }
 }
 
-fn unknown(arg: &str) -> String {
-    format!("unknown argument `{arg}` (cargo grade --help lists them)")
+fn unknown(arg: &str) -> UsageError {
+    UsageError(format!("unknown argument `{arg}` (cargo grade --help lists them)"))
 }
 
-fn no_more<'a>(mut rest: impl Iterator<Item = &'a str>) -> Result<(), String> {
+fn no_more<'a>(mut rest: impl Iterator<Item = &'a str>) -> Result<(), UsageError> {
     match rest.next() {
         Some(arg) => Err(unknown(arg)),
         None => Ok(()),
@@ -353,13 +386,14 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    /// The command, or the usage error's message.
     fn parse_words(words: &str) -> Result<Command, String> {
         parse_env(words, None)
     }
 
     fn parse_env(words: &str, env: Option<&str>) -> Result<Command, String> {
         let args: Vec<String> = words.split_whitespace().map(String::from).collect();
-        parse_with_env(&args, env.map(OsString::from))
+        parse_with_env(&args, env.map(OsString::from)).map_err(|e| e.to_string())
     }
 
     fn timeout_of(command: Command) -> Duration {

@@ -7,8 +7,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
+use crate::files;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 
 pub const CATALOGUE: &str = "grader/fixtures/fixtures.toml";
@@ -109,31 +111,31 @@ struct Expect {
 }
 
 /// Reads the catalogue.
-pub fn load(root: &Path) -> Result<Vec<Fixture>, String> {
+pub fn load(root: &Path) -> Result<Vec<Fixture>> {
     let path = root.join(CATALOGUE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = files::read_to_string(&path)?;
+    parse(&text).with_context(|| path.display().to_string())
 }
 
-pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
-    let catalogue: Catalogue = toml::from_str(text).map_err(|e| e.to_string())?;
+pub fn parse(text: &str) -> Result<Vec<Fixture>> {
+    let catalogue: Catalogue = toml::from_str(text)?;
     for f in &catalogue.fixture {
         let e = &f.expect;
         let loses = !e.failing.is_empty() || !e.statuses.is_empty() || e.lab_status.is_some() || e.message.is_some();
         if e.full_marks && loses {
-            return Err(format!(
+            bail!(
                 "fixture `{}`: `full_marks` cannot go with failing, statuses, lab_status or message",
                 f.name
-            ));
+            );
         }
         if f.replace.as_ref().is_some_and(|r| r.pairs().is_empty()) {
-            return Err(format!("fixture `{}`: `replace` lists no pair", f.name));
+            bail!("fixture `{}`: `replace` lists no pair", f.name);
         }
         if !e.passing.is_empty() && (e.full_marks || !e.failing.is_empty()) {
-            return Err(format!(
+            bail!(
                 "fixture `{}`: `passing` names what keeps its points, so it cannot go with failing or full_marks",
                 f.name
-            ));
+            );
         }
         let ways = [f.inject.is_some(), f.replace.is_some(), f.text.is_some()]
             .iter()
@@ -146,21 +148,21 @@ pub fn parse(text: &str) -> Result<Vec<Fixture>, String> {
                 || (ways == 0 && !f.stub && f.append_bytes.is_empty())
                 || (f.stub && f.replace.is_some()))
         {
-            return Err(format!(
+            bail!(
                 "fixture `{}` needs `lab` and one of inject, replace, text, stub (stub may go with inject)",
                 f.name
-            ));
+            );
         }
     }
     Ok(catalogue.fixture)
 }
 
 /// Writes the fixture's submission into `dir` (a fresh folder).
-pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
+pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    files::create_dir_all(dir)?;
     if fixture.no_labs {
-        return write(&dir.join("README.md"), "not a checkout\n");
+        return files::write_creating(&dir.join("README.md"), "not a checkout\n");
     }
     copy_solutions(root, dir)?;
     if fixture.lab.is_some() {
@@ -168,9 +170,9 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
     }
     if let Some(target) = &fixture.labs_link {
         let labs = dir.join("labs");
-        std::fs::remove_dir_all(&labs).map_err(|e| format!("cannot remove {}: {e}", labs.display()))?;
+        std::fs::remove_dir_all(&labs).with_context(|| format!("cannot remove {}", labs.display()))?;
         std::os::unix::fs::symlink(root.join(target), &labs)
-            .map_err(|e| format!("cannot link {}: {e}", labs.display()))?;
+            .with_context(|| format!("cannot link {}", labs.display()))?;
     }
     for edit in &fixture.edit {
         let target = dir.join(&edit.path);
@@ -180,30 +182,31 @@ pub fn make(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
         } else if let Some(extra) = &edit.append {
             pristine + extra
         } else if let Some([from, to]) = &edit.replace {
-            replace_once(&pristine, from, to).map_err(|e| format!("fixture `{}`: {}: {e}", fixture.name, edit.path))?
+            replace_once(&pristine, from, to).with_context(|| format!("fixture `{}`: {}", fixture.name, edit.path))?
         } else {
-            return Err(format!(
+            bail!(
                 "fixture `{}`: edit of {} needs content, append or replace",
-                fixture.name, edit.path
-            ));
+                fixture.name,
+                edit.path
+            );
         };
-        write(&target, &content)?;
+        files::write_creating(&target, &content)?;
     }
     Ok(())
 }
 
 /// Writes a copy of `solutions/*.rs` as `dir/labs/*.rs`.
-pub fn copy_solutions(root: &Path, dir: &Path) -> Result<(), String> {
-    for entry in std::fs::read_dir(root.join("solutions")).map_err(|e| format!("cannot list solutions/: {e}"))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
+pub fn copy_solutions(root: &Path, dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(root.join("solutions")).context("cannot list solutions/")? {
+        let path = entry?.path();
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
         if name.ends_with(".rs") {
-            let content = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            write(&dir.join("labs").join(&name), &content)?;
+            let content = files::read_to_string(&path)?;
+            files::write_creating(&dir.join("labs").join(&name), &content)?;
         }
     }
     Ok(())
@@ -232,26 +235,26 @@ impl Fixture {
 }
 
 /// Writes the fixture's version of its lab file over `dir/labs/LAB.rs` (a copy of the solution).
-pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), String> {
+pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<()> {
     let lab = fixture.lab.as_deref().unwrap_or_default();
     let file = dir.join("labs").join(format!("{lab}.rs"));
     let (base, from) = if fixture.stub {
         let stub = root.join("labs").join(format!("{lab}.rs"));
-        let text = std::fs::read_to_string(&stub).map_err(|e| format!("cannot read {}: {e}", stub.display()))?;
+        let text = files::read_to_string(&stub)?;
         (text, format!("labs/{lab}.rs"))
     } else {
         let text = std::fs::read_to_string(&file)
-            .map_err(|_| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
+            .with_context(|| format!("fixture `{}`: solutions/{lab}.rs does not exist", fixture.name))?;
         (text, format!("solutions/{lab}.rs"))
     };
     let with_root = |text: &str| text.replace("{root}", &root.display().to_string());
     let broken = if let Some(code) = &fixture.inject {
-        inject(&base, &with_root(code)).ok_or_else(|| format!("fixture `{}`: no `pub fn` in {from}", fixture.name))?
+        inject(&base, &with_root(code)).with_context(|| format!("fixture `{}`: no `pub fn` in {from}", fixture.name))?
     } else if let Some(replace) = &fixture.replace {
         let mut text = base;
         for [old, new] in replace.pairs() {
             text = replace_once(&text, old, &with_root(new))
-                .map_err(|e| format!("fixture `{}`: {from}: {e}", fixture.name))?;
+                .with_context(|| format!("fixture `{}`: {from}", fixture.name))?;
         }
         text
     } else if let Some(text) = &fixture.text {
@@ -259,20 +262,13 @@ pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<(), Strin
     } else {
         base
     };
-    write(&file, &broken)?;
+    files::write_creating(&file, &broken)?;
     if !fixture.append_bytes.is_empty() {
         let mut bytes = broken.into_bytes();
         bytes.extend(&fixture.append_bytes);
-        std::fs::write(&file, bytes).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        files::write(&file, bytes)?;
     }
     Ok(())
-}
-
-pub fn write(path: &Path, content: &str) -> Result<(), String> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    std::fs::write(path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// `code` put at the start of the body of every `pub fn` (and `pub unsafe fn`).
@@ -298,10 +294,10 @@ fn find_pub_fn(text: &str) -> Option<usize> {
         .min()
 }
 
-fn replace_once(text: &str, from: &str, to: &str) -> Result<String, String> {
+fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
     match text.matches(from).count() {
         1 => Ok(text.replacen(from, to, 1)),
-        n => Err(format!("`{from}` occurs {n} times (it must occur exactly once)")),
+        n => Err(anyhow!("`{from}` occurs {n} times (it must occur exactly once)")),
     }
 }
 
@@ -448,8 +444,13 @@ mod tests {
     #[test]
     fn replace_must_match_exactly_once() {
         assert_eq!(replace_once("a b a", "b", "c").unwrap(), "a c a");
-        assert!(replace_once("a b a", "a", "c").unwrap_err().contains("2 times"));
-        assert!(replace_once("a", "z", "c").unwrap_err().contains("0 times"));
+        assert!(
+            replace_once("a b a", "a", "c")
+                .unwrap_err()
+                .to_string()
+                .contains("2 times")
+        );
+        assert!(replace_once("a", "z", "c").unwrap_err().to_string().contains("0 times"));
     }
 
     #[test]
@@ -469,14 +470,12 @@ mod tests {
             patched(&format!("{head}replace=[['a', 'A'], ['c', 'C'], ['A b', 'x']]\n")).unwrap(),
             "x C"
         );
-        assert!(
-            patched(&format!("{head}replace=[['a', 'A'], ['z', 'Z']]\n"))
-                .unwrap_err()
-                .contains("0 times")
-        );
+        let err = patched(&format!("{head}replace=[['a', 'A'], ['z', 'Z']]\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("0 times"), "{err:#}");
         assert!(
             parse(&format!("{head}replace=[]\n"))
                 .unwrap_err()
+                .to_string()
                 .contains("lists no pair")
         );
         std::fs::remove_dir_all(&root).unwrap();
@@ -489,6 +488,7 @@ mod tests {
         assert!(
             parse("[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n")
                 .unwrap_err()
+                .to_string()
                 .contains("one of inject, replace, text, stub")
         );
         assert!(parse("[[fixture]]\nname='x'\nwhy='y'\nbogus=1\n").is_err());
@@ -498,28 +498,14 @@ mod tests {
         Grade::new(
             labs.into_iter()
                 .map(|(id, tests)| {
-                    LabGrade {
-                        id: id.into(),
-                        title: String::new(),
-                        score: 0,
-                        max_score: 0,
-                        status: LabStatus::Graded,
-                        message: String::new(),
-                        tests: tests
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, (status, points))| TestGrade {
-                                name: format!("t{i}"),
-                                status,
-                                score: if status == TestStatus::Pass { points } else { 0 },
-                                max_score: points,
-                                message: "killed by SIGSEGV".into(),
-                                seconds: None,
-                                witnessed: false,
-                            })
-                            .collect(),
-                    }
-                    .total()
+                    let tests = tests
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (status, points))| {
+                            TestGrade::scored(format!("t{i}"), points, status, "killed by SIGSEGV")
+                        })
+                        .collect();
+                    LabGrade::graded(id, "", tests)
                 })
                 .collect(),
         )
@@ -585,6 +571,7 @@ mod tests {
                 "[[fixture]]\nname='x'\nwhy='y'\nlab='b'\nstub=true\nexpect = { passing = ['t1'], failing = ['t2'] }\n"
             )
             .unwrap_err()
+            .to_string()
             .contains("cannot go with failing")
         );
     }

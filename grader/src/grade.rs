@@ -10,14 +10,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::{Context, Result};
 use munmap_lab_protocol::{self as protocol, Verdict};
 
-use crate::model::{Grade, TestStatus};
+use crate::cargo_build::Built;
+use crate::model::{Grade, LabGrade, TestStatus};
 use crate::run::{self, Bench};
 use crate::sandbox::{self, Sandbox};
 use crate::witness::{self, Transcript};
 use crate::workdir::{self, Source};
-use crate::{compile, handout, progress, project, rubric, scan, score};
+use crate::{cargo_build, handout, progress, project, rubric, scan, score};
 
 /// Settings of one grading run.
 #[derive(Clone, Debug)]
@@ -85,12 +87,36 @@ impl Reference {
     }
 }
 
-/// The slot a kind of source is graded in.
-fn slot(source: &Source) -> &'static str {
-    match source {
-        Source::Checkout => "checkout",
-        Source::Solutions => "solutions",
-        Source::Submission(_) => "submission",
+/// Where one source is graded, computed once per grade: the slot's name and folders
+/// under the grader's own (`target/munmap-grader/<name>/`), held locked until dropped.
+struct Slot {
+    /// `checkout`, `solutions` or `submission`: also the work folder's package name suffix.
+    name: &'static str,
+    /// `work/`: the sources and, in `work/target/`, the build.
+    work: PathBuf,
+    /// `runs/`: the test processes' scratch folders.
+    runs: PathBuf,
+    /// Keeps a second grader out of this slot until the grade is done.
+    _lock: workdir::Lock,
+}
+
+impl Slot {
+    /// Takes the slot of `source`'s kind, waiting for another grader using it.
+    fn take(root: &Path, source: &Source) -> Result<Slot> {
+        let name = match source {
+            Source::Checkout => "checkout",
+            Source::Solutions => "solutions",
+            Source::Submission(_) => "submission",
+        };
+        let dir = project::grader_dir(root).join(name);
+        let work = dir.join("work");
+        let _lock = workdir::lock(&work)?;
+        Ok(Slot {
+            name,
+            work,
+            runs: dir.join("runs"),
+            _lock,
+        })
     }
 }
 
@@ -108,7 +134,7 @@ fn label(source: &Source) -> String {
 /// Grades the reference solutions, when this project has them, and keeps what they pass
 /// and what the kernel showed at their checkpoints. Done before any submission runs, once
 /// per grading run.
-pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>, String> {
+pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
     if !root.join("solutions").is_dir() {
         return Ok(None);
     }
@@ -119,56 +145,24 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>, St
 /// solutions did here) decides which skips are honoured and which passes the kernel
 /// must witness. The solutions and every source graded against a reference are
 /// witnessed; without a reference (a student's handout) nothing is.
-pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade, String> {
+///
+/// The stages, in order: [`choose_labs`] (the overlay), [`refuse_labs`] (what no lab may
+/// hold), [`build_suites`], [`libtest_names`], [`run_labs`] (one confined process per
+/// test), [`score_labs`].
+pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
-    let handed_out = handout::files(root)?;
-    let is_handed_out = |rel: &str, bytes: &[u8]| {
-        handed_out.get(rel).is_some_and(|b| b == bytes) || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
-    };
-    let overlay = workdir::collect(root, source, &is_handed_out)?;
+    let overlay = choose_labs(root, source)?;
     let stubs = workdir::stubs(root)?;
-    let mut files = overlay.labs.clone();
-
-    // Lab files that could reach outside the lab are refused like a compile error.
-    let mut refused = BTreeMap::new();
-    for (stem, content) in &overlay.labs {
-        if let Some(why) = scan::refuse(content) {
-            refused.insert(stem.clone(), format!("labs/{stem}.rs:{why}"));
-            files.insert(stem.clone(), stubs[stem].clone());
-        }
-    }
-
-    let mut warnings = Vec::new();
-    let suites: Vec<String> = labs
-        .iter()
-        .filter(|lab| root.join("tests").join(format!("{}.rs", lab.id)).is_file())
-        .map(|lab| lab.id.clone())
-        .collect();
-    for lab in labs.iter().filter(|l| !suites.contains(&l.id)) {
-        warnings.push(format!(
-            "rubric.toml lists {}, but tests/{}.rs does not exist",
-            lab.id, lab.id
-        ));
-    }
-
-    let slot_dir = project::grader_dir(root).join(slot(source));
-    let workdir = slot_dir.join("work");
-    let _lock = workdir::lock(&workdir)?;
+    let (mut files, refused) = refuse_labs(&overlay.labs, &stubs);
+    let (suites, mut warnings) = suites_present(root, &labs);
+    let slot = Slot::take(root, source)?;
     progress::grading(&label(source));
-    progress::building(suites.len(), !workdir.join("target").exists());
-    let built = compile::build(root, &workdir, slot(source), &suites, &mut files, &stubs, refused)?;
-    progress::built();
-    let sandbox = confinement(root, source, options, &workdir)?;
-    let mut not_enforced = sandbox.not_enforced().to_vec();
-    if let Err(e) = sandbox::become_subreaper() {
-        not_enforced.push(format!(
-            "processes a test leaves behind are not all killed (no child subreaper: {e})"
-        ));
-    }
-    let scratch = slot_dir.join("runs");
+    let built = build_suites(root, &slot, &suites, &mut files, &stubs, refused)?;
+    let sandbox = confinement(root, source, options, &slot.work)?;
+    let not_enforced = not_enforced(&sandbox);
     let bench = Bench {
-        workdir: &workdir,
-        scratch: &scratch,
+        workdir: &slot.work,
+        scratch: &slot.runs,
         timeout: options.timeout,
         sandbox: &sandbox,
         witness: reference.is_some() || matches!(source, Source::Solutions),
@@ -178,27 +172,149 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
     let pristine = if sandbox.confines_writes() {
         None
     } else {
-        Some(workdir::build_files(root, slot(source), &files)?)
+        Some(workdir::build_files(root, slot.name, &files)?)
     };
+    let (libtest_names, problems) = libtest_names(&built, reference);
+    warnings.extend(problems);
+    let ran = run_labs(
+        &slot,
+        &labs,
+        &built,
+        &libtest_names,
+        pristine.as_ref(),
+        &bench,
+        reference,
+    );
+    warnings.extend(ran.warnings);
+    if matches!(source, Source::Solutions) {
+        warnings.extend(unlisted_tests(&labs, &libtest_names));
+    }
+    let mut grade = score_labs(&labs, ran.graded, &ran.seconds, reference);
+    grade.not_started = not_started(root, &labs, &overlay)?;
+    grade.ignored = overlay.ignored;
+    for missing in overlay.missing {
+        grade.warnings.push(format!("{missing} is missing: graded as the stub"));
+    }
+    grade.warnings.extend(warnings);
+    grade.not_enforced = not_enforced;
+    grade.transcripts = ran.transcripts;
+    grade.libtest_names = libtest_names;
+    Ok(grade)
+}
 
-    // rstest numbers its cases and the rubric does not: which libtest name each test has.
-    let libtest_names = match reference {
-        Some(reference) => reference.libtest_names.clone(),
-        None => {
-            let (names, clashes) = run::libtest_names(&built.binaries);
-            warnings.extend(clashes);
-            names
-        }
+/// Overlay: the lab files `source` gives, and what else it holds that is not graded
+/// (a file is "changed" only when it differs from both the project and the handout).
+fn choose_labs(root: &Path, source: &Source) -> Result<workdir::Overlay> {
+    let handed_out = handout::files(root)?;
+    let is_handed_out = |rel: &str, bytes: &[u8]| {
+        handed_out.get(rel).is_some_and(|b| b == bytes) || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
     };
-    let mut graded = Vec::new();
-    let mut transcripts = BTreeMap::new();
-    let mut seconds = BTreeMap::new();
+    workdir::overlay(root, source, &is_handed_out)
+}
+
+/// Refuse: lab files that could reach outside the lab are refused like a compile error
+/// (the reason, `labs/NAME.rs:LINE:COL: ...`) and built as their stub. Returns the lab
+/// files to build and the refused labs.
+fn refuse_labs(
+    labs: &BTreeMap<String, Vec<u8>>,
+    stubs: &BTreeMap<String, Vec<u8>>,
+) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, String>) {
+    let mut files = labs.clone();
+    let mut refused = BTreeMap::new();
+    for (stem, content) in labs {
+        if let Some(why) = scan::refuse(content) {
+            refused.insert(stem.clone(), format!("labs/{stem}.rs:{why}"));
+            files.insert(stem.clone(), stubs[stem].clone());
+        }
+    }
+    (files, refused)
+}
+
+/// The rubric's labs that have a suite (`tests/ID.rs`), and a warning for each that has none.
+fn suites_present(root: &Path, labs: &[rubric::Lab]) -> (Vec<String>, Vec<String>) {
+    let (suites, missing): (Vec<&rubric::Lab>, Vec<&rubric::Lab>) = labs
+        .iter()
+        .partition(|lab| root.join("tests").join(format!("{}.rs", lab.id)).is_file());
+    let warnings = missing
+        .iter()
+        .map(|lab| format!("rubric.toml lists {}, but tests/{}.rs does not exist", lab.id, lab.id))
+        .collect();
+    (suites.iter().map(|lab| lab.id.clone()).collect(), warnings)
+}
+
+/// Build: the suites in the slot's work folder; a lab that breaks the build is charged a
+/// build error and built as its stub (`files` is left holding what was built).
+fn build_suites(
+    root: &Path,
+    slot: &Slot,
+    suites: &[String],
+    files: &mut BTreeMap<String, Vec<u8>>,
+    stubs: &BTreeMap<String, Vec<u8>>,
+    refused: BTreeMap<String, String>,
+) -> Result<Built> {
+    progress::building(suites.len(), !slot.work.join("target").exists());
+    let built = cargo_build::build(root, &slot.work, slot.name, suites, files, stubs, refused)?;
+    progress::built();
+    Ok(built)
+}
+
+/// What running every lab's tests gave (each test's own result is a [`run::Ran`]).
+struct RunResults {
+    /// Each lab's grade before the reference overrules any skip, in rubric order.
+    graded: Vec<LabGrade>,
+    /// `lab::test` to the window at each checkpoint, as the grader read it.
+    transcripts: BTreeMap<String, Transcript>,
+    /// `lab::test` to its test process's wall time.
+    seconds: BTreeMap<String, f64>,
+    warnings: Vec<String>,
+}
+
+/// What the sandbox cannot enforce on this machine, for the report: its own gaps, and
+/// whether processes a test leaves behind can all be reaped (the grader their subreaper).
+fn not_enforced(sandbox: &Sandbox) -> Vec<String> {
+    let mut gaps = sandbox.not_enforced().to_vec();
+    if let Err(e) = sandbox::become_subreaper() {
+        gaps.push(format!(
+            "processes a test leaves behind are not all killed (no child subreaper: {e})"
+        ));
+    }
+    gaps
+}
+
+/// libtest's name of every graded test (`lab::test`): rstest numbers its cases and the
+/// rubric does not. Taken from the reference when there is one (a submission's own
+/// binaries are never asked what their tests are); else listed from this build, with a
+/// problem for each pair of cases that would share a graded name.
+fn libtest_names(built: &Built, reference: Option<&Reference>) -> (BTreeMap<String, String>, Vec<String>) {
+    match reference {
+        Some(reference) => (reference.libtest_names.clone(), Vec::new()),
+        None => run::libtest_names(&built.binaries),
+    }
+}
+
+/// Run: every rubric test of every lab that built, each in its own confined process on
+/// the `bench`, judged (and, where it witnesses, its windows checked against the reference's).
+fn run_labs(
+    slot: &Slot,
+    labs: &[rubric::Lab],
+    built: &Built,
+    libtest_names: &BTreeMap<String, String>,
+    pristine: Option<&BTreeMap<String, Vec<u8>>>,
+    bench: &Bench,
+    reference: Option<&Reference>,
+) -> RunResults {
+    let mut ran = RunResults {
+        graded: Vec::new(),
+        transcripts: BTreeMap::new(),
+        seconds: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
     let runnable = |lab: &&rubric::Lab| !built.errors.contains_key(&lab.id) && built.binaries.contains_key(&lab.id);
     let to_run: Vec<&str> = labs.iter().filter(runnable).map(|l| l.id.as_str()).collect();
     progress::testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
-    for lab in &labs {
+    for lab in labs {
         if let Some(error) = built.errors.get(&lab.id) {
-            graded.push(score::build_error_grade(lab, error));
+            ran.graded.push(score::build_error_grade(lab, error));
             continue;
         }
         let tests: Vec<(String, String)> = lab
@@ -209,75 +325,80 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
                 (name.clone(), libtest.clone())
             })
             .collect();
-        let ran = match built.binaries.get(&lab.id) {
+        let outcomes = match built.binaries.get(&lab.id) {
             Some(exe) => {
                 let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
                 progress::suite(n, to_run.len(), &lab.id, tests.len());
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
-                if let Some(pristine) = &pristine
-                    && let Err(e) = workdir::sync(&workdir, pristine)
+                if let Some(pristine) = pristine
+                    && let Err(e) = workdir::sync(&slot.work, pristine)
                 {
-                    warnings.push(format!("could not restore the work directory: {e}"));
+                    ran.warnings
+                        .push(format!("could not restore the work directory: {e:#}"));
                 }
-                run::run_lab(exe, &lab.id, &tests, &bench)
+                run::run_lab(exe, &lab.id, &tests, bench)
             }
             None => BTreeMap::new(),
         };
-        seconds.extend(
-            ran.iter()
+        ran.seconds.extend(
+            outcomes
+                .iter()
                 .filter_map(|(test, r)| Some((format!("{}::{test}", lab.id), r.seconds?))),
         );
         let (verdicts, witnessed): (BTreeMap<String, Verdict>, _) =
-            witness::judge_lab(&lab.id, ran, reference, &mut transcripts);
+            witness::judge_lab(&lab.id, outcomes, reference, &mut ran.transcripts);
         let mut lab_grade = score::lab_grade(lab, &verdicts);
         for test in &mut lab_grade.tests {
             test.witnessed = witnessed.contains(&test.name);
         }
-        graded.push(lab_grade);
+        ran.graded.push(lab_grade);
     }
     progress::tested();
-    if matches!(source, Source::Solutions) {
-        warnings.extend(unlisted_tests(&labs, &libtest_names));
-    }
+    ran
+}
+
+/// Score: the labs' grades with a skip honoured only where the reference skips too,
+/// and each test's wall time.
+fn score_labs(
+    labs: &[rubric::Lab],
+    mut graded: Vec<LabGrade>,
+    seconds: &BTreeMap<String, f64>,
+    reference: Option<&Reference>,
+) -> Grade {
     if let Some(reference) = reference {
-        for (lab_grade, lab) in graded.iter_mut().zip(&labs) {
+        for (lab_grade, lab) in graded.iter_mut().zip(labs) {
             score::overrule_skips(lab_grade, lab, &reference.passes);
         }
     }
     for lab_grade in &mut graded {
-        lab_grade.set_seconds(&seconds);
+        lab_grade.set_seconds(seconds);
     }
-    let mut grade = Grade::new(graded);
+    Grade::new(graded)
+}
+
+/// The labs whose file is still the one handed out (for the report only).
+fn not_started(root: &Path, labs: &[rubric::Lab], overlay: &workdir::Overlay) -> Result<Vec<String>> {
     let handed_out = workdir::handed_out_labs(root)?;
-    grade.not_started = labs
+    Ok(labs
         .iter()
         .filter(|lab| {
             let file = overlay.labs.get(&lab.id).map(|bytes| workdir::fingerprint(bytes));
             file.is_some() && file.as_ref() == handed_out.get(&lab.id)
         })
         .map(|lab| lab.id.clone())
-        .collect();
-    grade.ignored = overlay.ignored;
-    for missing in overlay.missing {
-        grade.warnings.push(format!("{missing} is missing: graded as the stub"));
-    }
-    grade.warnings.extend(warnings);
-    grade.not_enforced = not_enforced;
-    grade.transcripts = transcripts;
-    grade.libtest_names = libtest_names;
-    Ok(grade)
+        .collect())
 }
 
 /// The sandbox for `source`'s test processes: they may read their own work folder
 /// (sources and build) but nothing else of the project, the submission or the batch.
-fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox, String> {
+fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox> {
     let mut hidden = vec![root.to_path_buf()];
     if let Source::Submission(dir) = source {
         hidden.push(dir.clone());
     }
     hidden.extend(options.hidden.iter().cloned());
-    Sandbox::new(&hidden, &[workdir.to_path_buf()]).map_err(|e| format!("cannot prepare the sandbox: {e}"))
+    Sandbox::new(&hidden, &[workdir.to_path_buf()]).context("cannot prepare the sandbox")
 }
 
 /// Tests of the (trusted) reference build that the rubric gives no points: a warning

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use anyhow::{Context, Result, bail};
+
 use crate::{manifest, registry, workdir};
 
 const STUDENT_README: &str = include_str!("../handout/README.md");
@@ -35,12 +37,12 @@ fn is_withheld(rel: &str) -> bool {
 }
 
 /// Every file of the handout: relative path to content.
-pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
+pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
     for name in AS_IS {
         let path = root.join(name);
         if path.is_file() {
-            files.insert(name.to_string(), read(&path)?);
+            files.insert(name.to_string(), crate::files::read(&path)?);
         }
     }
     for folder in FOLDERS {
@@ -50,20 +52,17 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
         }
         workdir::walk(root, &dir, &mut |rel, path| {
             if !is_withheld(rel) {
-                files.insert(rel.to_string(), read(path)?);
+                files.insert(rel.to_string(), crate::files::read(path)?);
             }
             Ok(())
         })?;
     }
-    files.insert(
-        "Cargo.toml".into(),
-        student_manifest(root).map_err(|e| format!("{e:#}"))?,
-    );
+    files.insert("Cargo.toml".into(), student_manifest(root)?);
     if let Some(grading) = files.get("GRADING.md") {
         let grading = for_students(&String::from_utf8_lossy(grading));
         files.insert("GRADING.md".into(), grading.into_bytes());
     }
-    let labs = registry::load(root).map_err(|e| format!("{e:#}"))?;
+    let labs = registry::load(root)?;
     let lib = registry::lib_rs(&labs, registry::Lib::Handout);
     files.insert("src/lib.rs".into(), lib.into_bytes());
     let handed_out = workdir::handed_out_file(&workdir::handed_out_labs(root)?);
@@ -75,31 +74,20 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, String> {
 }
 
 /// Writes the handout into `dir`, which must be new or empty.
-pub fn export(root: &Path, dir: &Path) -> Result<usize, String> {
+pub fn export(root: &Path, dir: &Path) -> Result<usize> {
     if dir.exists()
         && std::fs::read_dir(dir)
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .with_context(|| format!("cannot read {}", dir.display()))?
             .next()
             .is_some()
     {
-        return Err(format!(
-            "`{}` is not empty: export the handout into a new folder",
-            dir.display()
-        ));
+        bail!("`{}` is not empty: export the handout into a new folder", dir.display());
     }
     let files = files(root)?;
     for (rel, content) in &files {
-        let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        crate::files::write_creating(&dir.join(rel), content)?;
     }
     Ok(files.len())
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
 /// GRADING.md without its instructors-only parts (between `<!-- instructors only` and

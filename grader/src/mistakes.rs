@@ -11,6 +11,10 @@
 //!
 //! GRADING.md's table of mistakes is generated from the catalogue and the rubric.
 
+use anyhow::{Context, Result, bail};
+
+use crate::files;
+
 use std::path::Path;
 
 use crate::fixtures::{self, Fixture};
@@ -20,25 +24,25 @@ use crate::rubric::Lab;
 pub const CATALOGUE: &str = "grader/fixtures/mistakes.toml";
 
 /// Reads the catalogue; every entry must patch one lab file and nothing else.
-pub fn load(root: &Path) -> Result<Vec<Fixture>, String> {
+pub fn load(root: &Path) -> Result<Vec<Fixture>> {
     let path = root.join(CATALOGUE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = files::read_to_string(&path)?;
+    parse(&text).with_context(|| path.display().to_string())
 }
 
-fn parse(text: &str) -> Result<Vec<Fixture>, String> {
+fn parse(text: &str) -> Result<Vec<Fixture>> {
     let mistakes = fixtures::parse(text)?;
     for m in &mistakes {
         if !m.patches_one_lab_only() {
-            return Err(format!(
+            bail!(
                 "mistake `{}` must patch its lab's solution (replace or inject) and change nothing else",
                 m.name
-            ));
+            );
         }
     }
     for (i, m) in mistakes.iter().enumerate() {
         if mistakes[..i].iter().any(|other| other.name == m.name) {
-            return Err(format!("mistake `{}` is listed twice", m.name));
+            bail!("mistake `{}` is listed twice", m.name);
         }
     }
     Ok(mistakes)
@@ -59,7 +63,7 @@ pub fn rounds(mistakes: &[Fixture]) -> Vec<Vec<&Fixture>> {
 
 /// Writes one round's submission into `dir` (a fresh folder): the solutions, with
 /// each mistake of the round applied to its lab.
-pub fn make_round(root: &Path, round: &[&Fixture], dir: &Path) -> Result<(), String> {
+pub fn make_round(root: &Path, round: &[&Fixture], dir: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
     fixtures::copy_solutions(root, dir)?;
     for mistake in round {
@@ -116,20 +120,20 @@ pub const BEGIN: &str = "<!-- mistakes table: generated from grader/fixtures/mis
 pub const END: &str = "<!-- end of mistakes table -->";
 
 /// The Markdown table of the catalogue: lab, mistake, the tests that catch it, points lost.
-pub fn table(mistakes: &[Fixture], labs: &[Lab]) -> Result<String, String> {
+pub fn table(mistakes: &[Fixture], labs: &[Lab]) -> Result<String> {
     let mut out = String::from("| lab | mistake | caught by | points lost |\n| --- | --- | --- | ---: |\n");
     for mistake in mistakes {
         let id = mistake.lab.as_deref().unwrap_or_default();
         let lab = labs
             .iter()
             .find(|l| l.id == id)
-            .ok_or_else(|| format!("mistake `{}`: rubric.toml has no lab {id}", mistake.name))?;
+            .with_context(|| format!("mistake `{}`: rubric.toml has no lab {id}", mistake.name))?;
         let lost = tests_lost(mistake, lab);
         if lost.is_empty() && !mistake.keeps_full_marks() {
-            return Err(format!(
+            bail!(
                 "mistake `{}`: its failing tests name no test in rubric.toml",
                 mistake.name
-            ));
+            );
         }
         let caught = if lost.is_empty() {
             "nothing (harmless)".to_string()
@@ -177,7 +181,7 @@ fn folded(lost: &[(&str, u32)], lab: &Lab) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
+    use crate::model::{LabGrade, TestGrade, TestStatus};
 
     const CATALOGUE_TEXT: &str = r#"
 [[fixture]]
@@ -207,12 +211,12 @@ inject = "z"
         assert!(mistakes.len() >= 12);
         assert!(parse(CATALOGUE_TEXT).is_ok());
         let stub = "[[fixture]]\nname='x'\nwhy='y'\nlab='l'\nstub=true\n";
-        assert!(parse(stub).unwrap_err().contains("change nothing else"));
+        assert!(parse(stub).unwrap_err().to_string().contains("change nothing else"));
         let twice = format!("{CATALOGUE_TEXT}\n[[fixture]]\nname='a1'\nwhy='y'\nlab='c'\ninject='q'\n");
-        assert!(parse(&twice).unwrap_err().contains("listed twice"));
+        assert!(parse(&twice).unwrap_err().to_string().contains("listed twice"));
         let contradiction = "[[fixture]]\nname='x'\nwhy='y'\nlab='l'\ninject='q'\n\
                              expect = { full_marks = true, failing = ['t'] }\n";
-        assert!(parse(contradiction).unwrap_err().contains("full_marks"));
+        assert!(parse(contradiction).unwrap_err().to_string().contains("full_marks"));
     }
 
     #[test]
@@ -226,27 +230,11 @@ inject = "z"
     }
 
     fn lab(id: &str, tests: &[(&str, TestStatus, u32)]) -> LabGrade {
-        LabGrade {
-            id: id.into(),
-            title: String::new(),
-            score: 0,
-            max_score: 0,
-            status: LabStatus::Graded,
-            message: String::new(),
-            tests: tests
-                .iter()
-                .map(|(name, status, points)| TestGrade {
-                    name: name.to_string(),
-                    status: *status,
-                    score: if *status == TestStatus::Pass { *points } else { 0 },
-                    max_score: if *status == TestStatus::Skipped { 0 } else { *points },
-                    message: String::new(),
-                    seconds: None,
-                    witnessed: false,
-                })
-                .collect(),
-        }
-        .total()
+        let tests = tests
+            .iter()
+            .map(|(name, status, points)| TestGrade::scored(*name, *points, *status, ""))
+            .collect();
+        LabGrade::graded(id, "", tests)
     }
 
     #[test]

@@ -288,21 +288,16 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// Reads the build's JSON messages to the end, showing progress as they come; returns them all.
-pub fn read_build_output(pipe: impl std::io::Read) -> String {
+pub fn read_build_output(pipe: impl std::io::Read) -> std::io::Result<String> {
     use std::io::BufRead;
     let mut reader = std::io::BufReader::new(pipe);
     let mut text = String::new();
     let mut line = Vec::new();
-    loop {
+    while reader.read_until(b'\n', &mut line)? > 0 {
+        let piece = String::from_utf8_lossy(&line);
+        cargo_message(piece.trim_end());
+        text.push_str(&piece);
         line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let piece = String::from_utf8_lossy(&line);
-                cargo_message(piece.trim_end());
-                text.push_str(&piece);
-            }
-        }
     }
-    text
+    Ok(text)
 }

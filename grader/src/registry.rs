@@ -32,7 +32,7 @@ pub fn load(root: &Path) -> Result<Vec<Entry>> {
     let path = root.join(REGISTRY);
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     // The rubric's own checks first (names, titles, points); then the summaries it does not read.
-    let labs = rubric::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let labs = rubric::parse(&text).with_context(|| path.display().to_string())?;
     let table: toml::Table = text.parse()?;
     Ok(labs
         .into_iter()
@@ -140,8 +140,8 @@ fn generated(root: &Path) -> Result<Vec<(&'static str, String)>> {
         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     };
     let readme = rubric::with_section(&read("README.md")?, README_BEGIN, README_END, &readme_table(&labs))
-        .map_err(|e| anyhow::anyhow!("README.md: {e}"))?;
-    let grading = rubric::update_grading(root, &read("GRADING.md")?).map_err(|e| anyhow::anyhow!("GRADING.md: {e}"))?;
+        .context("README.md")?;
+    let grading = rubric::update_grading(root, &read("GRADING.md")?).context("GRADING.md")?;
     Ok(vec![
         ("src/lib.rs", lib_rs(&labs, Lib::Project)),
         ("README.md", readme),
@@ -269,12 +269,12 @@ fn rs_stems(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// `cargo selftest`'s check: the summary, or every problem on its own line.
-pub fn selftest(root: &Path) -> Result<((), String), String> {
-    let problems = problems(root).map_err(|e| format!("{e:#}"))?;
+pub fn selftest(root: &Path) -> Result<((), String)> {
+    let problems = problems(root)?;
     if !problems.is_empty() {
-        return Err(problems.join("\n"));
+        anyhow::bail!("{}", problems.join("\n"));
     }
-    let labs = load(root).map_err(|e| format!("{e:#}"))?;
+    let labs = load(root)?;
     Ok((
         (),
         format!("{} labs, each with its files, src/lib.rs and README.md", labs.len()),

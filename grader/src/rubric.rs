@@ -1,6 +1,10 @@
 //! `rubric.toml`: the points for every graded test, per lab (the one source of truth),
 //! and the table in GRADING.md generated from it.
 
+use anyhow::{Context, Result, bail};
+
+use crate::files;
+
 use std::path::Path;
 
 /// One lab's title and the points of each of its tests, keyed by graded name
@@ -23,44 +27,40 @@ impl Lab {
 }
 
 /// Reads and checks `rubric.toml`; every error names the file and the entry.
-pub fn load(path: &Path) -> Result<Vec<Lab>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn load(path: &Path) -> Result<Vec<Lab>> {
+    let text = files::read_to_string(path)?;
+    parse(&text).with_context(|| path.display().to_string())
 }
 
 /// Parses the rubric's text; labs come out sorted by id, tests in file order.
-pub fn parse(text: &str) -> Result<Vec<Lab>, String> {
-    let table: toml::Table = text.parse().map_err(|e| format!("not valid TOML: {e}"))?;
+pub fn parse(text: &str) -> Result<Vec<Lab>> {
+    let table: toml::Table = text.parse().context("not valid TOML")?;
     let mut labs = Vec::new();
     for (id, value) in table {
         if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "`{id}` is not a lab name (letters, digits and _ only, like lab02_partial)"
-            ));
+            bail!("`{id}` is not a lab name (letters, digits and _ only, like lab02_partial)");
         }
         let lab = value
             .as_table()
-            .ok_or_else(|| format!("`{id}` must be a table ([{id}])"))?;
+            .with_context(|| format!("`{id}` must be a table ([{id}])"))?;
         let title = lab
             .get("title")
             .and_then(|t| t.as_str())
-            .ok_or_else(|| format!("[{id}] needs a `title` string"))?
+            .with_context(|| format!("[{id}] needs a `title` string"))?
             .to_string();
         let entries = lab
             .get("points")
             .and_then(|p| p.as_table())
-            .ok_or_else(|| format!("[{id}] needs a [{id}.points] table"))?;
+            .with_context(|| format!("[{id}] needs a [{id}.points] table"))?;
         let mut points = Vec::new();
         for (test, value) in entries {
             let n = value
                 .as_integer()
                 .filter(|n| (0..=1000).contains(n))
-                .ok_or_else(|| format!("[{id}.points] \"{test}\" must be a whole number 0-1000"))?;
+                .with_context(|| format!("[{id}.points] \"{test}\" must be a whole number 0-1000"))?;
             let graded = munmap_lab_protocol::graded_name(test);
             if graded != *test {
-                return Err(format!(
-                    "[{id}.points] \"{test}\": name rstest cases without their number: \"{graded}\""
-                ));
+                bail!("[{id}.points] \"{test}\": name rstest cases without their number: \"{graded}\"");
             }
             points.push((test.clone(), n as u32));
         }
@@ -109,25 +109,25 @@ pub fn table(labs: &[Lab]) -> String {
 }
 
 /// `doc` with the text between the markers replaced by `table`; an error when the markers are missing.
-pub fn with_table(doc: &str, table: &str) -> Result<String, String> {
+pub fn with_table(doc: &str, table: &str) -> Result<String> {
     with_section(doc, BEGIN, END, table)
 }
 
 /// `doc` with the text between the lines `begin` and `end` replaced by `text`.
-pub fn with_section(doc: &str, begin: &str, end: &str, text: &str) -> Result<String, String> {
+pub fn with_section(doc: &str, begin: &str, end: &str, text: &str) -> Result<String> {
     let start = doc
         .find(begin)
-        .ok_or_else(|| format!("the marker line `{begin}` is missing"))?;
+        .with_context(|| format!("the marker line `{begin}` is missing"))?;
     let stop = doc[start..]
         .find(end)
         .map(|i| start + i)
-        .ok_or_else(|| format!("the marker line `{end}` is missing after the first marker"))?;
+        .with_context(|| format!("the marker line `{end}` is missing after the first marker"))?;
     Ok(format!("{}{begin}\n{text}{}", &doc[..start], &doc[stop..]))
 }
 
 /// GRADING.md's text `doc` with both generated tables brought up to date: the points
 /// (from rubric.toml) and the catalogue of mistakes (from grader/fixtures/mistakes.toml).
-pub fn update_grading(root: &Path, doc: &str) -> Result<String, String> {
+pub fn update_grading(root: &Path, doc: &str) -> Result<String> {
     let labs = load(&root.join("rubric.toml"))?;
     let with_points = with_table(doc, &table(&labs))?;
     if !root.join(crate::mistakes::CATALOGUE).is_file() {
@@ -171,13 +171,27 @@ map = 2
 
     #[test]
     fn rejects_bad_entries_with_the_entry_named() {
-        assert!(parse("[lab]\n").unwrap_err().contains("title"));
-        assert!(parse("[lab]\ntitle='t'\n").unwrap_err().contains("[lab.points]"));
-        let err = parse("[lab]\ntitle='t'\n[lab.points]\nx = -1\n").unwrap_err();
+        assert!(parse("[lab]\n").unwrap_err().to_string().contains("title"));
+        assert!(
+            parse("[lab]\ntitle='t'\n")
+                .unwrap_err()
+                .to_string()
+                .contains("[lab.points]")
+        );
+        let err = parse("[lab]\ntitle='t'\n[lab.points]\nx = -1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"x\""), "{err}");
-        assert!(parse("x = 1\n").unwrap_err().contains("table"));
-        assert!(parse("[\"a b\"]\ntitle='t'\n").unwrap_err().contains("lab name"));
-        let err = parse("[lab]\ntitle='t'\n[lab.points]\n'trim::case_2_b' = 1\n").unwrap_err();
+        assert!(parse("x = 1\n").unwrap_err().to_string().contains("table"));
+        assert!(
+            parse("[\"a b\"]\ntitle='t'\n")
+                .unwrap_err()
+                .to_string()
+                .contains("lab name")
+        );
+        let err = parse("[lab]\ntitle='t'\n[lab.points]\n'trim::case_2_b' = 1\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"trim::b\""), "{err}");
     }
 

@@ -66,15 +66,20 @@ pub fn run_lab(exe: &Path, lab: &str, tests: &[(String, String)], bench: &Bench)
 /// [`protocol::graded_name`]). Asked only of builds whose lab code is trusted (the
 /// reference solutions) or that grade themselves (a checkout with no reference).
 /// Two cases of one function with the same description would share a graded name: each
-/// such name is also given back as a problem to fix in the suite.
+/// such name, and a binary that cannot be listed, is also given back as a problem.
 pub fn libtest_names(binaries: &BTreeMap<String, PathBuf>) -> (BTreeMap<String, String>, Vec<String>) {
     let mut names = BTreeMap::new();
-    let mut clashes = Vec::new();
+    let mut problems = Vec::new();
     for (lab, exe) in binaries {
         let mut cmd = project::clean_command(exe);
         cmd.args(["--list", "--format", "terse"]);
-        let Ok(ended) = protocol::bounded::run(cmd, Duration::from_secs(30), protocol::OUTPUT_CAP) else {
-            continue;
+        let ended = match protocol::bounded::run(cmd, Duration::from_secs(30), protocol::OUTPUT_CAP) {
+            Ok(ended) => ended,
+            Err(e) => {
+                // Its cases would be started by graded name and fail: say why.
+                problems.push(format!("cannot list the tests of {}: {e}", exe.display()));
+                continue;
+            }
         };
         for libtest in String::from_utf8_lossy(&ended.output)
             .lines()
@@ -82,13 +87,13 @@ pub fn libtest_names(binaries: &BTreeMap<String, PathBuf>) -> (BTreeMap<String, 
         {
             let graded = format!("{lab}::{}", protocol::graded_name(libtest));
             if let Some(other) = names.insert(graded.clone(), libtest.to_string()) {
-                clashes.push(format!(
+                problems.push(format!(
                     "tests/{lab}.rs: {other} and {libtest} are both graded as {graded}: give the cases different names"
                 ));
             }
         }
     }
-    (names, clashes)
+    (names, problems)
 }
 
 /// One test in a fresh, confined test process.

@@ -23,11 +23,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail};
+
 use crate::grade::{self, Options, Reference};
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 use crate::output::{classroom, junit};
 use crate::workdir::Source;
-use crate::{batch, fixtures, handout, mistakes, project, registry, rubric, witness};
+use crate::{batch, files, fixtures, handout, mistakes, project, registry, rubric, witness};
 
 struct Checks<'a> {
     /// Run only the checks whose name contains this (all when None).
@@ -43,7 +45,7 @@ impl Checks<'_> {
     }
 
     /// Runs one check (if wanted) and prints its line (and, on failure, its explanation).
-    fn run<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String), String>) -> Option<T> {
+    fn run_if_wanted<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String)>) -> Option<T> {
         if !self.wanted(name) {
             return None;
         }
@@ -51,7 +53,7 @@ impl Checks<'_> {
     }
 
     /// Runs one check, wanted or not (other checks need its result).
-    fn run_anyway<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String), String>) -> Option<T> {
+    fn run_anyway<T>(&mut self, name: &str, check: impl FnOnce() -> Result<(T, String)>) -> Option<T> {
         let started = Instant::now();
         let result = check();
         let secs = started.elapsed().as_secs_f64();
@@ -63,7 +65,7 @@ impl Checks<'_> {
             }
             Err(why) => {
                 println!("selftest: FAIL  {name} ({secs:.0} s)");
-                for line in why.lines() {
+                for line in format!("{why:#}").lines() {
                     println!("    {line}");
                 }
                 self.failed.push(name.to_string());
@@ -74,12 +76,11 @@ impl Checks<'_> {
 }
 
 /// Runs every check, or with `only` the checks whose name contains it.
-pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
+pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
     if !root.join("solutions").is_dir() {
-        return Err(
+        bail!(
             "selftest checks the full project, and this checkout has no solutions/ (a student handout): \
              use `cargo test` and `cargo grade`"
-                .into(),
         );
     }
     let mut checks = Checks {
@@ -88,7 +89,7 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
         failed: Vec::new(),
         started: Instant::now(),
     };
-    checks.run("harness and protocol unit tests", || {
+    checks.run_if_wanted("harness and protocol unit tests", || {
         cargo_tests(
             root,
             root,
@@ -102,32 +103,32 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
             ],
         )
     });
-    checks.run("grader unit tests", || {
+    checks.run_if_wanted("grader unit tests", || {
         cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
     });
-    checks.run("GRADING.md tables", || grading_table(root));
-    checks.run("labs registry", || registry::selftest(root));
-    checks.run("snapshots belong to graded tests", || snapshot_files(root));
+    checks.run_if_wanted("GRADING.md tables", || grading_table(root));
+    checks.run_if_wanted("labs registry", || registry::selftest(root));
+    checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(root));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
-        checks.run_anyway("solutions get full marks", || solutions(root))
+        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(root))
     } else {
-        checks.run("solutions get full marks", || solutions(root))
+        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(root))
     };
-    checks.run("stubs fail every graded test", || stubs(root));
+    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(root));
     let mut graded: Vec<(String, Grade)> = Vec::new();
     if let Some(solutions) = &solutions {
         graded.push(("solutions".into(), solutions.clone()));
     }
     match &solutions {
         Some(reference) => {
-            if let Some(grades) = checks.run("fixture submissions", || fixture_batch(root, reference)) {
+            if let Some(grades) = checks.run_if_wanted("fixture submissions", || fixture_batch(root, reference)) {
                 graded.extend(grades);
             }
-            if let Some(grades) = checks.run("mistakes catalogue", || mistake_rounds(root, reference)) {
+            if let Some(grades) = checks.run_if_wanted("mistakes catalogue", || mistake_rounds(root, reference)) {
                 graded.extend(grades);
             }
-            if let Some(grades) = checks.run(SHARDS, || shards_merge(root, reference)) {
+            if let Some(grades) = checks.run_if_wanted(SHARDS, || shards_merge(root, reference)) {
                 graded.extend(grades);
             }
         }
@@ -136,28 +137,25 @@ pub fn run(root: &Path, only: Option<&str>) -> Result<(), String> {
         }
         None => {}
     }
-    checks.run("grade outputs", || grade_outputs(root, &graded));
-    checks.run("student handout", || handout_check(root));
+    checks.run_if_wanted("grade outputs", || grade_outputs(root, &graded));
+    checks.run_if_wanted("student handout", || handout_check(root));
 
     println!("selftest: took {:.0} s", checks.started.elapsed().as_secs_f64());
     // The closing line CI reads: `N passed, N failed` alone.
     println!("selftest: {} passed, {} failed", checks.passed, checks.failed.len());
     if checks.passed + checks.failed.len() == 0 {
-        return Err(format!(
-            "no selftest check has `{}` in its name",
-            only.unwrap_or_default()
-        ));
+        bail!("no selftest check has `{}` in its name", only.unwrap_or_default());
     }
     if checks.failed.is_empty() {
         Ok(())
     } else {
-        Err(format!("selftest failed: {}", checks.failed.join(", ")))
+        Err(anyhow!("selftest failed: {}", checks.failed.join(", ")))
     }
 }
 
 /// Every file in `snapshots/` is `<lab>__<test>.snap` for a test in rubric.toml (a
 /// renamed or deleted test leaves an orphan that nobody reviews), and none is pending.
-fn snapshot_files(root: &Path) -> Result<((), String), String> {
+fn snapshot_files(root: &Path) -> Result<((), String)> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let expected: std::collections::BTreeSet<String> = labs
         .iter()
@@ -168,7 +166,7 @@ fn snapshot_files(root: &Path) -> Result<((), String), String> {
         })
         .collect();
     let dir = root.join("snapshots");
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?;
     let mut names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -185,36 +183,35 @@ fn snapshot_files(root: &Path) -> Result<((), String), String> {
             }
         })
         .collect();
-    if problems.is_empty() {
-        Ok(((), format!("{} files", names.len())))
-    } else {
-        Err(problems.join("\n"))
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
     }
+    Ok(((), format!("{} files", names.len())))
 }
 
 /// Runs `cargo ARGS` with its output captured; shows it only when it fails.
-fn cargo_tests(root: &Path, cwd: &Path, args: &[&str]) -> Result<((), String), String> {
+fn cargo_tests(root: &Path, cwd: &Path, args: &[&str]) -> Result<((), String)> {
     cargo_in(root, cwd, &project::target_dir(root), args)
 }
 
 /// `cargo ARGS` run in `cwd` with `target` as its target directory.
-fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<((), String), String> {
+fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<((), String)> {
     let output = project::cargo(root)
         .env("CARGO_TARGET_DIR", target)
         .args(args)
         .current_dir(cwd)
         .output()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+        .context("cannot run cargo")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         let all = format!("{stdout}\n{stderr}");
         let tail: Vec<&str> = all.lines().rev().take(60).collect();
-        return Err(format!(
+        bail!(
             "`cargo {}` failed:\n{}",
             args.join(" "),
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-        ));
+        );
     }
     let passed: usize = stdout
         .lines()
@@ -224,21 +221,21 @@ fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<(()
     Ok(((), format!("{passed} passed")))
 }
 
-fn grading_table(root: &Path) -> Result<((), String), String> {
+fn grading_table(root: &Path) -> Result<((), String)> {
     let path = root.join("GRADING.md");
-    let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let doc = files::read_to_string(&path)?;
     let labs = rubric::load(&root.join("rubric.toml"))?;
-    let updated = rubric::update_grading(root, &doc).map_err(|e| format!("GRADING.md: {e}"))?;
+    let updated = rubric::update_grading(root, &doc).context("GRADING.md")?;
     if updated != doc {
-        return Err(format!(
+        bail!(
             "GRADING.md's tables are out of date with rubric.toml or {}: run `cargo grade rubric --write GRADING.md`",
             mistakes::CATALOGUE
-        ));
+        );
     }
     Ok(((), format!("{} labs, the mistakes catalogue", labs.len())))
 }
 
-fn solutions(root: &Path) -> Result<(Grade, String), String> {
+fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {
     let grade = grade::grade(root, &Source::Solutions, &Options::default(), None)?;
     let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
     for lab in &grade.labs {
@@ -259,7 +256,7 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
     }
     if !problems.is_empty() {
         problems.push("details: cargo test --features solutions".into());
-        return Err(problems.join("\n"));
+        bail!("{}", problems.join("\n"));
     }
     witnessed_list(root, &grade)?;
     let skipped: Vec<String> = grade.tests_with(TestStatus::Skipped).collect();
@@ -278,14 +275,14 @@ fn solutions(root: &Path) -> Result<(Grade, String), String> {
 }
 
 /// GRADING.md lists the tests the kernel witnesses as this run of the reference solutions found them.
-fn witnessed_list(root: &Path, grade: &Grade) -> Result<(), String> {
+fn witnessed_list(root: &Path, grade: &Grade) -> Result<()> {
     let path = root.join("GRADING.md");
-    let doc = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let doc = files::read_to_string(&path)?;
     let section = doc
         .split_once(witness::BEGIN)
         .and_then(|(_, rest)| rest.split_once(witness::END))
         .map(|(section, _)| section.strip_prefix('\n').unwrap_or(section))
-        .ok_or_else(|| {
+        .with_context(|| {
             format!(
                 "GRADING.md lacks the list of kernel-witnessed tests (`{}`)",
                 witness::BEGIN
@@ -294,15 +291,15 @@ fn witnessed_list(root: &Path, grade: &Grade) -> Result<(), String> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let expected = witness::expected_list(&labs, grade, &witness::listed(section));
     if section != expected {
-        return Err(format!(
+        bail!(
             "GRADING.md's list of kernel-witnessed tests is not what the reference solutions' run shows: \
              put this between its markers:\n{expected}"
-        ));
+        );
     }
     Ok(())
 }
 
-fn stubs(root: &Path) -> Result<((), String), String> {
+fn stubs_fail_every_test(root: &Path) -> Result<((), String)> {
     let grade = grade::grade(root, &Source::Checkout, &Options::default(), None)?;
     let mut problems = Vec::new();
     let mut count = 0;
@@ -326,7 +323,7 @@ fn stubs(root: &Path) -> Result<((), String), String> {
         }
     }
     if !problems.is_empty() {
-        return Err(problems.join("\n"));
+        bail!("{}", problems.join("\n"));
     }
     Ok(((), format!("{count} tests, {}/{}", grade.score, grade.max_score)))
 }
@@ -345,7 +342,7 @@ fn grades_of(graded: &[batch::Graded]) -> Vec<(String, Grade)> {
 /// grades of the checks above (real messages, build errors, partial points); a grade
 /// of every pattern of passes, failures and skips over the rubric is added, so the
 /// check means something when run alone (`cargo selftest outputs`).
-fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String), String> {
+fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let mut grades: Vec<(String, Grade)> = graded.to_vec();
     let statuses = [TestStatus::Pass, TestStatus::Fail, TestStatus::Skipped];
@@ -376,17 +373,17 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
     let mut skipped = None;
     for (name, grade) in &grades {
         if let Err(e) = classroom::reporter::check(grade) {
-            problems.push(format!("{name}: --classroom: {e}"));
+            problems.push(format!("{name}: --classroom: {e:#}"));
         }
         let xml = junit::render(grade, std::time::SystemTime::now());
         match junit::validate(&xml, &schema) {
             Ok(junit::Validation::Valid) => {}
             Ok(junit::Validation::Skipped(why)) => skipped = Some(why),
-            Err(e) => problems.push(format!("{name}: --junit: {e}")),
+            Err(e) => problems.push(format!("{name}: --junit: {e:#}")),
         }
     }
     if !problems.is_empty() {
-        return Err(problems.join("\n"));
+        bail!("{}", problems.join("\n"));
     }
     let xml = match skipped {
         Some(why) => {
@@ -404,7 +401,7 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
     ))
 }
 
-fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String), String> {
+fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
     let mut fixtures = fixtures::load(root)?;
     // Fixtures that try to do damage run only where the sandbox would stop them.
     let unenforced = crate::sandbox::Sandbox::new(&[], &[])
@@ -435,11 +432,11 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
     };
     let before = project_digest(root)?;
     let passes = Reference::of(reference);
-    let how = batch::Run {
+    let how = batch::BatchSettings {
         reference: Some(&passes),
-        ..batch::Run::default()
+        ..batch::BatchSettings::default()
     };
-    let graded = batch::run(root, &dir, &base.join("fixtures-grades"), &options, &how)?;
+    let graded = batch::grade_batch(root, &dir, &base.join("fixtures-grades"), &options, &how)?;
     let mut problems = Vec::new();
     let after = project_digest(root)?;
     for (path, _) in before.iter().filter(|(path, digest)| after.get(*path) != Some(*digest)) {
@@ -477,13 +474,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
             problems.push(format!("{} ({}): {problem}", fixture.name, fixture.why));
         }
     }
-    if !problems.is_empty() {
-        problems.push(format!("grades and logs: {}", base.display()));
-        return Err(problems.join("\n"));
-    }
-    for line in &lines {
-        println!("    {line}");
-    }
+    show_lines_or_fail(problems, &base, &lines)?;
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
         grades_of(&graded),
@@ -495,6 +486,19 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
     ))
 }
 
+/// Fails with every problem and where the grades and logs are, or prints each line of
+/// the check (a batch check's line per submission).
+fn show_lines_or_fail(mut problems: Vec<String>, logs: &Path, lines: &[String]) -> Result<()> {
+    if !problems.is_empty() {
+        problems.push(format!("grades and logs: {}", logs.display()));
+        bail!("{}", problems.join("\n"));
+    }
+    for line in lines {
+        println!("    {line}");
+    }
+    Ok(())
+}
+
 /// The name of the shard check.
 const SHARDS: &str = "shards merge into one machine's gradebook";
 
@@ -503,7 +507,7 @@ const SHARDS: &str = "shards merge into one machine's gradebook";
 /// hold addresses and thread ids). The batch has a case-insensitive name clash across
 /// shards (`Alice`, `alice`: files `Alice` and `alice~2`), a submission not graded (no
 /// `labs/`), one with a lab left as the stub and one nobody started; every shard has one.
-fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String), String> {
+fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
     const N: u32 = 3;
     let base = project::grader_dir(root).join("selftest").join("shards");
     let _ = std::fs::remove_dir_all(&base);
@@ -513,28 +517,23 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         match name {
             "grace" => {
                 for (stem, stub) in crate::workdir::stubs(root)? {
-                    fixtures::write(
-                        &sub.join("labs").join(format!("{stem}.rs")),
-                        &String::from_utf8_lossy(&stub),
-                    )?;
+                    files::write_creating(&sub.join("labs").join(format!("{stem}.rs")), stub)?;
                 }
             }
             _ => fixtures::copy_solutions(root, &sub)?,
         }
         if name == "Alice" {
-            let stub = std::fs::read_to_string(root.join("labs/lab03_spanning.rs")).map_err(|e| e.to_string())?;
-            fixtures::write(&sub.join("labs/lab03_spanning.rs"), &stub)?;
+            let stub = files::read_to_string(&root.join("labs/lab03_spanning.rs"))?;
+            files::write_creating(&sub.join("labs/lab03_spanning.rs"), &stub)?;
         }
     }
-    std::fs::create_dir_all(dir.join("carol")).map_err(|e| e.to_string())?;
+    files::create_dir_all(&dir.join("carol"))?;
     let owners: Vec<u32> = ["Alice", "alice", "carol", "grace"]
         .iter()
         .map(|name| crate::shard::Shard::of(name.as_bytes(), N))
         .collect();
     if (1..=N).any(|k| !owners.contains(&k)) {
-        return Err(format!(
-            "the sample batch leaves a shard empty (shards {owners:?}): choose other names"
-        ));
+        bail!("the sample batch leaves a shard empty (shards {owners:?}): choose other names");
     }
     let options = Options {
         timeout: Duration::from_secs(5),
@@ -542,54 +541,53 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
     };
     let passes = Reference::of(reference);
     let whole = base.join("one-machine");
-    let how = batch::Run {
+    let how = batch::BatchSettings {
         reference: Some(&passes),
-        ..batch::Run::default()
+        ..batch::BatchSettings::default()
     };
-    let graded = batch::run(root, &dir, &whole, &options, &how)?;
+    let graded = batch::grade_batch(root, &dir, &whole, &options, &how)?;
     let mut shard_dirs = Vec::new();
     for k in 1..=N {
         let out = base.join(format!("shard-{k}"));
-        let how = batch::Run {
+        let how = batch::BatchSettings {
             reference: Some(&passes),
             shard: Some(crate::shard::Shard { k, n: N }),
-            ..batch::Run::default()
+            ..batch::BatchSettings::default()
         };
-        batch::run(root, &dir, &out, &options, &how)?;
+        batch::grade_batch(root, &dir, &out, &options, &how)?;
         shard_dirs.push(out);
     }
     let merged = base.join("merged");
     crate::shard::merge(root, &merged, &shard_dirs, None)?;
 
     let mut problems = Vec::new();
-    let read = |path: &Path| std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
     let (one, many) = (
-        read(&whole.join("gradebook.csv"))?,
-        read(&merged.join("gradebook.csv"))?,
+        files::read_to_string(&whole.join("gradebook.csv"))?,
+        files::read_to_string(&merged.join("gradebook.csv"))?,
     );
     if one != many {
         problems.push(format!(
             "gradebook.csv differs:\none machine:\n{one}merged shards:\n{many}"
         ));
     }
-    let files = |dir: &Path| -> Result<Vec<String>, String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
-            .filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_string()))
+    let names = |dir: &Path| -> Result<Vec<String>> {
+        let mut names: Vec<String> = files::list(dir)?
+            .iter()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
         Ok(names)
     };
-    let (one_files, many_files) = (files(&whole)?, files(&merged)?);
+    let (one_files, many_files) = (names(&whole)?, names(&merged)?);
     if one_files != many_files {
         problems.push(format!(
             "files differ: one machine {one_files:?}, merged {many_files:?}"
         ));
     }
     for name in one_files.iter().filter(|n| n.ends_with(".json")) {
-        let value = |dir: &Path| -> Result<serde_json::Value, String> {
+        let value = |dir: &Path| -> Result<serde_json::Value> {
             let mut value: serde_json::Value =
-                serde_json::from_str(&read(&dir.join(name))?).map_err(|e| format!("{name}: {e}"))?;
+                serde_json::from_str(&files::read_to_string(&dir.join(name))?).with_context(|| name.clone())?;
             without_run_details(&mut value);
             Ok(value)
         };
@@ -599,7 +597,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
     }
     if !problems.is_empty() {
         problems.push(format!("grades: {}", base.display()));
-        return Err(problems.join("\n"));
+        bail!("{}", problems.join("\n"));
     }
     Ok((
         grades_of(&graded),
@@ -628,7 +626,7 @@ fn without_run_details(value: &mut serde_json::Value) {
 
 /// Every file of the project that grading must never change (the grader's own binary
 /// included), with a digest of its content: path to digest.
-fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>, String> {
+fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>> {
     use std::hash::{Hash, Hasher};
     let digest = |bytes: &[u8]| {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -648,7 +646,7 @@ fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>
     ] {
         crate::workdir::walk(root, &root.join(dir), &mut |rel, path| {
             if !rel.starts_with("grader/target") {
-                files.insert(rel.to_string(), digest(&std::fs::read(path).unwrap_or_default()));
+                files.insert(rel.to_string(), digest(&crate::files::read(path)?));
             }
             Ok(())
         })?;
@@ -684,7 +682,7 @@ fn processes_with(mark: &str) -> Vec<i32> {
 
 /// The catalogue of classic mistakes, graded in rounds (see `crate::mistakes`): each
 /// mistake must land exactly where it says, every unpatched lab keeps full marks.
-fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String), String> {
+fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
     let catalogue = mistakes::load(root)?;
     let rounds = mistakes::rounds(&catalogue);
     let base = project::grader_dir(root).join("selftest");
@@ -699,11 +697,11 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
         ..Options::default()
     };
     let passes = Reference::of(reference);
-    let how = batch::Run {
+    let how = batch::BatchSettings {
         reference: Some(&passes),
-        ..batch::Run::default()
+        ..batch::BatchSettings::default()
     };
-    let graded = batch::run(root, &dir, &base.join("mistakes-grades"), &options, &how)?;
+    let graded = batch::grade_batch(root, &dir, &base.join("mistakes-grades"), &options, &how)?;
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let mut problems = Vec::new();
     let mut lines = Vec::new();
@@ -735,13 +733,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
             ));
         }
     }
-    if !problems.is_empty() {
-        problems.push(format!("grades and logs: {}", base.join("mistakes-grades").display()));
-        return Err(problems.join("\n"));
-    }
-    for line in &lines {
-        println!("    {line}");
-    }
+    show_lines_or_fail(problems, &base.join("mistakes-grades"), &lines)?;
     let total: f64 = graded.iter().map(|g| g.seconds).sum();
     Ok((
         grades_of(&graded),
@@ -749,7 +741,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
     ))
 }
 
-fn handout_check(root: &Path) -> Result<((), String), String> {
+fn handout_check(root: &Path) -> Result<((), String)> {
     let files = handout::files(root)?;
     let mut problems = Vec::new();
     for required in [
@@ -775,7 +767,7 @@ fn handout_check(root: &Path) -> Result<((), String), String> {
     let mut telltales = Vec::new();
     for stem in crate::workdir::stubs(root)?.keys() {
         let path = root.join("solutions").join(format!("{stem}.rs"));
-        let solution = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let solution = files::read_to_string(&path)?;
         for line in solution.lines().map(str::trim) {
             if line.len() >= 24 && !line.starts_with("//") && !shared.contains(line) {
                 telltales.push((stem.clone(), line.to_string()));
@@ -798,7 +790,7 @@ fn handout_check(root: &Path) -> Result<((), String), String> {
         }
     }
     if !problems.is_empty() {
-        return Err(problems.join("\n"));
+        bail!("{}", problems.join("\n"));
     }
     let dir = project::grader_dir(root).join("selftest").join("handout");
     let _ = std::fs::remove_dir_all(&dir);
@@ -813,6 +805,6 @@ fn handout_check(root: &Path) -> Result<((), String), String> {
         &target,
         &["build", "--quiet", "--package", "munmap-lab", "--tests"],
     )
-    .map_err(|e| format!("the handout does not build:\n{e}"))?;
+    .context("the handout does not build")?;
     Ok(((), format!("{} files, no solutions, builds", files.len())))
 }

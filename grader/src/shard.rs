@@ -13,6 +13,10 @@
 //! of each (the one a single machine would give it), and the points possible on its
 //! machine. The merge refuses shards that do not fit together, with the reason.
 
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::files;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::batch;
+use crate::cli::UsageError;
 use crate::model::{Grade, JSON_VERSION};
 use crate::output::gradebook::{Roster, Row};
 use crate::output::{self, paths};
@@ -42,8 +47,12 @@ impl fmt::Display for Shard {
 
 impl Shard {
     /// `K/N`, e.g. `2/4`.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let wrong = || format!("--shard {text}: give K/N, shard K of N, e.g. --shard 2/4 (1 <= K <= N)");
+    pub fn parse(text: &str) -> Result<Shard, UsageError> {
+        let wrong = || {
+            UsageError::from(format!(
+                "--shard {text}: give K/N, shard K of N, e.g. --shard 2/4 (1 <= K <= N)"
+            ))
+        };
         let (k, n) = text.split_once('/').ok_or_else(wrong)?;
         let (k, n): (u32, u32) = (
             k.trim().parse().map_err(|_| wrong())?,
@@ -106,28 +115,28 @@ struct Read {
     manifest: Manifest,
 }
 
-fn read_shard(dir: &Path) -> Result<Read, String> {
+fn read_shard(dir: &Path) -> Result<Read> {
     let path = dir.join(MANIFEST);
     if !dir.is_dir() {
-        return Err(format!("`{}` does not exist or is not a folder", dir.display()));
+        bail!("`{}` does not exist or is not a folder", dir.display());
     }
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
+        anyhow!(
             "`{}` holds no shard's grades ({MANIFEST}: {e}): give the --out folders of \
              `cargo grade --batch DIR --shard K/N`",
             dir.display()
         )
     })?;
     let manifest: Manifest =
-        serde_json::from_str(&text).map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} cannot be read", path.display()))?;
     if manifest.version != JSON_VERSION {
-        return Err(format!(
+        bail!(
             "{} is version {}, this grader reads version {JSON_VERSION}: merge with the grader that graded the shards",
             path.display(),
             manifest.version
-        ));
+        );
     }
-    let shard = Shard::parse(&manifest.shard).map_err(|e| format!("{}: {e}", path.display()))?;
+    let shard = Shard::parse(&manifest.shard).with_context(|| path.display().to_string())?;
     Ok(Read {
         dir: dir.to_path_buf(),
         shard,
@@ -148,18 +157,18 @@ pub struct Merged {
 /// when the shards do not make up one batch: a shard missing or given twice, shards of
 /// different batches or counts, a submission in no shard or in two, or machines that
 /// disagree on the points possible.
-pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged, String> {
+pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged> {
     let shards: Vec<Read> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
-    let first = shards.first().ok_or("give at least one shard's grades folder")?;
+    let first = shards.first().context("give at least one shard's grades folder")?;
     let n = first.shard.n;
     let show = |r: &Read| format!("{} (shard {})", r.dir.display(), r.shard);
     for other in &shards {
         if other.shard.n != first.shard.n {
-            return Err(format!(
+            bail!(
                 "{} and {} split the batch in different numbers of shards: merge the shards of one run",
                 show(first),
                 show(other)
-            ));
+            );
         }
         if other.manifest.batch != first.manifest.batch {
             let only = first
@@ -176,29 +185,29 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
                 })
                 .map(|name| format!(" (`{name}` is in one only)"))
                 .unwrap_or_default();
-            return Err(format!(
+            bail!(
                 "{} and {} graded different batches{only}: grade every shard from the same batch folder",
                 show(first),
                 show(other)
-            ));
+            );
         }
         if other.manifest.labs != first.manifest.labs {
-            return Err(format!(
+            bail!(
                 "{} and {} were graded with different rubrics: grade every shard with the same checkout",
                 show(first),
                 show(other)
-            ));
+            );
         }
     }
     let mut by_k: BTreeMap<u32, &Read> = BTreeMap::new();
     for read in &shards {
         if let Some(twice) = by_k.insert(read.shard.k, read) {
-            return Err(format!(
+            bail!(
                 "shard {} is given twice: {} and {}",
                 read.shard,
                 twice.dir.display(),
                 read.dir.display()
-            ));
+            );
         }
     }
     let missing: Vec<String> = (1..=n)
@@ -206,11 +215,11 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
         .map(|k| format!("{k}/{n}"))
         .collect();
     if !missing.is_empty() {
-        return Err(format!(
+        bail!(
             "shard{} {} missing: give the grades folder of every shard from 1/{n} to {n}/{n}",
             if missing.len() == 1 { "" } else { "s" },
             missing.join(", ") + if missing.len() == 1 { " is" } else { " are" },
-        ));
+        );
     }
 
     // Every submission of the batch in exactly one shard, with the file one machine gives it.
@@ -220,12 +229,12 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
     for read in &shards {
         for entry in &read.manifest.submissions {
             if let Some((other, _)) = owner.insert(entry.file.as_str(), (read, entry)) {
-                return Err(format!(
+                bail!(
                     "`{}` is in two shards, {} and {}: a submission belongs to one shard only",
                     entry.name,
                     show(other),
                     show(read)
-                ));
+                );
             }
         }
     }
@@ -234,20 +243,20 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
         match owner.remove(stem.as_str()) {
             Some((read, entry)) if entry.name == *name => rows_of.push((read, entry)),
             _ => {
-                return Err(format!(
+                bail!(
                     "`{name}` is in the batch but in no shard's grades (it belongs to shard {}/{n} \
                      if its name is as shown): grade that shard again",
                     Shard::of(name.as_bytes(), n)
-                ));
+                );
             }
         }
     }
     if let Some((_, (read, entry))) = owner.into_iter().next() {
-        return Err(format!(
+        bail!(
             "{} lists `{}`, which is not in the batch it was graded from",
             show(read),
             entry.name
-        ));
+        );
     }
 
     // The points possible: what the machines that graded the reference say, all the same.
@@ -270,22 +279,22 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
                     )
                 })
                 .collect();
-            return Err(format!(
+            bail!(
                 "the shards' machines can run different tests ({}), so their grades do not compare: \
                  grade every shard on the same kind of machine",
                 differ.join("; ")
-            ));
+            );
         }
     }
 
     let mut keep_out = paths::project_keep_out(root);
     for read in &shards {
         if paths::resolve(out).starts_with(paths::resolve(&read.dir)) {
-            return Err(format!(
+            bail!(
                 "{} is inside {}: write the merged gradebook somewhere else",
                 out.display(),
                 show(read)
-            ));
+            );
         }
         keep_out.push((read.dir.clone(), "a shard's grades".to_string()));
     }
@@ -294,18 +303,16 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
     let mut results = Vec::new();
     for (read, entry) in &rows_of {
         let json_path = read.dir.join(format!("{}.json", entry.file));
-        let json =
-            std::fs::read_to_string(&json_path).map_err(|e| format!("cannot read {}: {e}", json_path.display()))?;
+        let json = files::read_to_string(&json_path)?;
         let text_path = read.dir.join(format!("{}.txt", entry.file));
-        let text =
-            std::fs::read_to_string(&text_path).map_err(|e| format!("cannot read {}: {e}", text_path.display()))?;
+        let text = files::read_to_string(&text_path)?;
         results.push((
-            grade_of(&json).map_err(|e| format!("{}: {e}", json_path.display()))?,
+            grade_of(&json).with_context(|| json_path.display().to_string())?,
             json,
             text,
         ));
     }
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    files::create_dir_all(out)?;
     for ((_, entry), (_, json, text)) in rows_of.iter().zip(&results) {
         output::write_file(&out.join(format!("{}.json", entry.file)), json)?;
         output::write_file(&out.join(format!("{}.txt", entry.file)), text)?;
@@ -334,12 +341,12 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
 }
 
 /// A submission's grade from its `NAME.json`, or why it was not graded.
-fn grade_of(json: &str) -> Result<Result<Grade, String>, String> {
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("not a grade: {e}"))?;
+fn grade_of(json: &str) -> Result<Result<Grade, String>> {
+    let value: serde_json::Value = serde_json::from_str(json).context("not a grade")?;
     if let Some(error) = value.get("error") {
         return Ok(Err(error.as_str().unwrap_or_default().to_string()));
     }
-    let grade: Grade = serde_json::from_value(value).map_err(|e| format!("not a grade: {e}"))?;
+    let grade: Grade = serde_json::from_value(value).context("not a grade")?;
     Ok(Ok(grade))
 }
 
@@ -456,7 +463,7 @@ mod tests {
         let root = crate::project::root();
         let (_, dirs) = class("refused", 3);
         let out = dirs[0].parent().unwrap().join("merged");
-        let refused = |dirs: &[PathBuf]| merge(&root, &out, dirs, None).err().unwrap();
+        let refused = |dirs: &[PathBuf]| format!("{:#}", merge(&root, &out, dirs, None).err().unwrap());
         let err = refused(&dirs[..2]);
         assert!(err.starts_with("shard 3/3 is missing"), "{err}");
         let err = refused(&[dirs[0].clone()]);
@@ -467,7 +474,10 @@ mod tests {
         assert!(err.contains("does not exist"), "{err}");
         let err = refused(&[dirs[0].clone(), dirs[0].parent().unwrap().to_path_buf()]);
         assert!(err.contains("holds no shard's grades"), "{err}");
-        let err = merge(&root, &dirs[0].join("merged"), &dirs, None).err().unwrap();
+        let err = format!(
+            "{:#}",
+            merge(&root, &dirs[0].join("merged"), &dirs, None).err().unwrap()
+        );
         assert!(err.contains("is inside"), "{err}");
         assert!(!out.exists(), "nothing is written when refused");
 
@@ -565,7 +575,7 @@ mod tests {
         assert_eq!(Shard::parse("1/1").unwrap().to_string(), "1/1");
         for bad in ["0/4", "5/4", "2", "a/b", "2/0", "-1/4", "/4", ""] {
             let err = Shard::parse(bad).unwrap_err();
-            assert!(err.contains("give K/N"), "{bad}: {err}");
+            assert!(err.to_string().contains("give K/N"), "{bad}: {err}");
         }
     }
 

@@ -21,6 +21,8 @@
 //! each runner. A skipped test is left out (it counts neither for nor against), and a
 //! lab with nothing left to count is not a runner at all.
 
+use anyhow::{Context, Result};
+
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +140,7 @@ pub fn error_runner(why: &str) -> (String, RunnerResult) {
 }
 
 /// The environment-file lines for `grade` (see the module comment).
-pub fn render(grade: &Grade) -> Result<String, String> {
+pub fn render(grade: &Grade) -> Result<String> {
     let mut runners = runners(grade);
     if runners.is_empty() {
         // Every test skipped: the reporter fails on an empty runner list; say why instead.
@@ -154,11 +156,11 @@ pub fn render_error(why: &str) -> String {
     env_lines(&[error_runner(first_line(why))]).expect("one short entry always fits")
 }
 
-fn env_lines(runners: &[(String, RunnerResult)]) -> Result<String, String> {
+fn env_lines(runners: &[(String, RunnerResult)]) -> Result<String> {
     let mut out = String::new();
     for (name, result) in runners {
         let var = results_var(name);
-        let payload = fit(result, PAYLOAD_BYTES - var.len() - 1).ok_or_else(|| {
+        let payload = fit(result, PAYLOAD_BYTES - var.len() - 1).with_context(|| {
             format!(
                 "the Classroom result of {name} does not fit in {PAYLOAD_BYTES} bytes even without \
                  messages ({} entries): give the lab fewer points, or split it",
@@ -225,6 +227,7 @@ fn cut_chars(text: &str, max: usize) -> String {
 /// - `src/main.js`: runners split on `,`; each read from `<RUNNER>_RESULTS` (trimmed,
 ///   upper case), base64-decoded.
 pub mod reporter {
+    use anyhow::{Context, Result, anyhow, bail};
     use base64::Engine as _;
 
     use super::{PAYLOAD_BYTES, RUNNERS_ENV, RunnerResult, render, results_var};
@@ -247,18 +250,18 @@ pub mod reporter {
 
     /// The runners an environment file sets up, as the reporter reads them: every
     /// runner named in `CLASSROOM_RUNNERS`, its variable found, decoded and parsed.
-    pub fn read_env_file(text: &str) -> Result<Vec<(String, RunnerResult)>, String> {
+    pub fn read_env_file(text: &str) -> Result<Vec<(String, RunnerResult)>> {
         let vars: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
         let get = |name: &str| vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| *v);
-        let list = get(RUNNERS_ENV).ok_or(format!("no {RUNNERS_ENV} line"))?;
+        let list = get(RUNNERS_ENV).with_context(|| format!("no {RUNNERS_ENV} line"))?;
         list.split(',')
             .map(|runner| {
                 let var = results_var(runner);
-                let encoded = get(&var).ok_or(format!("no {var} line"))?;
+                let encoded = get(&var).with_context(|| format!("no {var} line"))?;
                 let json = base64::engine::general_purpose::STANDARD
                     .decode(encoded)
-                    .map_err(|e| format!("{var} is not base64: {e}"))?;
-                let result = serde_json::from_slice(&json).map_err(|e| format!("{var}: {e}"))?;
+                    .with_context(|| format!("{var} is not base64"))?;
+                let result = serde_json::from_slice(&json).with_context(|| var.clone())?;
                 Ok((runner.to_string(), result))
             })
             .collect()
@@ -324,24 +327,24 @@ pub mod reporter {
     /// Writes `grade` as `--classroom` does, reads it back as the reporter does, and
     /// checks that every number the reporter prints and records is `cargo grade`'s,
     /// and that no environment line is too long.
-    pub fn check(grade: &Grade) -> Result<(), String> {
+    pub fn check(grade: &Grade) -> Result<()> {
         let text = render(grade)?;
         if let Some(line) = text.lines().find(|l| l.len() > PAYLOAD_BYTES) {
-            return Err(format!("a line of {} bytes, over {PAYLOAD_BYTES}", line.len()));
+            bail!("a line of {} bytes, over {PAYLOAD_BYTES}", line.len());
         }
         let printed = print(&read_env_file(&text)?);
         if grade.max_score == 0 {
             // Nothing to count: the reporter records nothing and says why.
             return match printed.points.as_str() {
                 "Points 0/0" => Ok(()),
-                other => Err(format!("nothing to count, yet the reporter records {other}")),
+                other => Err(anyhow!("nothing to count, yet the reporter records {other}")),
             };
         }
         let expected = expected(grade);
         if printed == expected {
             Ok(())
         } else {
-            Err(format!(
+            Err(anyhow!(
                 "GitHub Classroom's reporter would print\n{printed:#?}\nwhere cargo grade has\n{expected:#?}"
             ))
         }
@@ -547,7 +550,9 @@ mod tests {
         let huge: Vec<TestGrade> = (0..5000)
             .map(|i| test_grade(&format!("t{i}"), TestStatus::Fail, 1, ""))
             .collect();
-        let err = render(&Grade::new(vec![lab("lab09_release", huge)])).unwrap_err();
+        let err = render(&Grade::new(vec![lab("lab09_release", huge)]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("does not fit"), "{err}");
     }
 

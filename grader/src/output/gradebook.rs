@@ -15,6 +15,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use anyhow::{Context, Result, bail};
+
 use crate::model::{Grade, LabStatus};
 
 /// What the first column of the points-possible row says (Canvas reads that row by it).
@@ -45,59 +47,51 @@ pub struct RosterEntry {
 
 impl Roster {
     /// Reads and checks the roster at `path` (before anything is graded).
-    pub fn read(path: &Path) -> Result<Roster, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("--roster {}: {e}", path.display()))?;
-        Roster::parse(&text).map_err(|e| format!("--roster {}: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<Roster> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("--roster {}", path.display()))?;
+        Roster::parse(&text).with_context(|| format!("--roster {}", path.display()))
     }
 
     /// The roster in `text`: a header with one `folder` column and at least one
     /// identifier column, then one line per student, each with a folder name of its own.
-    pub fn parse(text: &str) -> Result<Roster, String> {
+    pub fn parse(text: &str) -> Result<Roster> {
         let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_reader(text.as_bytes());
-        let header = reader
-            .headers()
-            .map_err(|e| format!("cannot read its header: {e}"))?
-            .clone();
+        let header = reader.headers().context("cannot read its header")?.clone();
         let folder_columns: Vec<usize> = (0..header.len())
             .filter(|&i| header[i].eq_ignore_ascii_case("folder"))
             .collect();
         let [folder_column] = folder_columns[..] else {
-            return Err(format!(
+            bail!(
                 "its header needs exactly one `folder` column (the submission folder's name), \
                  then the identifier columns, e.g. `folder,Student,ID,SIS User ID,SIS Login ID,Section`; \
                  it has: {}",
                 header.iter().collect::<Vec<_>>().join(",")
-            ));
+            );
         };
         let columns: Vec<String> = (0..header.len())
             .filter(|&i| i != folder_column)
             .map(|i| header[i].to_string())
             .collect();
         if columns.is_empty() {
-            return Err(
+            bail!(
                 "it has no identifier column besides `folder`: add the column your gradebook matches \
-                        students by (Canvas: Student,ID,SIS User ID,SIS Login ID,Section; Moodle: e.g. Email address)"
-                    .into(),
+                 students by (Canvas: Student,ID,SIS User ID,SIS Login ID,Section; Moodle: e.g. Email address)"
             );
         }
         let mut entries = Vec::new();
         let mut lines: BTreeMap<String, u64> = BTreeMap::new();
         for record in reader.records() {
-            let record = record.map_err(|e| format!("{e}"))?;
+            let record = record?;
             let line = record.position().map_or(0, |p| p.line());
             let folder = record[folder_column].to_string();
             if folder.is_empty() {
-                return Err(format!(
-                    "line {line} has no folder: give each student's submission folder name"
-                ));
+                bail!("line {line} has no folder: give each student's submission folder name");
             }
             if let Some(first) = lines.insert(folder.clone(), line) {
-                return Err(format!(
-                    "folder `{folder}` is on line {first} and on line {line}: one student per folder"
-                ));
+                bail!("folder `{folder}` is on line {first} and on line {line}: one student per folder");
             }
             let ids = (0..record.len())
                 .filter(|&i| i != folder_column)
@@ -416,7 +410,7 @@ mod tests {
             ),
             ("folder,ID\nalice,1,extra\n", "found record with 3 fields"),
         ] {
-            let err = Roster::parse(text).unwrap_err();
+            let err = Roster::parse(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?}: {err}");
         }
     }

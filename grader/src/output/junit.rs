@@ -19,6 +19,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+use anyhow::{Context, Result, anyhow, bail};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
@@ -176,7 +177,7 @@ pub enum Validation {
 
 /// Checks `xml` against the schema at `schema` with `xmllint --schema`; an invalid
 /// document is an error with xmllint's explanation.
-pub fn validate(xml: &str, schema: &Path) -> Result<Validation, String> {
+pub fn validate(xml: &str, schema: &Path) -> Result<Validation> {
     let child = Command::new("xmllint")
         .args(["--noout", "--nonet", "--schema"])
         .arg(schema)
@@ -192,19 +193,17 @@ pub fn validate(xml: &str, schema: &Path) -> Result<Validation, String> {
                 "xmllint is not installed (Debian and Ubuntu: apt-get install libxml2-utils)".into(),
             ));
         }
-        Err(e) => return Err(format!("cannot run xmllint: {e}")),
+        Err(e) => bail!("cannot run xmllint: {e}"),
     };
     let mut stdin = child.stdin.take().expect("stdin is piped");
     let fed = stdin.write_all(xml.as_bytes());
     drop(stdin);
-    let output = child
-        .wait_with_output()
-        .map_err(|e| format!("xmllint did not finish: {e}"))?;
-    fed.map_err(|e| format!("cannot give xmllint the XML: {e}"))?;
+    let output = child.wait_with_output().context("xmllint did not finish")?;
+    fed.context("cannot give xmllint the XML")?;
     if output.status.success() {
         Ok(Validation::Valid)
     } else {
-        Err(format!(
+        Err(anyhow!(
             "the JUnit XML does not validate against {}:\n{}",
             schema.display(),
             String::from_utf8_lossy(&output.stderr).trim_end()

@@ -45,24 +45,21 @@ pub fn json_not_graded(why: &str) -> String {
 }
 
 /// Writes `text` to `path`, creating its folder; the error names the file.
-pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    crate::files::write_creating(path, text)
 }
 
 /// Appends `text` to `path` (created when missing): an environment file such as
 /// `$GITHUB_ENV` holds other steps' lines too.
-pub fn append_file(path: &Path, text: &str) -> Result<(), String> {
+pub fn append_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
     use std::io::Write as _;
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
+use anyhow::{Result, bail};
+
 /// A folder (or file) no output may be written into, and what it is, for the message.
 pub type KeepOut = (PathBuf, String);
 
@@ -39,22 +41,22 @@ pub fn project_keep_out(root: &Path) -> Vec<KeepOut> {
 /// Checks the files `--json`, `--junit` and `--classroom` will write (`flag`, path):
 /// each names a file, not a folder, in a folder that exists and is writable (or is
 /// itself writable); no two are the same file; none is inside a `keep_out` path.
-pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<(), String> {
+pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<()> {
     let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
     for &(flag, path) in outputs {
         let shown = path.display();
         if path.as_os_str().as_bytes().ends_with(b"/") || path.file_name().is_none() {
-            return Err(format!(
+            bail!(
                 "{flag} {shown} names a folder: give a file name, e.g. {flag} grade.{}",
                 extension(flag)
-            ));
+            );
         }
         let exists = std::fs::metadata(path);
         if exists.as_ref().is_ok_and(|m| m.is_dir()) {
-            return Err(format!(
+            bail!(
                 "{flag} {shown} is a folder: give a file name, e.g. {flag} {shown}/grade.{}",
                 extension(flag)
-            ));
+            );
         }
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,
@@ -63,16 +65,16 @@ pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<()
         match std::fs::metadata(parent) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
-                return Err(format!(
+                bail!(
                     "{flag} {shown}: {} is not a folder: choose a path in an existing folder",
                     parent.display()
-                ));
+                );
             }
             Err(_) => {
-                return Err(format!(
+                bail!(
                     "{flag} {shown}: folder {} does not exist: create it first, or choose another path",
                     parent.display()
-                ));
+                );
             }
         }
         let (checked, why) = if exists.is_ok() {
@@ -81,18 +83,16 @@ pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<()
             (parent, "its folder is not writable")
         };
         if let Err(e) = writable(checked) {
-            return Err(format!(
-                "{flag} {shown}: cannot write there ({why}: {e}): choose another path"
-            ));
+            bail!("{flag} {shown}: cannot write there ({why}: {e}): choose another path");
         }
         let resolved = resolve(path);
         refuse_inside(flag, path, &resolved, keep_out)?;
         for (other_flag, other, other_resolved) in &seen {
             if *other_resolved == resolved || same_file(path, other) {
-                return Err(format!(
+                bail!(
                     "{other_flag} {} and {flag} {shown} are the same file: give each its own path",
                     other.display()
-                ));
+                );
             }
         }
         seen.push((flag, path, resolved));
@@ -103,19 +103,15 @@ pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<()
 /// Checks the grades folder of `--batch DIR --out OUT`: OUT is a folder that is
 /// writable, or can be created (its nearest existing folder is writable); it is not
 /// DIR or inside it (it would be graded as a submission), nor inside a `keep_out` path.
-pub fn check_out_dir(out: &Path, batch: &Path, keep_out: &[KeepOut]) -> Result<(), String> {
+pub fn check_out_dir(out: &Path, batch: &Path, keep_out: &[KeepOut]) -> Result<()> {
     let shown = out.display();
     match std::fs::metadata(out) {
         Ok(m) if !m.is_dir() => {
-            return Err(format!(
-                "--out {shown} is a file, not a folder: give the folder the grades go to"
-            ));
+            bail!("--out {shown} is a file, not a folder: give the folder the grades go to");
         }
         Ok(_) => {
             if let Err(e) = writable(out) {
-                return Err(format!(
-                    "--out {shown}: cannot write in it ({e}): choose another folder"
-                ));
+                bail!("--out {shown}: cannot write in it ({e}): choose another folder");
             }
         }
         Err(_) => {
@@ -126,38 +122,38 @@ pub fn check_out_dir(out: &Path, batch: &Path, keep_out: &[KeepOut]) -> Result<(
                 .find(|a| std::fs::symlink_metadata(a).is_ok())
                 .unwrap_or(Path::new("."));
             if !existing.is_dir() {
-                return Err(format!(
+                bail!(
                     "--out {shown}: cannot create it, {} is not a folder: choose another folder",
                     existing.display()
-                ));
+                );
             }
             if let Err(e) = writable(existing) {
-                return Err(format!(
+                bail!(
                     "--out {shown}: cannot create it in {} ({e}): choose another folder",
                     existing.display()
-                ));
+                );
             }
         }
     }
     let resolved = resolve(out);
     if resolved.starts_with(resolve(batch)) {
-        return Err(format!(
+        bail!(
             "--out {shown} is inside the batch folder {} (it would be graded as a submission): \
              choose a folder outside it",
             batch.display()
-        ));
+        );
     }
     refuse_inside("--out", out, &resolved, keep_out)
 }
 
-fn refuse_inside(flag: &str, path: &Path, resolved: &Path, keep_out: &[KeepOut]) -> Result<(), String> {
+fn refuse_inside(flag: &str, path: &Path, resolved: &Path, keep_out: &[KeepOut]) -> Result<()> {
     for (dir, what) in keep_out {
         if resolved.starts_with(resolve(dir)) {
-            return Err(format!(
+            bail!(
                 "{flag} {} is inside {what} ({}): write it somewhere else",
                 path.display(),
                 dir.display()
-            ));
+            );
         }
     }
     Ok(())
@@ -226,8 +222,8 @@ mod tests {
             .unwrap()
     }
 
-    fn one_line(result: Result<(), String>, expected: &str) {
-        let err = result.unwrap_err();
+    fn one_line(result: Result<()>, expected: &str) {
+        let err = format!("{:#}", result.unwrap_err());
         assert!(err.contains(expected), "{err}");
         assert!(!err.contains('\n'), "{err}");
     }
@@ -240,13 +236,10 @@ mod tests {
         let keep = vec![(sub.clone(), "the submission being graded".to_string())];
         let json = dir.join("g.json");
         let xml = dir.join("g.xml");
-        assert_eq!(check_files(&[("--json", &json), ("--junit", &xml)], &keep), Ok(()));
+        check_files(&[("--json", &json), ("--junit", &xml)], &keep).unwrap();
         fs::write(&json, "old").unwrap();
-        assert_eq!(
-            check_files(&[("--json", &json)], &keep),
-            Ok(()),
-            "an existing file is rewritten"
-        );
+        // An existing file is rewritten.
+        check_files(&[("--json", &json)], &keep).unwrap();
 
         one_line(check_files(&[("--json", &dir)], &keep), "is a folder: give a file name");
         let slash = PathBuf::from(format!("{}/new/", dir.display()));
@@ -317,8 +310,8 @@ mod tests {
         let dir = temp("out");
         let batch = dir.join("subs");
         fs::create_dir_all(batch.join("alice")).unwrap();
-        assert_eq!(check_out_dir(&dir.join("subs-grades"), &batch, &[]), Ok(()));
-        assert_eq!(check_out_dir(&dir.join("new/deeper/grades"), &batch, &[]), Ok(()));
+        check_out_dir(&dir.join("subs-grades"), &batch, &[]).unwrap();
+        check_out_dir(&dir.join("new/deeper/grades"), &batch, &[]).unwrap();
         one_line(check_out_dir(&batch, &batch, &[]), "is inside the batch folder");
         one_line(
             check_out_dir(&batch.join("grades"), &batch, &[]),

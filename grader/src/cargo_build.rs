@@ -1,18 +1,11 @@
-//! Builds the lab suites once; a lab that does not compile costs only that lab.
+//! Builds the lab suites once, in a slot's work folder; a lab that does not compile
+//! costs only that lab.
 //!
 //! The suites are built with `cargo build --tests --message-format=json --keep-going`.
-//! When the build fails, the compiler's diagnostics say which files hold the errors:
-//! a `labs/NAME.rs` file (or the suite `tests/NAME.rs`, when a changed signature no
-//! longer fits it) has its stub put back, the lab is marked `build_error` with the
-//! first error, and the build runs again until it succeeds.
-//!
-//! When the errors name no lab (or stubbing the labs they name does not fix the
-//! build: an impl that conflicts with one elsewhere, an error in expanded code), the
-//! guilty lab is found by building: every lab as its stub, then the labs added back
-//! one at a time (one build per lab); a lab whose addition breaks the build is charged
-//! the compiler's first error, with where it was reported. Only a build that fails
-//! with every lab as its stub is the pristine project's own error, and stops grading.
-//! The decision is [`blame`], which takes the build as a closure.
+//! The compiler's JSON diagnostics say which files hold the errors (a `labs/NAME.rs`
+//! file, or the suite `tests/NAME.rs` when a changed signature no longer fits it);
+//! [`blame`] decides from them which labs are charged a `build_error` and built as
+//! their stub, and this module shows each such error the way rustc's short form does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -21,10 +14,11 @@ use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::project;
-use crate::workdir;
+use crate::blame::{Attempt, blame};
+use crate::{project, workdir};
 
 /// Longest one build may take (a cold build of every dependency on 2 cores takes ~2 min).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
@@ -51,7 +45,7 @@ pub fn build(
     labs: &mut BTreeMap<String, Vec<u8>>,
     stubs: &BTreeMap<String, Vec<u8>>,
     errors: BTreeMap<String, String>,
-) -> Result<Built, String> {
+) -> Result<Built> {
     let submitted = labs.clone();
     let candidates: Vec<String> = submitted
         .iter()
@@ -82,119 +76,6 @@ pub fn build(
     Ok(Built { binaries, errors })
 }
 
-/// What one build said, as far as [`blame`] is concerned.
-#[derive(Clone, Debug, Default)]
-pub struct Attempt {
-    pub success: bool,
-    /// The labs the compiler's errors name, each with its first error (short form, then
-    /// code and notes), in the order reported.
-    pub named: Vec<(String, String)>,
-    /// The compiler's first error on one line, with where it was reported
-    /// (`src/x.rs:3:1: error[E0119]: ...`).
-    pub first_error: Option<String>,
-    /// The first error in full (or cargo's last lines), for a project that does not build.
-    pub detail: String,
-}
-
-/// What a build closure gives [`blame`]: the attempt, and the value to keep if it is the final choice.
-pub type Tried<T> = Result<(Attempt, T), String>;
-
-/// Decides which labs are charged a build error and built as their stub.
-///
-/// `candidates` are the labs submitted with a file of their own (not the stub), in the
-/// order to try them; `errors` the labs already refused (built as stubs, never tried);
-/// `build(stubbed)` builds with the labs in `stubbed` as their stubs and every other
-/// candidate as submitted, and says what happened (with a value kept from the build
-/// that made the final choice: `T`, the test executables).
-///
-/// 1. Follow the compiler: stub the labs its errors name, until the build succeeds.
-/// 2. If an error names no lab still submitted (or the named ones do not explain the
-///    failure), start again from every lab as its stub (a failure there: the pristine
-///    project does not build) and add the candidates back one at a time: one that
-///    breaks the build is charged (its own error if the compiler named it, else the
-///    first error, with where it was reported) and goes back to its stub. At most one
-///    build per lab, plus one with every lab as its stub and, if the last lab tried was
-///    charged, one with the final choice.
-pub fn blame<T>(
-    candidates: &[String],
-    errors: BTreeMap<String, String>,
-    build: &mut dyn FnMut(&BTreeSet<String>) -> Tried<T>,
-) -> Result<(BTreeMap<String, String>, T), String> {
-    let refused: BTreeSet<String> = errors.keys().cloned().collect();
-    let mut all_stubs = refused.clone();
-    all_stubs.extend(candidates.iter().cloned());
-
-    let mut stubbed = refused.clone();
-    let mut charged = errors.clone();
-    let last = loop {
-        let (attempt, built) = build(&stubbed)?;
-        if attempt.success {
-            return Ok((charged, built));
-        }
-        let mut progress = false;
-        for (lab, message) in &attempt.named {
-            if candidates.contains(lab) && stubbed.insert(lab.clone()) {
-                charged.entry(lab.clone()).or_insert_with(|| message.clone());
-                progress = true;
-            }
-        }
-        if !progress {
-            break (attempt, stubbed == all_stubs);
-        }
-    };
-
-    let pristine = |attempt: &Attempt| {
-        format!(
-            "the pristine project does not build, even with every lab as its stub (its own files hold the error):\n{}",
-            attempt.detail
-        )
-    };
-    let (mut built, mut last_is_final) = match last {
-        (attempt, true) => return Err(pristine(&attempt)),
-        _ => {
-            let (attempt, built) = build(&all_stubs)?;
-            if !attempt.success {
-                return Err(pristine(&attempt));
-            }
-            (built, true)
-        }
-    };
-    let mut stubbed = all_stubs;
-    let mut charged = errors;
-    for lab in candidates.iter().filter(|lab| !refused.contains(*lab)) {
-        stubbed.remove(lab);
-        let (attempt, with_lab) = build(&stubbed)?;
-        last_is_final = attempt.success;
-        if attempt.success {
-            built = with_lab;
-            continue;
-        }
-        stubbed.insert(lab.clone());
-        charged.insert(lab.clone(), charge(lab, &attempt));
-    }
-    if !last_is_final {
-        let (attempt, again) = build(&stubbed)?;
-        if !attempt.success {
-            return Err(format!(
-                "the labs that built one at a time do not build together (a build that is not repeatable?): {}",
-                attempt.first_error.as_deref().unwrap_or("the build failed")
-            ));
-        }
-        built = again;
-    }
-    Ok((charged, built))
-}
-
-/// The build error charged to `lab`, whose file broke the build: its own first error
-/// when the compiler named it, else the build's first error and where it was reported.
-fn charge(lab: &str, attempt: &Attempt) -> String {
-    if let Some((_, message)) = attempt.named.iter().find(|(named, _)| named == lab) {
-        return message.clone();
-    }
-    let first = attempt.first_error.as_deref().unwrap_or("error: the build failed");
-    format!("{first} [reported outside labs/{lab}.rs, which breaks the build: the project builds with its stub]")
-}
-
 struct Outcome {
     success: bool,
     binaries: BTreeMap<String, PathBuf>,
@@ -218,7 +99,7 @@ impl Outcome {
     }
 }
 
-fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, String> {
+fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome> {
     let mut cmd = project::cargo(root);
     // The slot's own target directory: a submission's build shares no folder with the
     // reference solutions' build.
@@ -233,17 +114,16 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, St
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot run cargo: {e}"))?;
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
+    let mut child = cmd.spawn().context("cannot run cargo")?;
     let stdout = child.stdout.take().expect("piped stdout");
     let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout));
-    let stderr = read_all(Box::new(child.stderr.take().expect("piped stderr")));
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        stderr
+            .read_to_end(&mut text)
+            .map(|_| String::from_utf8_lossy(&text).into_owned())
+    });
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -252,17 +132,25 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome, St
                 // SAFETY: killpg on the process group made for this cargo run.
                 unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
                 let _ = child.wait();
-                return Err(format!(
+                bail!(
                     "the build did not finish within {} s (a lab file that makes the compiler loop?)",
                     BUILD_TIMEOUT.as_secs()
-                ));
+                );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(format!("waiting for cargo: {e}")),
+            Err(e) => return Err(e).context("waiting for cargo"),
         }
     };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    // Cargo's messages cut short would read as a build without some test binaries: a
+    // failure to read them stops grading instead.
+    let stdout = stdout
+        .join()
+        .map_err(|_| anyhow!("the thread reading cargo's messages panicked"))?
+        .context("cannot read cargo's messages")?;
+    let stderr = stderr
+        .join()
+        .map_err(|_| anyhow!("the thread reading cargo's errors panicked"))?
+        .context("cannot read cargo's errors")?;
     let mut outcome = parse_messages(&stdout);
     outcome.success &= status.success();
     let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
@@ -605,214 +493,6 @@ mod tests {
             outcome.attempt().first_error.as_deref(),
             Some("src/support/macros.rs:4:9: error: expanded")
         );
-    }
-
-    /// What [`blame`] decides: the labs charged, and the labs built as submitted in the end.
-    type Verdict = Result<(BTreeMap<String, String>, BTreeSet<String>), String>;
-
-    /// A fake compiler for [`blame`]: `rule(real)` is the attempt for a build with the
-    /// labs in `real` as submitted (the others as stubs). Returns the verdict and every
-    /// build's set of submitted labs; the value kept is the set of the final build.
-    fn run_blame(
-        candidates: &[&str],
-        refused: &[&str],
-        rule: impl Fn(&BTreeSet<String>) -> Attempt,
-    ) -> (Verdict, Vec<BTreeSet<String>>) {
-        let candidates: Vec<String> = candidates.iter().map(|c| c.to_string()).collect();
-        let errors: BTreeMap<String, String> = refused.iter().map(|r| (r.to_string(), "refused".to_string())).collect();
-        let mut builds = Vec::new();
-        let mut build = |stubbed: &BTreeSet<String>| {
-            for r in refused {
-                assert!(stubbed.contains(*r), "a refused lab is never built: {r}");
-            }
-            let real: BTreeSet<String> = candidates.iter().filter(|c| !stubbed.contains(*c)).cloned().collect();
-            builds.push(real.clone());
-            Ok((rule(&real), real))
-        };
-        let verdict = blame(&candidates, errors, &mut build);
-        (verdict, builds)
-    }
-
-    fn ok() -> Attempt {
-        Attempt {
-            success: true,
-            ..Attempt::default()
-        }
-    }
-
-    fn failed(named: &[&str], first: &str) -> Attempt {
-        Attempt {
-            success: false,
-            named: named
-                .iter()
-                .map(|lab| (lab.to_string(), format!("labs/{lab}.rs:1:1: error: in {lab}")))
-                .collect(),
-            first_error: Some(first.to_string()),
-            detail: format!("{first}\n  --> the full rendering"),
-        }
-    }
-
-    fn set(labs: &[&str]) -> BTreeSet<String> {
-        labs.iter().map(|l| l.to_string()).collect()
-    }
-
-    const CONFLICT: &str = "src/support/maps.rs:3:1: error[E0119]: conflicting implementations of trait `Drop`";
-
-    #[test]
-    fn a_build_that_succeeds_charges_nobody() {
-        let (verdict, builds) = run_blame(&["a", "b"], &[], |_| ok());
-        let (errors, built) = verdict.unwrap();
-        assert!(errors.is_empty());
-        assert_eq!(built, set(&["a", "b"]));
-        assert_eq!(builds.len(), 1);
-    }
-
-    #[test]
-    fn a_lab_the_compiler_names_is_charged_its_own_error() {
-        let (verdict, builds) = run_blame(&["a", "b", "c"], &[], |real| {
-            if real.contains("b") {
-                failed(&["b"], "labs/b.rs:1:1: error: in b")
-            } else {
-                ok()
-            }
-        });
-        let (errors, built) = verdict.unwrap();
-        assert_eq!(
-            errors,
-            BTreeMap::from([("b".to_string(), "labs/b.rs:1:1: error: in b".to_string())])
-        );
-        assert_eq!(built, set(&["a", "c"]));
-        assert_eq!(builds.len(), 2);
-    }
-
-    #[test]
-    fn an_error_reported_outside_the_labs_lands_on_the_lab_that_causes_it() {
-        let (verdict, builds) = run_blame(&["a", "b", "c", "d"], &[], |real| {
-            if real.contains("c") {
-                failed(&[], CONFLICT)
-            } else {
-                ok()
-            }
-        });
-        let (errors, built) = verdict.unwrap();
-        assert_eq!(errors.len(), 1);
-        assert_eq!(
-            errors["c"],
-            format!(
-                "{CONFLICT} [reported outside labs/c.rs, which breaks the build: the project builds with its stub]"
-            )
-        );
-        assert!(!errors["c"].contains('\n'));
-        assert_eq!(built, set(&["a", "b", "d"]));
-        // The failed build, every lab a stub, then one build per lab.
-        assert_eq!(builds.len(), 2 + 4);
-        assert_eq!(builds[1], set(&[]));
-    }
-
-    #[test]
-    fn when_the_last_lab_tried_is_charged_the_final_choice_is_built_again() {
-        let (verdict, builds) = run_blame(&["a", "b", "c"], &[], |real| {
-            if real.contains("c") {
-                failed(&[], CONFLICT)
-            } else {
-                ok()
-            }
-        });
-        let (errors, built) = verdict.unwrap();
-        assert_eq!(errors.keys().collect::<Vec<_>>(), ["c"]);
-        assert_eq!(built, set(&["a", "b"]));
-        assert_eq!(builds.len(), 2 + 3 + 1);
-        assert_eq!(builds.last(), Some(&set(&["a", "b"])));
-    }
-
-    #[test]
-    fn a_named_lab_that_does_not_explain_the_failure_is_not_charged() {
-        // c breaks the build, but the error is reported in b's file while b is submitted.
-        let (verdict, _) = run_blame(&["a", "b", "c"], &[], |real| {
-            match (real.contains("b"), real.contains("c")) {
-                (_, false) => ok(),
-                (true, true) => failed(&["b"], "labs/b.rs:1:1: error: in b"),
-                (false, true) => failed(&[], CONFLICT),
-            }
-        });
-        let (errors, built) = verdict.unwrap();
-        assert_eq!(errors.keys().collect::<Vec<_>>(), ["c"]);
-        assert!(
-            errors["c"].starts_with("labs/b.rs:1:1: error: in b [reported outside labs/c.rs"),
-            "{errors:?}"
-        );
-        assert_eq!(built, set(&["a", "b"]));
-    }
-
-    #[test]
-    fn every_lab_that_breaks_the_build_is_charged_named_or_not() {
-        let (verdict, builds) = run_blame(&["a", "b", "c", "d"], &[], |real| {
-            if real.contains("b") {
-                failed(&["b"], "labs/b.rs:1:1: error: in b")
-            } else if real.contains("d") {
-                failed(&[], CONFLICT)
-            } else {
-                ok()
-            }
-        });
-        let (errors, built) = verdict.unwrap();
-        assert_eq!(errors["b"], "labs/b.rs:1:1: error: in b");
-        assert!(errors["d"].starts_with(CONFLICT));
-        assert_eq!(built, set(&["a", "c"]));
-        assert!(builds.len() <= 2 + 4 + 2, "{}", builds.len());
-    }
-
-    #[test]
-    fn only_a_failure_with_every_lab_a_stub_blames_the_pristine_project() {
-        let (verdict, builds) = run_blame(&["a", "b"], &[], |_| failed(&[], CONFLICT));
-        let err = verdict.unwrap_err();
-        assert!(
-            err.starts_with("the pristine project does not build, even with every lab as its stub"),
-            "{err}"
-        );
-        assert!(err.contains(CONFLICT));
-        assert_eq!(builds, [set(&["a", "b"]), set(&[])]);
-        // The compiler named every lab, and the build with all stubs still failed: no extra build.
-        let (verdict, builds) = run_blame(&["a"], &[], |real| {
-            if real.contains("a") {
-                failed(&["a"], "x")
-            } else {
-                failed(&[], CONFLICT)
-            }
-        });
-        assert!(verdict.unwrap_err().contains("pristine project does not build"));
-        assert_eq!(builds.len(), 2);
-        // No lab submitted at all.
-        let (verdict, builds) = run_blame(&[], &[], |_| failed(&[], CONFLICT));
-        assert!(verdict.unwrap_err().contains("pristine project does not build"));
-        assert_eq!(builds.len(), 1);
-    }
-
-    #[test]
-    fn refused_labs_stay_stubs_and_keep_their_reason() {
-        let (verdict, _) = run_blame(&["a", "r"], &["r"], |real| {
-            if real.contains("a") {
-                failed(&[], CONFLICT)
-            } else {
-                ok()
-            }
-        });
-        let (errors, built) = verdict.unwrap();
-        assert_eq!(errors["r"], "refused");
-        assert!(errors["a"].starts_with(CONFLICT));
-        assert_eq!(built, set(&[]));
-    }
-
-    #[test]
-    fn a_build_that_cannot_run_stops_at_once() {
-        let mut calls = 0;
-        let mut build = |_: &BTreeSet<String>| -> Tried<()> {
-            calls += 1;
-            Err("cannot run cargo: not found".into())
-        };
-        let err = blame(&["a".to_string()], BTreeMap::new(), &mut build).unwrap_err();
-        assert_eq!(err, "cannot run cargo: not found");
-        assert_eq!(calls, 1);
     }
 
     #[test]
