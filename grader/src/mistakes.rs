@@ -116,7 +116,7 @@ pub fn tests_lost<'a>(mistake: &Fixture, lab: &'a Lab) -> Vec<(&'a str, u32)> {
 
 /// Where the generated table sits in GRADING.md.
 pub const BEGIN: &str = "<!-- mistakes table: generated from grader/fixtures/mistakes.toml by \
-                         `cargo grade rubric --write GRADING.md`; do not edit -->";
+                         `cargo grade sync`; do not edit -->";
 pub const END: &str = "<!-- end of mistakes table -->";
 
 /// The Markdown table of the catalogue: lab, mistake, the tests that catch it, points lost.

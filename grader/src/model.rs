@@ -9,10 +9,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::witness::Transcript;
+
+/// A test's status is the protocol's: one set of words for the judge and the grade.
+pub use munmap_lab_protocol::TestStatus;
+
 /// The `version` of the `--json` and batch JSON files; raised only when a field changes
 /// meaning or goes away.
 pub const JSON_VERSION: u32 = 1;
-use crate::witness::Transcript;
 
 /// The grade of one submission (or of this checkout, or of the solutions).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -83,29 +87,6 @@ pub struct TestGrade {
     /// stopped at a checkpoint), so the verdict does not rest on the test process alone.
     #[serde(default)]
     pub witnessed: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TestStatus {
-    Pass,
-    Fail,
-    Crash,
-    Timeout,
-    Skipped,
-}
-
-impl TestStatus {
-    /// The word used in the harness report, the JSON and the terminal.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TestStatus::Pass => "pass",
-            TestStatus::Fail => "fail",
-            TestStatus::Crash => "crash",
-            TestStatus::Timeout => "timeout",
-            TestStatus::Skipped => "skipped",
-        }
-    }
 }
 
 impl TestGrade {

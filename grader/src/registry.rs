@@ -277,7 +277,10 @@ pub fn selftest(root: &Path) -> Result<((), String)> {
     let labs = load(root)?;
     Ok((
         (),
-        format!("{} labs, each with its files, src/lib.rs and README.md", labs.len()),
+        format!(
+            "{} labs, each with its files; src/lib.rs, README.md and GRADING.md",
+            labs.len()
+        ),
     ))
 }
 

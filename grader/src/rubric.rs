@@ -71,8 +71,7 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
 }
 
 /// Where the generated table sits in GRADING.md.
-pub const BEGIN: &str =
-    "<!-- rubric table: generated from rubric.toml by `cargo grade rubric --write GRADING.md`; do not edit -->";
+pub const BEGIN: &str = "<!-- rubric table: generated from rubric.toml by `cargo grade sync`; do not edit -->";
 pub const END: &str = "<!-- end of rubric table -->";
 
 /// The Markdown table of points: one row per test function, rstest cases folded

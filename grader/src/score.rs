@@ -12,24 +12,13 @@ use munmap_lab_protocol::Verdict;
 use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
 use crate::rubric::Lab;
 
-/// The status word of a verdict, as the grade spells it.
-pub fn status_of(verdict: &Verdict) -> TestStatus {
-    match verdict {
-        Verdict::Pass => TestStatus::Pass,
-        Verdict::Skipped(_) => TestStatus::Skipped,
-        Verdict::Fail(_) => TestStatus::Fail,
-        Verdict::Crash(_) => TestStatus::Crash,
-        Verdict::Timeout(_) => TestStatus::Timeout,
-    }
-}
-
 /// Grades `lab` from the grader's verdict on each of its rubric tests.
 pub fn lab_grade(lab: &Lab, verdicts: &BTreeMap<String, Verdict>) -> LabGrade {
     let tests = lab
         .points
         .iter()
         .map(|(name, points)| match verdicts.get(name) {
-            Some(verdict) => TestGrade::scored(name, *points, status_of(verdict), verdict.message().to_string()),
+            Some(verdict) => TestGrade::scored(name, *points, verdict.status(), verdict.message().to_string()),
             None => TestGrade::scored(
                 name,
                 *points,

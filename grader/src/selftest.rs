@@ -106,7 +106,6 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
     checks.run_if_wanted("grader unit tests", || {
         cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
     });
-    checks.run_if_wanted("GRADING.md tables", || grading_table(root));
     checks.run_if_wanted("labs registry", || registry::selftest(root));
     checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(root));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
@@ -219,20 +218,6 @@ fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<(()
         .filter_map(|l| l.split_whitespace().next()?.parse::<usize>().ok())
         .sum();
     Ok(((), format!("{passed} passed")))
-}
-
-fn grading_table(root: &Path) -> Result<((), String)> {
-    let path = root.join("GRADING.md");
-    let doc = files::read_to_string(&path)?;
-    let labs = rubric::load(&root.join("rubric.toml"))?;
-    let updated = rubric::update_grading(root, &doc).context("GRADING.md")?;
-    if updated != doc {
-        bail!(
-            "GRADING.md's tables are out of date with rubric.toml or {}: run `cargo grade rubric --write GRADING.md`",
-            mistakes::CATALOGUE
-        );
-    }
-    Ok(((), format!("{} labs, the mistakes catalogue", labs.len())))
 }
 
 fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {

@@ -248,7 +248,7 @@ mod tests {
 
         let different = verdict("lab", "t", pass(), &transcript(&[BEFORE, BEFORE]), &expected);
         let message = different.message();
-        assert_eq!(different.status(), "fail");
+        assert_eq!(different.status(), TestStatus::Fail);
         assert!(
             message.starts_with("lab::t failed: the test process reported a pass"),
             "{message}"
@@ -371,7 +371,7 @@ mod tests {
             Some(&reference),
             &mut transcripts,
         );
-        assert_eq!(verdicts["a"].status(), "fail");
+        assert_eq!(verdicts["a"].status(), TestStatus::Fail);
         assert_eq!(
             verdicts["b"],
             Verdict::Pass,

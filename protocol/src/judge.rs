@@ -16,15 +16,40 @@ pub enum Verdict {
     Timeout(String),
 }
 
-impl Verdict {
-    /// The status word (pass, skipped, fail, crash, timeout).
-    pub fn status(&self) -> &'static str {
+/// A verdict without its message: what a grade, the JSON and the terminal record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum TestStatus {
+    Pass,
+    Fail,
+    Crash,
+    Timeout,
+    Skipped,
+}
+
+impl TestStatus {
+    /// The word the JSON, the JUnit XML and the terminal use.
+    pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Pass => "pass",
-            Verdict::Skipped(_) => "skipped",
-            Verdict::Fail(_) => "fail",
-            Verdict::Crash(_) => "crash",
-            Verdict::Timeout(_) => "timeout",
+            TestStatus::Pass => "pass",
+            TestStatus::Fail => "fail",
+            TestStatus::Crash => "crash",
+            TestStatus::Timeout => "timeout",
+            TestStatus::Skipped => "skipped",
+        }
+    }
+}
+
+impl Verdict {
+    /// The verdict's status (its kind, without the message).
+    pub fn status(&self) -> TestStatus {
+        match self {
+            Verdict::Pass => TestStatus::Pass,
+            Verdict::Skipped(_) => TestStatus::Skipped,
+            Verdict::Fail(_) => TestStatus::Fail,
+            Verdict::Crash(_) => TestStatus::Crash,
+            Verdict::Timeout(_) => TestStatus::Timeout,
         }
     }
 
@@ -335,8 +360,14 @@ mod tests {
         let out = marker(Kind::Pass, "tok", "");
         assert_eq!(judge("lab", "t", exited(0), &out, "tok", LIMIT), Verdict::Pass);
         let forged = marker(Kind::Pass, "guess", "");
-        assert_eq!(judge("lab", "t", exited(0), &forged, "tok", LIMIT).status(), "fail");
-        assert_eq!(judge("lab", "t", exited(3), &out, "tok", LIMIT).status(), "fail");
+        assert_eq!(
+            judge("lab", "t", exited(0), &forged, "tok", LIMIT).status(),
+            TestStatus::Fail
+        );
+        assert_eq!(
+            judge("lab", "t", exited(3), &out, "tok", LIMIT).status(),
+            TestStatus::Fail
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 pub mod bounded;
 mod judge;
 
-pub use judge::{Verdict, judge};
+pub use judge::{TestStatus, Verdict, judge};
 
 use std::time::Duration;
 
