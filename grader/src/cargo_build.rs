@@ -114,9 +114,11 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = cmd.spawn().context("cannot run cargo")?;
+    // Kept: the reference solutions' tests may run meanwhile, killing what they leave behind.
+    let mut child = crate::sandbox::spawn_kept(&mut cmd).context("cannot run cargo")?;
     let stdout = child.stdout.take().expect("piped stdout");
-    let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout));
+    let silent = crate::progress::is_silent();
+    let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout, silent));
     let mut stderr = child.stderr.take().expect("piped stderr");
     let stderr = std::thread::spawn(move || {
         let mut text = Vec::new();

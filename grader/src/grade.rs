@@ -146,18 +146,81 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
 /// must witness. The solutions and every source graded against a reference are
 /// witnessed; without a reference (a student's handout) nothing is.
 ///
-/// The stages, in order: [`choose_labs`] (the overlay), [`refuse_labs`] (what no lab may
-/// hold), [`build_suites`], [`libtest_names`], [`run_labs`] (one confined process per
-/// test), [`score_labs`].
+/// The stages, in order: [`prepare`] ([`choose_labs`], the overlay; [`refuse_labs`], what
+/// no lab may hold; [`build_suites`]), then [`finish`] ([`libtest_names`]; [`run_labs`],
+/// one confined process per test; [`score_labs`]).
 pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
+    let prepared = prepare(root, source)?;
+    finish(root, prepared, options, reference)
+}
+
+/// Grades `source` against the reference solutions, graded first (when this project has
+/// them; see [`reference`]). Building runs no lab code, so `source` is built meanwhile:
+/// a warm grade waits for the longer of the two, not for both. The reference's progress
+/// is not shown; the build's is.
+pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Result<Grade> {
+    if !root.join("solutions").is_dir() {
+        return grade(root, source, options, None);
+    }
+    let (reference, prepared) = std::thread::scope(|scope| {
+        let reference = scope.spawn(|| progress::silently(|| reference(root, options)));
+        let prepared = prepare(root, source);
+        (reference.join(), prepared)
+    });
+    let reference = match reference {
+        Ok(reference) => reference.context("grading the reference solutions")?,
+        Err(_) => anyhow::bail!("grading the reference solutions panicked"),
+    };
+    finish(root, prepared?, options, reference.as_ref())
+}
+
+/// A source laid over the pristine project in its slot and built: all that comes before
+/// its first test process.
+pub struct Prepared {
+    source: Source,
+    labs: Vec<rubric::Lab>,
+    overlay: workdir::Overlay,
+    /// The lab files that were built (a refused or build-breaking lab's stub in its place).
+    files: BTreeMap<String, Vec<u8>>,
+    built: Built,
+    warnings: Vec<String>,
+    slot: Slot,
+}
+
+/// Overlays `source` on the pristine project in its slot, refuses what no lab may hold
+/// and builds the suites. Runs no lab code (cargo builds only the lab crate and suites).
+pub fn prepare(root: &Path, source: &Source) -> Result<Prepared> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let overlay = choose_labs(root, source)?;
     let stubs = workdir::stubs(root)?;
     let (mut files, refused) = refuse_labs(&overlay.labs, &stubs);
-    let (suites, mut warnings) = suites_present(root, &labs);
+    let (suites, warnings) = suites_present(root, &labs);
     let slot = Slot::take(root, source)?;
     progress::grading(&label(source));
     let built = build_suites(root, &slot, &suites, &mut files, &stubs, refused)?;
+    Ok(Prepared {
+        source: source.clone(),
+        labs,
+        overlay,
+        files,
+        built,
+        warnings,
+        slot,
+    })
+}
+
+/// Runs every rubric test of a prepared source, each in its own confined process, and scores them.
+pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
+    let Prepared {
+        source,
+        labs,
+        overlay,
+        files,
+        built,
+        mut warnings,
+        slot,
+    } = prepared;
+    let source = &source;
     let sandbox = confinement(root, source, options, &slot.work)?;
     let not_enforced = not_enforced(&sandbox);
     let bench = Bench {

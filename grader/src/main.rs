@@ -169,16 +169,12 @@ fn grade_command(
     progress::start(progress::Mode::detect(false));
     eprintln!("munmap-grader: grading {what} (building, then one process per test)...");
     let started = std::time::SystemTime::now();
-    let graded = || {
-        // A skip counts only where the reference solutions skip too: grade them first,
-        // before any lab code of the source runs.
-        let reference = match source {
-            Source::Solutions => None,
-            _ => grade::reference(root, options)?,
-        };
-        grade::grade(root, source, options, reference.as_ref())
+    // A skip counts only where the reference solutions skip too: they are graded first,
+    // before any lab code of the source runs.
+    let graded = match source {
+        Source::Solutions => grade::grade(root, source, options, None),
+        _ => grade::against_reference(root, source, options),
     };
-    let graded = graded();
     progress::clear();
     let grade = match graded {
         Ok(grade) => grade,

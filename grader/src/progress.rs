@@ -12,6 +12,7 @@
 //! The state is global: the build's output is read on another thread, and grading
 //! passes no reporter through its layers.
 
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -61,7 +62,29 @@ struct State {
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
+thread_local! {
+    /// This thread's work goes on beside the work the progress line is about: it shows nothing.
+    static SILENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `work` on this thread without showing its progress (the reference solutions'
+/// grade, going on beside the build of the source being graded).
+pub fn silently<T>(work: impl FnOnce() -> T) -> T {
+    let was = SILENT.replace(true);
+    let result = work();
+    SILENT.set(was);
+    result
+}
+
+/// Whether this thread's progress is not shown (see [`silently`]).
+pub fn is_silent() -> bool {
+    SILENT.get()
+}
+
 fn with<T>(f: impl FnOnce(&mut State) -> T) -> Option<T> {
+    if is_silent() {
+        return None;
+    }
     let mut guard = STATE.lock().unwrap_or_else(|e| e.into_inner());
     guard.as_mut().filter(|s| s.mode != Mode::Off).map(f)
 }
@@ -287,8 +310,12 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Reads the build's JSON messages to the end, showing progress as they come; returns them all.
-pub fn read_build_output(pipe: impl std::io::Read) -> std::io::Result<String> {
+/// Reads the build's JSON messages to the end, showing progress as they come (unless
+/// `silent`, the build's own thread's setting); returns them all.
+pub fn read_build_output(pipe: impl std::io::Read, silent: bool) -> std::io::Result<String> {
+    if silent {
+        return silently(|| read_build_output(pipe, false));
+    }
     use std::io::BufRead;
     let mut reader = std::io::BufReader::new(pipe);
     let mut text = String::new();

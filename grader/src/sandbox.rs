@@ -18,7 +18,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
+use std::sync::Mutex;
 
 use landlock::{
     ABI, Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
@@ -391,15 +392,61 @@ pub fn become_subreaper() -> io::Result<()> {
 /// Rounds of kill-and-reap before giving up on a process that keeps forking faster.
 const KILL_ROUNDS: usize = 1000;
 
-/// SIGKILLs and reaps every child of this process except `keep`, repeating until none is left
-/// (their own orphans reparent to us in turn); returns how many were killed.
+/// Children another part of the grader owns and waits for while tests run (the build of the
+/// source to grade, going on beside the reference solutions' tests): [`kill_orphans`] leaves
+/// them alone. Locked while one is spawned and while orphans are killed, so no kept child is
+/// ever seen before it is registered.
+static KEPT: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// A child spawned with [`spawn_kept`]; no longer kept once dropped (after it was waited for).
+pub struct KeptChild(Child);
+
+impl std::ops::Deref for KeptChild {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KeptChild {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KeptChild {
+    fn drop(&mut self) {
+        kept().remove(&self.0.id());
+    }
+}
+
+fn kept() -> std::sync::MutexGuard<'static, BTreeSet<u32>> {
+    KEPT.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Spawns `cmd` as a child that [`kill_orphans`] leaves alone until it is dropped.
+pub fn spawn_kept(cmd: &mut Command) -> io::Result<KeptChild> {
+    let mut kept = kept();
+    let child = cmd.spawn()?;
+    kept.insert(child.id());
+    Ok(KeptChild(child))
+}
+
+/// SIGKILLs and reaps every child of this process except `keep` and those spawned with
+/// [`spawn_kept`], repeating until none is left (their own orphans reparent to us in turn);
+/// returns how many were killed.
 ///
-/// Every child counts, whoever started it: pass in `keep` each one that another part of the
-/// grader still owns (a `Child` not yet waited for), and call this when no spawn is in flight.
+/// Every other child counts, whoever started it: pass in `keep` each one that another part
+/// of the grader still owns (a `Child` not yet waited for), and call this when no spawn of
+/// this thread is in flight.
 pub fn kill_orphans(keep: &[u32]) -> usize {
+    let kept = kept();
     let mut killed = 0;
     for _ in 0..KILL_ROUNDS {
-        let targets: Vec<(u32, char)> = children().into_iter().filter(|(pid, _)| !keep.contains(pid)).collect();
+        let targets: Vec<(u32, char)> = children()
+            .into_iter()
+            .filter(|(pid, _)| !keep.contains(pid) && !kept.contains(pid))
+            .collect();
         if targets.is_empty() {
             break;
         }
