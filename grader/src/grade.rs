@@ -4,7 +4,8 @@
 //! Each kind of source has a slot of its own under the grader's folder
 //! (`target/munmap-grader/<slot>/`): `work/` holds the sources and, in `work/target/`,
 //! the build; `runs/` the test processes' scratch folders. A submission's build and its
-//! test processes never share a folder with the reference solutions' build.
+//! test processes never share a folder with the reference solutions' build, so
+//! [`against_reference`] can build the one while the other is graded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -837,6 +837,8 @@ mod tests {
         let tree = Tree::new();
         let pid_file = tree.scratch.join("daemon.pid");
         let mut kept = Command::new("sleep").arg("30").spawn().unwrap();
+        // A build going on beside the tests: never killed while it is kept.
+        let mut build = spawn_kept(Command::new("sleep").arg("30")).unwrap();
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(
@@ -860,9 +862,15 @@ mod tests {
             "daemon {daemon} still there"
         );
         assert!(kept.try_wait().unwrap().is_none(), "a kept child was killed");
-        assert_eq!(children().len(), 1);
+        assert!(build.try_wait().unwrap().is_none(), "a child spawned kept was killed");
+        assert_eq!(children().len(), 2);
         kept.kill().unwrap();
         kept.wait().unwrap();
         assert_eq!(kill_orphans(&[]), 0);
+        // Dropped, it is an orphan like any other.
+        let build_pid = build.id();
+        drop(build);
+        assert_eq!(kill_orphans(&[]), 1);
+        assert!(!Path::new(&format!("/proc/{build_pid}")).exists());
     }
 }
