@@ -166,6 +166,9 @@ pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Res
     let (reference, prepared) = std::thread::scope(|scope| {
         let reference = scope.spawn(|| progress::silently(|| reference(root, options)));
         let prepared = prepare(root, source);
+        if !reference.is_finished() {
+            progress::waiting_for_reference();
+        }
         (reference.join(), prepared)
     });
     let reference = match reference {

@@ -241,6 +241,11 @@ pub fn built() {
     });
 }
 
+/// The build is done and the reference solutions' grade, going on beside it, is not.
+pub fn waiting_for_reference() {
+    with(|s| s.status("waiting for the reference solutions' grade, which goes on beside the build ..."));
+}
+
 /// The tests are about to run: `total` of them.
 pub fn testing(total: usize) {
     with(|s| {
