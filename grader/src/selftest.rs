@@ -161,7 +161,7 @@ fn snapshot_files(root: &Path) -> Result<((), String)> {
         .flat_map(|lab| {
             lab.points
                 .iter()
-                .map(move |(test, _)| format!("{}__{}.snap", lab.id, test.replace("::", "__")))
+                .map(move |(test, _)| format!("{}.snap", munmap_lab_protocol::snapshot_name(&lab.id, test)))
         })
         .collect();
     let dir = root.join("snapshots");

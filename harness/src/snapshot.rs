@@ -77,9 +77,8 @@ impl Story {
     }
 }
 
-/// The snapshot's name: `<lab>__<graded test name with :: as __>` (rstest's case
+/// The snapshot's name: the protocol's, for the test's graded name (rstest's case
 /// number left out, see `munmap_lab_protocol::graded_name`).
 fn snapshot_name(test: &TestContext) -> String {
-    let graded = munmap_lab_protocol::graded_name(&test.test).replace("::", "__");
-    format!("{}__{graded}", test.lab)
+    munmap_lab_protocol::snapshot_name(&test.lab, &munmap_lab_protocol::graded_name(&test.test))
 }

@@ -159,6 +159,13 @@ pub fn graded_name(libtest: &str) -> String {
     }
 }
 
+/// The insta snapshot name of `lab`'s test graded as `graded` (see [`graded_name`]):
+/// `<lab>__<graded with :: as __>`, stored as `snapshots/<name>.snap`. The harness names
+/// snapshots by it and the grader checks every snapshot file against the rubric by it.
+pub fn snapshot_name(lab: &str, graded: &str) -> String {
+    format!("{lab}__{}", graded.replace("::", "__"))
+}
+
 /// The arguments that make a libtest binary run exactly `test`, alone, uncaptured.
 pub fn test_args(test: &str) -> [&str; 5] {
     ["--exact", test, "--test-threads=1", "--nocapture", "--color=never"]
@@ -184,6 +191,15 @@ mod tests {
             graded_name("release_forgets_the_pointer"),
             "release_forgets_the_pointer"
         );
+    }
+
+    #[test]
+    fn snapshot_names_join_the_lab_and_the_graded_path() {
+        assert_eq!(
+            snapshot_name("lab02_partial", "trim::anonymous"),
+            "lab02_partial__trim__anonymous"
+        );
+        assert_eq!(snapshot_name("lab01_full", "map"), "lab01_full__map");
     }
 
     #[test]
