@@ -149,7 +149,7 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
             exe.display()
         )),
     };
-    sandbox::kill_orphans(&[]);
+    sandbox::kill_orphans();
     let _ = std::fs::remove_dir_all(scratch);
     Ran {
         verdict,

@@ -432,21 +432,17 @@ pub fn spawn_kept(cmd: &mut Command) -> io::Result<KeptChild> {
     Ok(KeptChild(child))
 }
 
-/// SIGKILLs and reaps every child of this process except `keep` and those spawned with
-/// [`spawn_kept`], repeating until none is left (their own orphans reparent to us in turn);
-/// returns how many were killed.
+/// SIGKILLs and reaps every child of this process except those spawned with [`spawn_kept`],
+/// repeating until none is left (their own orphans reparent to us in turn); returns how
+/// many were killed.
 ///
-/// Every other child counts, whoever started it: pass in `keep` each one that another part
-/// of the grader still owns (a `Child` not yet waited for), and call this when no spawn of
-/// this thread is in flight.
-pub fn kill_orphans(keep: &[u32]) -> usize {
+/// Every other child counts, whoever started it: a child another part of the grader still
+/// owns while this runs must be spawned kept. Call this when no spawn of this thread is in flight.
+pub fn kill_orphans() -> usize {
     let kept = kept();
     let mut killed = 0;
     for _ in 0..KILL_ROUNDS {
-        let targets: Vec<(u32, char)> = children()
-            .into_iter()
-            .filter(|(pid, _)| !keep.contains(pid) && !kept.contains(pid))
-            .collect();
+        let targets: Vec<(u32, char)> = children().into_iter().filter(|(pid, _)| !kept.contains(pid)).collect();
         if targets.is_empty() {
             break;
         }
@@ -836,7 +832,6 @@ mod tests {
         become_subreaper().unwrap();
         let tree = Tree::new();
         let pid_file = tree.scratch.join("daemon.pid");
-        let mut kept = Command::new("sleep").arg("30").spawn().unwrap();
         // A build going on beside the tests: never killed while it is kept.
         let mut build = spawn_kept(Command::new("sleep").arg("30")).unwrap();
         let mut cmd = Command::new("sh");
@@ -855,22 +850,19 @@ mod tests {
             assert!(start.elapsed() < Duration::from_secs(2), "daemon not adopted");
             std::thread::sleep(Duration::from_millis(10));
         }
-        let killed = kill_orphans(&[kept.id()]);
+        let killed = kill_orphans();
         assert_eq!(killed, 1);
         assert!(
             !Path::new(&format!("/proc/{daemon}")).exists(),
             "daemon {daemon} still there"
         );
-        assert!(kept.try_wait().unwrap().is_none(), "a kept child was killed");
         assert!(build.try_wait().unwrap().is_none(), "a child spawned kept was killed");
-        assert_eq!(children().len(), 2);
-        kept.kill().unwrap();
-        kept.wait().unwrap();
-        assert_eq!(kill_orphans(&[]), 0);
+        assert_eq!(children().len(), 1);
+        assert_eq!(kill_orphans(), 0);
         // Dropped, it is an orphan like any other.
         let build_pid = build.id();
         drop(build);
-        assert_eq!(kill_orphans(&[]), 1);
+        assert_eq!(kill_orphans(), 1);
         assert!(!Path::new(&format!("/proc/{build_pid}")).exists());
     }
 }
