@@ -160,9 +160,6 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
 /// a warm grade waits for the longer of the two, not for both. The reference's progress
 /// is not shown; the build's is.
 pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Result<Grade> {
-    if !root.join("solutions").is_dir() {
-        return grade(root, source, options, None);
-    }
     let (reference, prepared) = std::thread::scope(|scope| {
         let reference = scope.spawn(|| progress::silently(|| reference(root, options)));
         let prepared = prepare(root, source);
