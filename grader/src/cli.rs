@@ -5,9 +5,9 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::class::shard::Shard;
 use crate::grade::Options;
-use crate::shard::Shard;
-use crate::workdir::Source;
+use crate::source::overlay::Source;
 
 pub const USAGE: &str = "\
 usage:

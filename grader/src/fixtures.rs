@@ -10,8 +10,8 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::files;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
+use crate::project::files;
 
 pub const CATALOGUE: &str = "grader/fixtures/fixtures.toml";
 

@@ -14,13 +14,17 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use munmap_lab_protocol::{self as protocol, Verdict};
 
-use crate::cargo_build::Built;
+use crate::build::cargo_build;
+use crate::build::cargo_build::Built;
+use crate::judge::run::{self, Bench};
+use crate::judge::sandbox::{self, Sandbox};
+use crate::judge::score;
+use crate::judge::witness::{self, Transcript};
 use crate::model::{Grade, LabGrade, TestStatus};
-use crate::run::{self, Bench};
-use crate::sandbox::{self, Sandbox};
-use crate::witness::{self, Transcript};
-use crate::workdir::{self, Source};
-use crate::{cargo_build, handout, progress, project, rubric, scan, score};
+use crate::project::{self, rubric};
+use crate::source::overlay::{self, Source};
+use crate::source::scan;
+use crate::{handout, progress};
 
 /// Settings of one grading run.
 #[derive(Clone, Debug)]
@@ -98,7 +102,7 @@ struct Slot {
     /// `runs/`: the test processes' scratch folders.
     runs: PathBuf,
     /// Keeps a second grader out of this slot until the grade is done.
-    _lock: workdir::Lock,
+    _lock: overlay::Lock,
 }
 
 impl Slot {
@@ -111,7 +115,7 @@ impl Slot {
         };
         let dir = project::grader_dir(root).join(name);
         let work = dir.join("work");
-        let _lock = workdir::lock(&work)?;
+        let _lock = overlay::lock(&work)?;
         Ok(Slot {
             name,
             work,
@@ -180,7 +184,7 @@ pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Res
 pub struct Prepared {
     source: Source,
     labs: Vec<rubric::Lab>,
-    overlay: workdir::Overlay,
+    overlay: overlay::Overlay,
     /// The lab files that were built (a refused or build-breaking lab's stub in its place).
     files: BTreeMap<String, Vec<u8>>,
     built: Built,
@@ -193,7 +197,7 @@ pub struct Prepared {
 pub fn prepare(root: &Path, source: &Source) -> Result<Prepared> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let overlay = choose_labs(root, source)?;
-    let stubs = workdir::stubs(root)?;
+    let stubs = overlay::stubs(root)?;
     let (mut files, refused) = refuse_labs(&overlay.labs, &stubs);
     let (suites, warnings) = suites_present(root, &labs);
     let slot = Slot::take(root, source)?;
@@ -236,7 +240,7 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
     let pristine = if sandbox.confines_writes() {
         None
     } else {
-        Some(workdir::build_files(root, slot.name, &files)?)
+        Some(overlay::build_files(root, slot.name, &files)?)
     };
     let (libtest_names, problems) = libtest_names(&built, reference);
     warnings.extend(problems);
@@ -268,12 +272,12 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
 
 /// Overlay: the lab files `source` gives, and what else it holds that is not graded
 /// (a file is "changed" only when it differs from both the project and the handout).
-fn choose_labs(root: &Path, source: &Source) -> Result<workdir::Overlay> {
+fn choose_labs(root: &Path, source: &Source) -> Result<overlay::Overlay> {
     let handed_out = handout::files(root)?;
     let is_handed_out = |rel: &str, bytes: &[u8]| {
         handed_out.get(rel).is_some_and(|b| b == bytes) || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
     };
-    workdir::overlay(root, source, &is_handed_out)
+    overlay::overlay(root, source, &is_handed_out)
 }
 
 /// Refuse: lab files that could reach outside the lab are refused like a compile error
@@ -396,7 +400,7 @@ fn run_labs(
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
                 if let Some(pristine) = pristine
-                    && let Err(e) = workdir::sync(&slot.work, pristine)
+                    && let Err(e) = overlay::sync(&slot.work, pristine)
                 {
                     ran.warnings
                         .push(format!("could not restore the work directory: {e:#}"));
@@ -442,12 +446,12 @@ fn score_labs(
 }
 
 /// The labs whose file is still the one handed out (for the report only).
-fn not_started(root: &Path, labs: &[rubric::Lab], overlay: &workdir::Overlay) -> Result<Vec<String>> {
-    let handed_out = workdir::handed_out_labs(root)?;
+fn not_started(root: &Path, labs: &[rubric::Lab], overlay: &overlay::Overlay) -> Result<Vec<String>> {
+    let handed_out = overlay::handed_out_labs(root)?;
     Ok(labs
         .iter()
         .filter(|lab| {
-            let file = overlay.labs.get(&lab.id).map(|bytes| workdir::fingerprint(bytes));
+            let file = overlay.labs.get(&lab.id).map(|bytes| overlay::fingerprint(bytes));
             file.is_some() && file.as_ref() == handed_out.get(&lab.id)
         })
         .map(|lab| lab.id.clone())

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{manifest, registry, workdir};
+use crate::project::manifest;
+use crate::registry;
+use crate::source::overlay;
 
 const STUDENT_README: &str = include_str!("../handout/README.md");
 const WORKFLOW: &str = include_str!("../handout/grade.yml");
@@ -42,7 +44,7 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     for name in AS_IS {
         let path = root.join(name);
         if path.is_file() {
-            files.insert(name.to_string(), crate::files::read(&path)?);
+            files.insert(name.to_string(), crate::project::files::read(&path)?);
         }
     }
     for folder in FOLDERS {
@@ -50,9 +52,9 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         if !dir.is_dir() {
             continue;
         }
-        workdir::walk(root, &dir, &mut |rel, path| {
+        overlay::walk(root, &dir, &mut |rel, path| {
             if !is_withheld(rel) {
-                files.insert(rel.to_string(), crate::files::read(path)?);
+                files.insert(rel.to_string(), crate::project::files::read(path)?);
             }
             Ok(())
         })?;
@@ -65,8 +67,8 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let labs = registry::load(root)?;
     let lib = registry::lib_rs(&labs, registry::Lib::Handout);
     files.insert("src/lib.rs".into(), lib.into_bytes());
-    let handed_out = workdir::handed_out_file(&workdir::handed_out_labs(root)?);
-    files.insert(workdir::HANDED_OUT.into(), handed_out.into_bytes());
+    let handed_out = overlay::handed_out_file(&overlay::handed_out_labs(root)?);
+    files.insert(overlay::HANDED_OUT.into(), handed_out.into_bytes());
     files.insert("README.md".into(), STUDENT_README.as_bytes().to_vec());
     files.insert(".cargo/config.toml".into(), CARGO_CONFIG.as_bytes().to_vec());
     files.insert(".github/workflows/grade.yml".into(), WORKFLOW.as_bytes().to_vec());
@@ -85,7 +87,7 @@ pub fn export(root: &Path, dir: &Path) -> Result<usize> {
     }
     let files = files(root)?;
     for (rel, content) in &files {
-        crate::files::write_creating(&dir.join(rel), content)?;
+        crate::project::files::write_creating(&dir.join(rel), content)?;
     }
     Ok(files.len())
 }

@@ -10,37 +10,30 @@
 //! cargo selftest [CHECK]
 //! ```
 
-mod batch;
-mod blame;
-mod cargo_build;
+mod build;
+mod class;
 mod cli;
-mod files;
 mod fixtures;
 mod grade;
 mod handout;
-mod manifest;
+mod judge;
 mod mistakes;
 mod model;
-mod output;
 mod progress;
 mod project;
 mod registry;
-mod rubric;
-mod run;
-mod sandbox;
-mod scan;
-mod score;
+mod report;
 mod selftest;
-mod shard;
-mod witness;
-mod workdir;
+mod source;
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use class::{batch, shard};
 use cli::Command;
-use workdir::Source;
+use project::{files, rubric};
+use source::overlay::{self, Source};
 
 /// The exit status of a usage error (the command line or the environment); 1 is a runtime error.
 const USAGE_ERROR: u8 = 2;
@@ -96,7 +89,7 @@ fn execute(command: Command) -> Result<Finished> {
             options,
         } => {
             // Read and checked before anything is graded.
-            let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
+            let roster = roster.as_deref().map(report::gradebook::Roster::read).transpose()?;
             progress::start(progress::Mode::detect(true));
             let how = batch::BatchSettings {
                 roster: roster.as_ref(),
@@ -110,7 +103,7 @@ fn execute(command: Command) -> Result<Finished> {
             }
         }
         Command::Merge { out, shards, roster } => {
-            let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
+            let roster = roster.as_deref().map(report::gradebook::Roster::read).transpose()?;
             let merged = shard::merge(&root, &out, &shards, roster.as_ref())?;
             println!(
                 "merged {} shards: {} submission(s), {} graded; gradebook: {}",
@@ -147,9 +140,9 @@ fn grade_command(
     outputs: &cli::Outputs,
     options: &grade::Options,
 ) -> Result<()> {
-    let mut keep_out = output::paths::project_keep_out(root);
+    let mut keep_out = report::paths::project_keep_out(root);
     if let Source::Submission(dir) = source {
-        workdir::check_submission_dir(dir)?;
+        overlay::check_submission_dir(dir)?;
         keep_out.push((dir.clone(), "the submission being graded".to_string()));
     }
     let files: Vec<(&str, &std::path::Path)> = [
@@ -160,7 +153,7 @@ fn grade_command(
     .into_iter()
     .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
     .collect();
-    output::paths::check_files(&files, &keep_out)?;
+    report::paths::check_files(&files, &keep_out)?;
     let what = match source {
         Source::Checkout => "this checkout's labs/".to_string(),
         Source::Solutions => "the reference solutions".to_string(),
@@ -181,7 +174,7 @@ fn grade_command(
         Err(e) => {
             // GitHub Classroom's reporter still runs: it shows why there are no points.
             if let Some(path) = &outputs.classroom {
-                let _ = output::append_file(path, &output::classroom::render_error(&format!("{e:#}")));
+                let _ = report::append_file(path, &report::classroom::render_error(&format!("{e:#}")));
             }
             return Err(e);
         }
@@ -193,15 +186,15 @@ fn grade_command(
         eprintln!("note: not enforced on this machine: {gap}");
     }
     if let Some(path) = &outputs.json {
-        output::write_file(path, &output::json(&grade))?;
+        report::write_file(path, &report::json(&grade))?;
     }
     if let Some(path) = &outputs.junit {
-        output::write_file(path, &output::junit::render(&grade, started))?;
+        report::write_file(path, &report::junit::render(&grade, started))?;
     }
     if let Some(path) = &outputs.classroom {
-        output::append_file(path, &output::classroom::render(&grade)?)?;
+        report::append_file(path, &report::classroom::render(&grade)?)?;
     }
-    print!("{}", output::terminal::render(&grade));
+    print!("{}", report::terminal::render(&grade));
     Ok(())
 }
 

@@ -13,13 +13,13 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::files;
+use crate::project::files;
 
 use std::path::Path;
 
 use crate::fixtures::{self, Fixture};
 use crate::model::Grade;
-use crate::rubric::Lab;
+use crate::project::rubric::Lab;
 
 pub const CATALOGUE: &str = "grader/fixtures/mistakes.toml";
 
@@ -286,7 +286,7 @@ inject = "z"
 
     #[test]
     fn the_table_names_the_catching_tests_and_the_points_lost() {
-        let labs = crate::rubric::parse(
+        let labs = crate::project::rubric::parse(
             "[a]\ntitle='A'\n[a.points]\nt1 = 2\n\"t3::x\" = 1\n\"t3::y\" = 1\n\
              [b]\ntitle='B'\n[b.points]\nt1 = 1\n",
         )

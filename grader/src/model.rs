@@ -3,13 +3,13 @@
 //! The JSON form of [`Grade`] is the `--json` interface instructors' scripts rely on:
 //! `{"score", "max_score", "labs": [{"id", "score", "max_score", "status", "message", "tests": [...]}]}`.
 //! Fields beyond those (`title`, `ignored`, `warnings`, `seconds`, ...) are additions, never
-//! renames; the file itself carries [`JSON_VERSION`] (see `output::json`).
+//! renames; the file itself carries [`JSON_VERSION`] (see `report::json`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::witness::Transcript;
+use crate::judge::witness::Transcript;
 
 /// A test's status is the protocol's: one set of words for the judge and the grade.
 pub use munmap_lab_protocol::TestStatus;

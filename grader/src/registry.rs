@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::rubric;
+use crate::project::rubric;
 
 /// The registry's file, relative to the project root.
 pub const REGISTRY: &str = "rubric.toml";

@@ -25,11 +25,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use crate::class::batch;
 use crate::grade::{self, Options, Reference};
+use crate::judge::witness;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
-use crate::output::{classroom, junit};
-use crate::workdir::Source;
-use crate::{batch, files, fixtures, handout, mistakes, project, registry, rubric, witness};
+use crate::project::{self, files, rubric};
+use crate::report::{classroom, junit};
+use crate::source::overlay::Source;
+use crate::{fixtures, handout, mistakes, registry};
 
 struct Checks<'a> {
     /// Run only the checks whose name contains this (all when None).
@@ -324,7 +327,7 @@ fn grades_of(graded: &[batch::Graded]) -> Vec<(String, Grade)> {
 }
 
 /// Every grade's outputs, as their consumers read them: GitHub Classroom's reporter
-/// must print exactly `cargo grade`'s numbers (see `output::classroom::reporter`), and
+/// must print exactly `cargo grade`'s numbers (see `report::classroom::reporter`), and
 /// the JUnit XML must be valid against the strict junit-10.xsd. `graded` are the
 /// grades of the checks above (real messages, build errors, partial points); a grade
 /// of every pattern of passes, failures and skips over the rubric is added, so the
@@ -391,7 +394,7 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
 fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
     let mut fixtures = fixtures::load(root)?;
     // Fixtures that try to do damage run only where the sandbox would stop them.
-    let unenforced = crate::sandbox::Sandbox::new(&[], &[])
+    let unenforced = crate::judge::sandbox::Sandbox::new(&[], &[])
         .map(|s| s.not_enforced().to_vec())
         .unwrap_or_else(|e| vec![e.to_string()]);
     if !unenforced.is_empty() {
@@ -503,7 +506,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         let sub = dir.join(name);
         match name {
             "grace" => {
-                for (stem, stub) in crate::workdir::stubs(root)? {
+                for (stem, stub) in crate::source::overlay::stubs(root)? {
                     files::write_creating(&sub.join("labs").join(format!("{stem}.rs")), stub)?;
                 }
             }
@@ -517,7 +520,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
     files::create_dir_all(&dir.join("carol"))?;
     let owners: Vec<u32> = ["Alice", "alice", "carol", "grace"]
         .iter()
-        .map(|name| crate::shard::Shard::of(name.as_bytes(), N))
+        .map(|name| crate::class::shard::Shard::of(name.as_bytes(), N))
         .collect();
     if (1..=N).any(|k| !owners.contains(&k)) {
         bail!("the sample batch leaves a shard empty (shards {owners:?}): choose other names");
@@ -538,14 +541,14 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         let out = base.join(format!("shard-{k}"));
         let how = batch::BatchSettings {
             reference: Some(&passes),
-            shard: Some(crate::shard::Shard { k, n: N }),
+            shard: Some(crate::class::shard::Shard { k, n: N }),
             ..batch::BatchSettings::default()
         };
         batch::grade_batch(root, &dir, &out, &options, &how)?;
         shard_dirs.push(out);
     }
     let merged = base.join("merged");
-    crate::shard::merge(root, &merged, &shard_dirs, None)?;
+    crate::class::shard::merge(root, &merged, &shard_dirs, None)?;
 
     let mut problems = Vec::new();
     let (one, many) = (
@@ -631,9 +634,9 @@ fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>
         "protocol",
         "grader",
     ] {
-        crate::workdir::walk(root, &root.join(dir), &mut |rel, path| {
+        crate::source::overlay::walk(root, &root.join(dir), &mut |rel, path| {
             if !rel.starts_with("grader/target") {
-                files.insert(rel.to_string(), digest(&crate::files::read(path)?));
+                files.insert(rel.to_string(), digest(&crate::project::files::read(path)?));
             }
             Ok(())
         })?;
@@ -746,13 +749,13 @@ fn handout_check(root: &Path) -> Result<((), String)> {
     // in the handout.
     let mut shared = String::new();
     for dir in ["labs", "src", "tests", "harness", "protocol", "grader/src"] {
-        crate::workdir::walk(root, &root.join(dir), &mut |_, path| {
+        crate::source::overlay::walk(root, &root.join(dir), &mut |_, path| {
             shared.push_str(&std::fs::read_to_string(path).unwrap_or_default());
             Ok(())
         })?;
     }
     let mut telltales = Vec::new();
-    for stem in crate::workdir::stubs(root)?.keys() {
+    for stem in crate::source::overlay::stubs(root)?.keys() {
         let path = root.join("solutions").join(format!("{stem}.rs"));
         let solution = files::read_to_string(&path)?;
         for line in solution.lines().map(str::trim) {

@@ -772,7 +772,7 @@ mod tests {
     fn abstract_unix_sockets_outside_are_out_of_reach() {
         use std::os::linux::net::SocketAddrExt;
         use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
-        const NAME: &str = "sandbox::tests::abstract_unix_sockets_outside_are_out_of_reach";
+        const NAME: &str = "judge::sandbox::tests::abstract_unix_sockets_outside_are_out_of_reach";
         if let Some(part) = helper_part() {
             // The helper: the test binary itself, confined from its first instruction.
             let name = part.strip_prefix("connect:").unwrap();
@@ -818,7 +818,7 @@ mod tests {
 
     #[test]
     fn orphans_of_a_setsid_daemon_are_killed_by_a_subreaper() {
-        const NAME: &str = "sandbox::tests::orphans_of_a_setsid_daemon_are_killed_by_a_subreaper";
+        const NAME: &str = "judge::sandbox::tests::orphans_of_a_setsid_daemon_are_killed_by_a_subreaper";
         if helper_part().is_none() {
             // Being a subreaper would adopt the orphans of every test in this process, and
             // kill_orphans would kill their children: play the part in a process of its own.

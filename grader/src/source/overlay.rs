@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::files;
+use crate::project::files;
 
 /// Largest file of a submission compared with the handout (a larger one is listed as
 /// ignored unread: nothing the student was given is that big).
@@ -360,9 +360,9 @@ pub fn build_files(root: &Path, slot: &str, labs: &BTreeMap<String, Vec<u8>>) ->
 /// (`<slot>/work/target`), so no other build can take its artifacts for fresh. (A name
 /// per slot was needed while every work folder shared the project's target directory.)
 fn standalone_manifest(root: &Path, slot: &str) -> Result<Vec<u8>> {
-    let mut manifest = crate::manifest::read(&root.join("Cargo.toml"))?;
+    let mut manifest = crate::project::manifest::read(&root.join("Cargo.toml"))?;
     manifest["workspace"] = toml_edit::table();
-    crate::manifest::remove_feature(&mut manifest, "default");
+    crate::project::manifest::remove_feature(&mut manifest, "default");
     Ok(format!("# Written by munmap-grader from the pristine Cargo.toml for the `{slot}` slot; edits are overwritten.\n{manifest}").into_bytes())
 }
 

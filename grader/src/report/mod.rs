@@ -1,5 +1,7 @@
-//! Every form a grade is written in. Each writer is pure (grade in, text out), so
-//! each is unit-tested; `write_file` puts the text where the user asked.
+//! Stage 4 of a grade, the report: takes a [`Grade`] and gives every form it is
+//! written in (terminal, JSON, JUnit, GitHub Classroom, the class's gradebooks). Each
+//! writer is pure (grade in, text out), so each is unit-tested; `write_file` puts the
+//! text where the user asked, and [`paths`] checks those places before anything is built.
 
 pub mod classroom;
 pub mod gradebook;
@@ -46,7 +48,7 @@ pub fn json_not_graded(why: &str) -> String {
 
 /// Writes `text` to `path`, creating its folder; the error names the file.
 pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    crate::files::write_creating(path, text)
+    crate::project::files::write_creating(path, text)
 }
 
 /// Appends `text` to `path` (created when missing): an environment file such as

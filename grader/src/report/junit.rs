@@ -251,8 +251,8 @@ mod tests {
             ],
         }
         .total();
-        let broken = crate::score::build_error_grade(
-            &crate::rubric::Lab {
+        let broken = crate::judge::score::build_error_grade(
+            &crate::project::rubric::Lab {
                 id: "lab03_spanning".into(),
                 title: "Spanning".into(),
                 points: vec![("a".into(), 2), ("b".into(), 1)],

@@ -10,7 +10,7 @@
 //! left behind (a `setsid` daemon included: the grader is their subreaper) is killed.
 //!
 //! When the bench witnesses, each test process also gets the window address of
-//! [`crate::witness`], and the grader reads that window from the kernel at every stop
+//! [`crate::judge::witness`], and the grader reads that window from the kernel at every stop
 //! of the process: its transcript goes with the verdict.
 
 use std::collections::BTreeMap;
@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use munmap_lab_protocol::{self as protocol, Verdict};
 
+use crate::judge::sandbox::{self, Sandbox};
+use crate::judge::witness::Transcript;
 use crate::project;
-use crate::sandbox::{self, Sandbox};
-use crate::witness::Transcript;
 
 /// Where and how one lab's tests run.
 pub struct Bench<'a> {

@@ -15,7 +15,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::files;
+use crate::project::files;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,11 +23,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::batch;
+use crate::class::batch;
 use crate::cli::UsageError;
 use crate::model::{Grade, JSON_VERSION};
-use crate::output::gradebook::{Roster, Row};
-use crate::output::{self, paths};
+use crate::report::gradebook::{Roster, Row};
+use crate::report::{self, paths};
 
 /// The file a shard writes beside its grades.
 pub const MANIFEST: &str = "shard.json";
@@ -314,8 +314,8 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
     }
     files::create_dir_all(out)?;
     for ((_, entry), (_, json, text)) in rows_of.iter().zip(&results) {
-        output::write_file(&out.join(format!("{}.json", entry.file)), json)?;
-        output::write_file(&out.join(format!("{}.txt", entry.file)), text)?;
+        report::write_file(&out.join(format!("{}.json", entry.file)), json)?;
+        report::write_file(&out.join(format!("{}.txt", entry.file)), text)?;
     }
     let rows: Vec<Row> = rows_of
         .iter()
@@ -396,7 +396,7 @@ mod tests {
             })
             .collect();
         let labs = vec!["lab01".to_string()];
-        let one = crate::output::gradebook::render(&labs, &[8], &rows, None);
+        let one = crate::report::gradebook::render(&labs, &[8], &rows, None);
         let mut dirs = Vec::new();
         for k in 1..=n {
             let shard = Shard { k, n };
@@ -409,8 +409,8 @@ mod tests {
                 .filter(|(_, name)| shard.contains(name.as_bytes()))
             {
                 let json = match &results[i] {
-                    Ok(g) => output::json(g),
-                    Err(e) => output::json_not_graded(e),
+                    Ok(g) => report::json(g),
+                    Err(e) => report::json_not_graded(e),
                 };
                 std::fs::write(dir.join(format!("{}.json", stems[i])), json).unwrap();
                 std::fs::write(dir.join(format!("{}.txt", stems[i])), name).unwrap();
@@ -526,7 +526,7 @@ mod tests {
     /// run them (shard 2 of its matrix).
     #[test]
     fn the_class_workflow_grades_every_shard_and_merges_them() {
-        let workflow = include_str!("../../docs/grade-class.yml");
+        let workflow = include_str!("../../../docs/grade-class.yml");
         let shards = workflow
             .lines()
             .find_map(|l| l.trim().strip_prefix("shard: ["))

@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::blame::{Attempt, blame};
-use crate::{project, workdir};
+use crate::build::blame::{Attempt, blame};
+use crate::project;
+use crate::source::overlay;
 
 /// Longest one build may take (a cold build of every dependency on 2 cores takes ~2 min).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
@@ -63,7 +64,7 @@ pub fn build(
                 (lab.clone(), content.clone())
             })
             .collect();
-        workdir::sync(dir, &workdir::build_files(root, slot, &current)?)?;
+        overlay::sync(dir, &overlay::build_files(root, slot, &current)?)?;
         let outcome = cargo_build(root, dir, suites)?;
         Ok((outcome.attempt(), outcome.binaries))
     };
@@ -115,7 +116,7 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome> {
         .stderr(Stdio::piped())
         .process_group(0);
     // Kept: the reference solutions' tests may run meanwhile, killing what they leave behind.
-    let mut child = crate::sandbox::spawn_kept(&mut cmd).context("cannot run cargo")?;
+    let mut child = crate::judge::sandbox::spawn_kept(&mut cmd).context("cannot run cargo")?;
     let stdout = child.stdout.take().expect("piped stdout");
     let silent = crate::progress::is_silent();
     let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout, silent));

@@ -11,13 +11,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::class::shard::{self, Shard};
 use crate::grade::{self, Options, Reference};
 use crate::model::Grade;
-use crate::output::gradebook::{self, Roster};
-use crate::output::{self, terminal};
-use crate::shard::{self, Shard};
-use crate::workdir::Source;
-use crate::{files, rubric};
+use crate::project::{files, rubric};
+use crate::report::gradebook::{self, Roster};
+use crate::report::{self, terminal};
+use crate::source::overlay::Source;
 
 /// Why a subfolder whose name is not UTF-8 is not graded (its row shows the name with U+FFFD).
 pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
@@ -162,7 +162,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let lab_ids: Vec<String> = labs.iter().map(|l| l.id.clone()).collect();
     let all = folders(dir)?;
-    output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
+    report::paths::check_out_dir(out, dir, &report::paths::project_keep_out(root))?;
     files::create_dir_all(out)?;
     // Stems over the whole batch: a shard names each file as one machine would.
     let batch_names: Vec<String> = all.iter().map(|f| f.name.clone()).collect();
@@ -221,11 +221,11 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
             eprintln!("{outcome}");
         }
         let (json, text) = match &result {
-            Ok(g) => (output::json(g), terminal::render(g)),
-            Err(e) => (output::json_not_graded(e), format!("not graded: {e}\n")),
+            Ok(g) => (report::json(g), terminal::render(g)),
+            Err(e) => (report::json_not_graded(e), format!("not graded: {e}\n")),
         };
-        output::write_file(&out.join(format!("{file}.json")), &json)?;
-        output::write_file(&out.join(format!("{file}.txt")), &text)?;
+        report::write_file(&out.join(format!("{file}.json")), &json)?;
+        report::write_file(&out.join(format!("{file}.txt")), &text)?;
         graded.push(Graded {
             name,
             file,
@@ -260,7 +260,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
             points_possible: possible.clone(),
             reference: reference.is_some(),
         };
-        output::write_file(&out.join(shard::MANIFEST), &manifest.render())?;
+        report::write_file(&out.join(shard::MANIFEST), &manifest.render())?;
     }
     let total = started.elapsed().as_secs_f64();
     if !progress {
@@ -293,12 +293,12 @@ pub fn write_gradebooks(
     rows: &[gradebook::Row],
     roster: Option<&Roster>,
 ) -> Result<()> {
-    output::write_file(
+    report::write_file(
         &out.join("gradebook.csv"),
         &gradebook::render(lab_ids, possible, rows, roster),
     )?;
     let Some(roster) = roster else { return Ok(()) };
-    output::write_file(
+    report::write_file(
         &out.join("import.csv"),
         &gradebook::render_import(lab_ids, possible, rows, roster),
     )?;

@@ -1,6 +1,10 @@
 //! Where things are: the pristine project (the grader's own checkout), the shared
 //! target directory, and a clean environment for everything the grader starts.
 
+pub mod files;
+pub mod manifest;
+pub mod rubric;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -19,9 +19,9 @@ use munmap_lab_harness::MapsView;
 use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::grade::Reference;
+use crate::judge::run::Ran;
 use crate::model::{Grade, TestStatus};
-use crate::rubric::Lab;
-use crate::run::Ran;
+use crate::project::rubric::Lab;
 
 /// Most checkpoints read in one test: lab code that stops itself without end costs
 /// the grader nothing more (its transcript then differs from any reference).
@@ -281,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_list_folds_cases_keeps_what_was_skipped_here_and_reads_back() {
-        let labs = crate::rubric::parse(
+        let labs = crate::project::rubric::parse(
             "[lab01]\ntitle = 'One'\n[lab01.points]\n'a::x' = 1\n'a::y' = 2\nb = 3\nc = 4\n\
              [lab02]\ntitle = 'Two'\n[lab02.points]\nd = 5\n",
         )

@@ -7,7 +7,7 @@
 //! one at a time (one build per lab); a lab whose addition breaks the build is charged
 //! the compiler's first error, with where it was reported. Only a build that fails
 //! with every lab as its stub is the pristine project's own error, and stops grading.
-//! [`crate::cargo_build`] runs the builds.
+//! [`crate::build::cargo_build`] runs the builds.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use munmap_lab_protocol::Verdict;
 
 use crate::model::{LabGrade, LabStatus, TestGrade, TestStatus};
-use crate::rubric::Lab;
+use crate::project::rubric::Lab;
 
 /// Grades `lab` from the grader's verdict on each of its rubric tests.
 pub fn lab_grade(lab: &Lab, verdicts: &BTreeMap<String, Verdict>) -> LabGrade {

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::files;
+use crate::project::files;
 
 use std::path::Path;
 
