@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::class::shard::Shard;
 use crate::grade::Options;
 use crate::source::overlay::Source;
+use crate::usage::UsageError;
 
 pub const USAGE: &str = "\
 usage:
@@ -39,24 +40,6 @@ usage:
   cargo selftest [CHECK]            the project's own tests (only those whose name has CHECK,
                                     e.g. `cargo selftest mistakes`)
 ";
-
-/// A command line the grader cannot run: `main` exits with status 2 for it, where
-/// every other error is status 1 (GRADING.md, "Commands"). One line, saying what to change.
-#[derive(Debug, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(String);
-
-impl From<String> for UsageError {
-    fn from(message: String) -> Self {
-        UsageError(message)
-    }
-}
-
-impl From<&str> for UsageError {
-    fn from(message: &str) -> Self {
-        UsageError(message.to_string())
-    }
-}
 
 /// The arguments after the program's name, each as UTF-8.
 pub fn args() -> Result<Vec<String>, UsageError> {
@@ -606,5 +589,58 @@ mod tests {
             assert!(err.contains(expected), "{words}: {err}");
             assert!(!err.contains('\n'), "{err}");
         }
+    }
+}
+
+/// The command lines of the class workflow instructors copy (`docs/grade-class.yml`) parse.
+#[cfg(test)]
+mod class_workflow {
+    use std::path::Path;
+
+    /// The `cargo grade` commands of the class workflow instructors copy, as its jobs
+    /// run them (shard 2 of its matrix).
+    #[test]
+    fn the_class_workflow_grades_every_shard_and_merges_them() {
+        let workflow = include_str!("../../docs/grade-class.yml");
+        let shards = workflow
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("shard: ["))
+            .expect("a matrix of shards")
+            .trim_end_matches(']')
+            .split(", ")
+            .count();
+        let commands: Vec<crate::cli::Command> = workflow
+            .lines()
+            .filter_map(|line| match line.split_once("run: cargo grade ") {
+                Some((_, command)) => Some(command),
+                None => line.trim().strip_prefix("cargo grade "),
+            })
+            .map(|command| {
+                let command = command
+                    .replace("${{ matrix.shard }}", "2")
+                    .replace("${{ strategy.job-total }}", &shards.to_string())
+                    .replace("\"$SUBMISSIONS\"", "submissions")
+                    .replace("\"$ROSTER\"", "roster.csv")
+                    .replace("shards/grades-*", "shards/grades-1 shards/grades-2")
+                    .replace(" || [ $? -eq 3 ]", ""); // status 3: some submission not graded
+                let words: Vec<String> = command.split_whitespace().map(String::from).collect();
+                crate::cli::parse(&words).unwrap_or_else(|e| panic!("{command}: {e}"))
+            })
+            .collect();
+        assert_eq!(commands.len(), 3, "{commands:?}");
+        let shard = crate::class::shard::Shard { k: 2, n: shards as u32 };
+        assert!(
+            matches!(&commands[0], crate::cli::Command::Batch { shard: Some(s), out, .. }
+                if *s == shard && out == Path::new("grades")),
+            "{commands:?}"
+        );
+        for merge in &commands[1..] {
+            assert!(
+                matches!(merge, crate::cli::Command::Merge { out, shards, .. }
+                    if out == Path::new("gradebook") && shards.len() == 2),
+                "{merge:?}"
+            );
+        }
+        assert!(workflow.contains("name: grades-${{ matrix.shard }}") && workflow.contains("pattern: grades-*"));
     }
 }

@@ -7,7 +7,7 @@
 //! test processes never share a folder with the reference solutions' build, so
 //! [`against_reference`] can build the one while the other is graded.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,12 +16,14 @@ use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::build::cargo_build;
 use crate::build::cargo_build::Built;
+use crate::children;
+use crate::evidence::{Reference, Transcript};
 use crate::judge::run::{self, Bench};
-use crate::judge::sandbox::{self, Sandbox};
+use crate::judge::sandbox::Sandbox;
 use crate::judge::score;
-use crate::judge::witness::{self, Transcript};
-use crate::model::{Grade, LabGrade, TestStatus};
-use crate::project::{self, rubric};
+use crate::judge::witness;
+use crate::model::{Grade, LabGrade};
+use crate::project::{self, labs, rubric};
 use crate::source::overlay::{self, Source};
 use crate::source::scan;
 use crate::{handout, progress};
@@ -51,44 +53,6 @@ impl Default for Options {
             hidden: Vec::new(),
             token_in_scratch: false,
         }
-    }
-}
-
-/// What the reference solutions did on this machine, in this grading run.
-#[derive(Clone, Debug, Default)]
-pub struct Reference {
-    /// The tests they pass (`lab::test`): a skip counts only where the reference skips
-    /// too (see [`score::overrule_skips`]).
-    pub passes: BTreeSet<String>,
-    /// The window the grader read from the kernel at each checkpoint of every test they
-    /// pass that stopped at one (`lab::test`): a submission's pass of such a test stands
-    /// only with the same transcript (see [`witness::verdict`]).
-    pub transcripts: BTreeMap<String, Transcript>,
-    /// libtest's name of every test under its graded name (`lab::test`), listed from the
-    /// reference build: a submission's own binaries are never asked what their tests are.
-    pub libtest_names: BTreeMap<String, String>,
-}
-
-impl Reference {
-    /// What the reference solutions' `grade` says they did.
-    pub fn of(grade: &Grade) -> Reference {
-        let passes: BTreeSet<String> = grade.tests_with(TestStatus::Pass).collect();
-        let transcripts = grade
-            .transcripts
-            .iter()
-            .filter(|(test, transcript)| passes.contains(*test) && !transcript.is_empty())
-            .map(|(test, transcript)| (test.clone(), transcript.clone()))
-            .collect();
-        Reference {
-            passes,
-            transcripts,
-            libtest_names: grade.libtest_names.clone(),
-        }
-    }
-
-    /// The reference transcript of `lab::test`, when it has a checkpoint (the test is witnessed).
-    pub fn witnessed(&self, test: &str) -> Option<&Transcript> {
-        self.transcripts.get(test).filter(|t| !t.is_empty())
     }
 }
 
@@ -143,7 +107,7 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
     if !root.join("solutions").is_dir() {
         return Ok(None);
     }
-    Ok(Some(Reference::of(&grade(root, &Source::Solutions, options, None)?)))
+    Ok(Some(grade(root, &Source::Solutions, options, None)?.as_reference()))
 }
 
 /// Grades `source` against the pristine project at `root`; `reference` (what the
@@ -197,7 +161,7 @@ pub struct Prepared {
 pub fn prepare(root: &Path, source: &Source) -> Result<Prepared> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let overlay = choose_labs(root, source)?;
-    let stubs = overlay::stubs(root)?;
+    let stubs = labs::stubs(root)?;
     let (mut files, refused) = refuse_labs(&overlay.labs, &stubs);
     let (suites, warnings) = suites_present(root, &labs);
     let slot = Slot::take(root, source)?;
@@ -326,7 +290,7 @@ fn build_suites(
     Ok(built)
 }
 
-/// What running every lab's tests gave (each test's own result is a [`run::Ran`]).
+/// What running every lab's tests gave (each test's own result is an [`evidence::Ran`](crate::evidence::Ran)).
 struct RunResults {
     /// Each lab's grade before the reference overrules any skip, in rubric order.
     graded: Vec<LabGrade>,
@@ -341,7 +305,7 @@ struct RunResults {
 /// whether processes a test leaves behind can all be reaped (the grader their subreaper).
 fn not_enforced(sandbox: &Sandbox) -> Vec<String> {
     let mut gaps = sandbox.not_enforced().to_vec();
-    if let Err(e) = sandbox::become_subreaper() {
+    if let Err(e) = children::become_subreaper() {
         gaps.push(format!(
             "processes a test leaves behind are not all killed (no child subreaper: {e})"
         ));
@@ -447,11 +411,11 @@ fn score_labs(
 
 /// The labs whose file is still the one handed out (for the report only).
 fn not_started(root: &Path, labs: &[rubric::Lab], overlay: &overlay::Overlay) -> Result<Vec<String>> {
-    let handed_out = overlay::handed_out_labs(root)?;
+    let handed_out = labs::handed_out_labs(root)?;
     Ok(labs
         .iter()
         .filter(|lab| {
-            let file = overlay.labs.get(&lab.id).map(|bytes| overlay::fingerprint(bytes));
+            let file = overlay.labs.get(&lab.id).map(|bytes| labs::fingerprint(bytes));
             file.is_some() && file.as_ref() == handed_out.get(&lab.id)
         })
         .map(|lab| lab.id.clone())

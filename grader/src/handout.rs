@@ -10,9 +10,9 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::project::labs;
 use crate::project::manifest;
 use crate::registry;
-use crate::source::overlay;
 
 const STUDENT_README: &str = include_str!("../handout/README.md");
 const WORKFLOW: &str = include_str!("../handout/grade.yml");
@@ -52,7 +52,7 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         if !dir.is_dir() {
             continue;
         }
-        overlay::walk(root, &dir, &mut |rel, path| {
+        crate::project::files::walk(root, &dir, &mut |rel, path| {
             if !is_withheld(rel) {
                 files.insert(rel.to_string(), crate::project::files::read(path)?);
             }
@@ -67,8 +67,8 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let labs = registry::load(root)?;
     let lib = registry::lib_rs(&labs, registry::Lib::Handout);
     files.insert("src/lib.rs".into(), lib.into_bytes());
-    let handed_out = overlay::handed_out_file(&overlay::handed_out_labs(root)?);
-    files.insert(overlay::HANDED_OUT.into(), handed_out.into_bytes());
+    let handed_out = labs::handed_out_file(&labs::handed_out_labs(root)?);
+    files.insert(labs::HANDED_OUT.into(), handed_out.into_bytes());
     files.insert("README.md".into(), STUDENT_README.as_bytes().to_vec());
     files.insert(".cargo/config.toml".into(), CARGO_CONFIG.as_bytes().to_vec());
     files.insert(".github/workflows/grade.yml".into(), WORKFLOW.as_bytes().to_vec());

@@ -11,9 +11,12 @@
 //! ```
 
 mod build;
+mod children;
 mod class;
 mod cli;
+mod evidence;
 mod fixtures;
+mod generated;
 mod grade;
 mod handout;
 mod judge;
@@ -25,12 +28,13 @@ mod registry;
 mod report;
 mod selftest;
 mod source;
+mod usage;
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use class::{batch, shard};
+use class::{batch, merge};
 use cli::Command;
 use project::{files, rubric};
 use source::overlay::{self, Source};
@@ -104,7 +108,7 @@ fn execute(command: Command) -> Result<Finished> {
         }
         Command::Merge { out, shards, roster } => {
             let roster = roster.as_deref().map(report::gradebook::Roster::read).transpose()?;
-            let merged = shard::merge(&root, &out, &shards, roster.as_ref())?;
+            let merged = merge::merge(&root, &out, &shards, roster.as_ref())?;
             println!(
                 "merged {} shards: {} submission(s), {} graded; gradebook: {}",
                 merged.shards,
@@ -206,17 +210,20 @@ fn rubric_command(
     check: Option<std::path::PathBuf>,
 ) -> Result<()> {
     let Some(path) = write.as_ref().or(check.as_ref()) else {
-        print!("{}", rubric::table(&rubric::load(&root.join("rubric.toml"))?));
+        print!(
+            "{}",
+            generated::points::table(&rubric::load(&root.join("rubric.toml"))?)
+        );
         return Ok(());
     };
     let doc = files::read_to_string(path)?;
-    let updated = rubric::update_grading(root, &doc).with_context(|| path.display().to_string())?;
+    let updated = generated::update_grading(root, &doc).with_context(|| path.display().to_string())?;
     if check.is_some() {
         if updated != doc {
             anyhow::bail!(
                 "{}'s generated tables are out of date with rubric.toml or {}: run `cargo grade rubric --write {}`",
                 path.display(),
-                mistakes::CATALOGUE,
+                generated::mistakes::CATALOGUE,
                 path.display()
             );
         }

@@ -9,7 +9,8 @@
 //! round, every patched lab must land exactly where its mistake says, and every
 //! other lab must keep full marks; every suite still runs.
 //!
-//! GRADING.md's table of mistakes is generated from the catalogue and the rubric.
+//! GRADING.md's table of mistakes is generated from the catalogue and the rubric
+//! (`crate::generated::mistakes`).
 
 use anyhow::{Context, Result, bail};
 
@@ -18,10 +19,11 @@ use crate::project::files;
 use std::path::Path;
 
 use crate::fixtures::{self, Fixture};
+use crate::generated;
 use crate::model::Grade;
 use crate::project::rubric::Lab;
 
-pub const CATALOGUE: &str = "grader/fixtures/mistakes.toml";
+pub use crate::generated::mistakes::CATALOGUE;
 
 /// Reads the catalogue; every entry must patch one lab file and nothing else.
 pub fn load(root: &Path) -> Result<Vec<Fixture>> {
@@ -102,80 +104,7 @@ pub fn check_round(round: &[&Fixture], result: &Result<Grade, String>, reference
 
 /// The rubric's tests that `mistake` must lose (none when it is harmless).
 pub fn tests_lost<'a>(mistake: &Fixture, lab: &'a Lab) -> Vec<(&'a str, u32)> {
-    if mistake.keeps_full_marks() {
-        return Vec::new();
-    }
-    lab.points
-        .iter()
-        .filter(|(test, _)| {
-            mistake.failing().is_empty() || mistake.failing().iter().any(|f| test.starts_with(f.as_str()))
-        })
-        .map(|(test, points)| (test.as_str(), *points))
-        .collect()
-}
-
-/// Where the generated table sits in GRADING.md.
-pub const BEGIN: &str = "<!-- mistakes table: generated from grader/fixtures/mistakes.toml by \
-                         `cargo grade sync`; do not edit -->";
-pub const END: &str = "<!-- end of mistakes table -->";
-
-/// The Markdown table of the catalogue: lab, mistake, the tests that catch it, points lost.
-pub fn table(mistakes: &[Fixture], labs: &[Lab]) -> Result<String> {
-    let mut out = String::from("| lab | mistake | caught by | points lost |\n| --- | --- | --- | ---: |\n");
-    for mistake in mistakes {
-        let id = mistake.lab.as_deref().unwrap_or_default();
-        let lab = labs
-            .iter()
-            .find(|l| l.id == id)
-            .with_context(|| format!("mistake `{}`: rubric.toml has no lab {id}", mistake.name))?;
-        let lost = tests_lost(mistake, lab);
-        if lost.is_empty() && !mistake.keeps_full_marks() {
-            bail!(
-                "mistake `{}`: its failing tests name no test in rubric.toml",
-                mistake.name
-            );
-        }
-        let caught = if lost.is_empty() {
-            "nothing (harmless)".to_string()
-        } else {
-            folded(&lost, lab)
-        };
-        let points: u32 = lost.iter().map(|(_, p)| p).sum();
-        out.push_str(&format!(
-            "| {id} | {} | {caught} | {points} of {} |\n",
-            mistake.why.replace('|', "\\|"),
-            lab.max_score()
-        ));
-    }
-    Ok(out)
-}
-
-/// The lost tests by function: `f`, or `f (2 of 3 cases)` for rstest cases.
-fn folded(lost: &[(&str, u32)], lab: &Lab) -> String {
-    let function = |test: &str| test.split_once("::").map(|(f, _)| f.to_string());
-    let mut rows: Vec<(String, usize)> = Vec::new();
-    for (test, _) in lost {
-        let name = function(test).unwrap_or_else(|| test.to_string());
-        match rows.last_mut() {
-            Some((f, n)) if *f == name => *n += 1,
-            _ => rows.push((name, 1)),
-        }
-    }
-    rows.iter()
-        .map(|(f, n)| {
-            let cases = lab
-                .points
-                .iter()
-                .filter(|(t, _)| function(t).as_deref() == Some(f.as_str()))
-                .count();
-            match cases {
-                0 => format!("`{f}`"),
-                all if all == *n => format!("`{f}` ({n} case{})", if *n == 1 { "" } else { "s" }),
-                all => format!("`{f}` ({n} of {all} cases)"),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    generated::mistakes::tests_lost(mistake.failing(), mistake.keeps_full_marks(), lab)
 }
 
 #[cfg(test)]
@@ -282,27 +211,5 @@ inject = "z"
         let problems = check_round(round, &Ok(untouched), &reference);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].1.contains("a::t1 should lose its points"));
-    }
-
-    #[test]
-    fn the_table_names_the_catching_tests_and_the_points_lost() {
-        let labs = crate::project::rubric::parse(
-            "[a]\ntitle='A'\n[a.points]\nt1 = 2\n\"t3::x\" = 1\n\"t3::y\" = 1\n\
-             [b]\ntitle='B'\n[b.points]\nt1 = 1\n",
-        )
-        .unwrap();
-        let mut mistakes = parse(CATALOGUE_TEXT).unwrap();
-        mistakes.truncate(2);
-        let table = table(&mistakes, &labs).unwrap();
-        assert!(table.contains("| a | first mistake in a | `t1` | 2 of 4 |"), "{table}");
-        assert!(
-            table.contains("| b | harmless in b | nothing (harmless) | 0 of 1 |"),
-            "{table}"
-        );
-        assert_eq!(
-            folded(&[("t1", 2), ("t3::x", 1), ("t3::y", 1)], &labs[0]),
-            "`t1`, `t3` (2 cases)"
-        );
-        assert_eq!(folded(&[("t3::y", 1)], &labs[0]), "`t3` (1 of 2 cases)");
     }
 }

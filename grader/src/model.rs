@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::judge::witness::Transcript;
+use crate::evidence::{Reference, Transcript};
 
 /// A test's status is the protocol's: one set of words for the judge and the grade.
 pub use munmap_lab_protocol::TestStatus;
@@ -157,6 +157,22 @@ impl Grade {
             not_enforced: Vec::new(),
             transcripts: BTreeMap::new(),
             libtest_names: BTreeMap::new(),
+        }
+    }
+
+    /// What this grade of the reference solutions says they did, to grade others against.
+    pub fn as_reference(&self) -> Reference {
+        let passes: std::collections::BTreeSet<String> = self.tests_with(TestStatus::Pass).collect();
+        let transcripts = self
+            .transcripts
+            .iter()
+            .filter(|(test, transcript)| passes.contains(*test) && !transcript.is_empty())
+            .map(|(test, transcript)| (test.clone(), transcript.clone()))
+            .collect();
+        Reference {
+            passes,
+            transcripts,
+            libtest_names: self.libtest_names.clone(),
         }
     }
 

@@ -14,6 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::generated;
 use crate::project::rubric;
 
 /// The registry's file, relative to the project root.
@@ -125,7 +126,7 @@ pub fn readme_table(labs: &[Entry]) -> String {
 }
 
 /// Each generated file (relative path) with its text as the registry makes it; GRADING.md's
-/// tables come from [`rubric::update_grading`].
+/// tables come from [`generated::update_grading`].
 fn generated(root: &Path) -> Result<Vec<(&'static str, String)>> {
     let labs = load(root)?;
     if let Some(lab) = labs.iter().find(|lab| lab.summary.is_none()) {
@@ -139,9 +140,9 @@ fn generated(root: &Path) -> Result<Vec<(&'static str, String)>> {
         let path = root.join(rel);
         std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
     };
-    let readme = rubric::with_section(&read("README.md")?, README_BEGIN, README_END, &readme_table(&labs))
+    let readme = generated::with_section(&read("README.md")?, README_BEGIN, README_END, &readme_table(&labs))
         .context("README.md")?;
-    let grading = rubric::update_grading(root, &read("GRADING.md")?).context("GRADING.md")?;
+    let grading = generated::update_grading(root, &read("GRADING.md")?).context("GRADING.md")?;
     Ok(vec![
         ("src/lib.rs", lib_rs(&labs, Lib::Project)),
         ("README.md", readme),
@@ -315,7 +316,7 @@ mod tests {
         fs::write(root.join("README.md"), format!("# lab\n{README_BEGIN}\n{README_END}\n")).unwrap();
         fs::write(
             root.join("GRADING.md"),
-            format!("# Grading\n{}\n{}\n", rubric::BEGIN, rubric::END),
+            format!("# Grading\n{}\n{}\n", generated::points::BEGIN, generated::points::END),
         )
         .unwrap();
         sync(&root).unwrap();

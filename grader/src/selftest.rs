@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::class::batch;
-use crate::grade::{self, Options, Reference};
+use crate::grade::{self, Options};
 use crate::judge::witness;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
 use crate::project::{self, files, rubric};
@@ -421,7 +421,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
         ..Options::default()
     };
     let before = project_digest(root)?;
-    let passes = Reference::of(reference);
+    let passes = reference.as_reference();
     let how = batch::BatchSettings {
         reference: Some(&passes),
         ..batch::BatchSettings::default()
@@ -506,7 +506,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         let sub = dir.join(name);
         match name {
             "grace" => {
-                for (stem, stub) in crate::source::overlay::stubs(root)? {
+                for (stem, stub) in crate::project::labs::stubs(root)? {
                     files::write_creating(&sub.join("labs").join(format!("{stem}.rs")), stub)?;
                 }
             }
@@ -529,7 +529,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         timeout: Duration::from_secs(5),
         ..Options::default()
     };
-    let passes = Reference::of(reference);
+    let passes = reference.as_reference();
     let whole = base.join("one-machine");
     let how = batch::BatchSettings {
         reference: Some(&passes),
@@ -548,7 +548,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         shard_dirs.push(out);
     }
     let merged = base.join("merged");
-    crate::class::shard::merge(root, &merged, &shard_dirs, None)?;
+    crate::class::merge::merge(root, &merged, &shard_dirs, None)?;
 
     let mut problems = Vec::new();
     let (one, many) = (
@@ -634,7 +634,7 @@ fn project_digest(root: &Path) -> Result<std::collections::BTreeMap<String, u64>
         "protocol",
         "grader",
     ] {
-        crate::source::overlay::walk(root, &root.join(dir), &mut |rel, path| {
+        crate::project::files::walk(root, &root.join(dir), &mut |rel, path| {
             if !rel.starts_with("grader/target") {
                 files.insert(rel.to_string(), digest(&crate::project::files::read(path)?));
             }
@@ -686,7 +686,7 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
         timeout: Duration::from_secs(5),
         ..Options::default()
     };
-    let passes = Reference::of(reference);
+    let passes = reference.as_reference();
     let how = batch::BatchSettings {
         reference: Some(&passes),
         ..batch::BatchSettings::default()
@@ -749,13 +749,13 @@ fn handout_check(root: &Path) -> Result<((), String)> {
     // in the handout.
     let mut shared = String::new();
     for dir in ["labs", "src", "tests", "harness", "protocol", "grader/src"] {
-        crate::source::overlay::walk(root, &root.join(dir), &mut |_, path| {
+        crate::project::files::walk(root, &root.join(dir), &mut |_, path| {
             shared.push_str(&std::fs::read_to_string(path).unwrap_or_default());
             Ok(())
         })?;
     }
     let mut telltales = Vec::new();
-    for stem in crate::source::overlay::stubs(root)?.keys() {
+    for stem in crate::project::labs::stubs(root)?.keys() {
         let path = root.join("solutions").join(format!("{stem}.rs"));
         let solution = files::read_to_string(&path)?;
         for line in solution.lines().map(str::trim) {

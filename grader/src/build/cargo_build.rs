@@ -116,7 +116,7 @@ fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome> {
         .stderr(Stdio::piped())
         .process_group(0);
     // Kept: the reference solutions' tests may run meanwhile, killing what they leave behind.
-    let mut child = crate::judge::sandbox::spawn_kept(&mut cmd).context("cannot run cargo")?;
+    let mut child = crate::children::spawn_kept(&mut cmd).context("cannot run cargo")?;
     let stdout = child.stdout.take().expect("piped stdout");
     let silent = crate::progress::is_silent();
     let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout, silent));

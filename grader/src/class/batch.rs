@@ -12,7 +12,8 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::class::shard::{self, Shard};
-use crate::grade::{self, Options, Reference};
+use crate::evidence::Reference;
+use crate::grade::{self, Options};
 use crate::model::Grade;
 use crate::project::{files, rubric};
 use crate::report::gradebook::{self, Roster};
@@ -243,7 +244,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         })
         .collect();
     let possible = points_possible(&labs, reference);
-    write_gradebooks(out, &lab_ids, &possible, &rows, roster)?;
+    gradebook::write(out, &lab_ids, &possible, &rows, roster)?;
     if let Some(shard) = shard {
         let manifest = shard::Manifest {
             version: crate::model::JSON_VERSION,
@@ -281,44 +282,6 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         out.join("gradebook.csv").display()
     );
     Ok(graded)
-}
-
-/// Writes `out/gradebook.csv` and, with a roster, `out/import.csv`, saying on stderr
-/// which folders and roster entries did not match (each is a row with a note, never
-/// dropped silently).
-pub fn write_gradebooks(
-    out: &Path,
-    lab_ids: &[String],
-    possible: &[u32],
-    rows: &[gradebook::Row],
-    roster: Option<&Roster>,
-) -> Result<()> {
-    report::write_file(
-        &out.join("gradebook.csv"),
-        &gradebook::render(lab_ids, possible, rows, roster),
-    )?;
-    let Some(roster) = roster else { return Ok(()) };
-    report::write_file(
-        &out.join("import.csv"),
-        &gradebook::render_import(lab_ids, possible, rows, roster),
-    )?;
-    let (folders, entries) = roster.unmatched(rows);
-    if !folders.is_empty() {
-        eprintln!(
-            "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
-            folders.len(),
-            folders.join(", ")
-        );
-    }
-    if !entries.is_empty() {
-        let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
-        eprintln!(
-            "warning: in the roster but without a submission folder ({}): {}",
-            entries.len(),
-            names.join(", ")
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,4 +4,5 @@
 //! a grades folder (`NAME.json`, `NAME.txt`, `gradebook.csv`).
 
 pub mod batch;
+pub mod merge;
 pub mod shard;

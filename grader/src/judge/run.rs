@@ -19,8 +19,10 @@ use std::time::Duration;
 
 use munmap_lab_protocol::{self as protocol, Verdict};
 
-use crate::judge::sandbox::{self, Sandbox};
-use crate::judge::witness::Transcript;
+use crate::children;
+use crate::evidence::{Ran, Transcript};
+use crate::judge::sandbox::Sandbox;
+use crate::judge::witness;
 use crate::project;
 
 /// Where and how one lab's tests run.
@@ -36,15 +38,6 @@ pub struct Bench<'a> {
     /// Fixture grading only: each test's token is also written into its scratch folder
     /// (`token`), standing for lab code that found it in its process's memory.
     pub token_in_scratch: bool,
-}
-
-/// How one test ran: the verdict on its process, and the window at each of its
-/// checkpoints as the grader read it (empty unless witnessed), and its wall time.
-pub struct Ran {
-    pub verdict: Verdict,
-    pub transcript: Transcript,
-    /// From start to end of the test's process (None when it could not start).
-    pub seconds: Option<f64>,
 }
 
 /// Runs every test in `tests` (graded name, libtest name) of `lab`'s test binary `exe`;
@@ -129,7 +122,7 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
     }
     bench.sandbox.confine(&mut cmd, scratch);
     let ended = if bench.witness {
-        let mut on_stop = |pid| transcript.checkpoint(pid);
+        let mut on_stop = |pid| witness::checkpoint(&mut transcript, pid);
         protocol::bounded::run_observed(cmd, bench.timeout, protocol::OUTPUT_CAP, &mut on_stop)
     } else {
         protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP)
@@ -149,7 +142,7 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
             exe.display()
         )),
     };
-    sandbox::kill_orphans();
+    children::kill_orphans();
     let _ = std::fs::remove_dir_all(scratch);
     Ran {
         verdict,

@@ -4,7 +4,7 @@
 //! process's memory. The kernel's account of that process cannot: when the grader
 //! witnesses a test, it tells the test process where to put its window
 //! ([`protocol::WITNESS_BASE`]), the process stops itself (SIGSTOP) at every step of
-//! its story that shows that window, and at each stop [`Transcript::checkpoint`] reads
+//! its story that shows that window, and at each stop [`checkpoint`] reads
 //! the window from `/proc/PID/smaps` and renders it with the harness's maps view. No
 //! code of the test process runs while it is stopped, and what it printed is not read.
 //!
@@ -18,8 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use munmap_lab_harness::MapsView;
 use munmap_lab_protocol::{self as protocol, Verdict};
 
-use crate::grade::Reference;
-use crate::judge::run::Ran;
+use crate::evidence::{Ran, Reference, Transcript};
 use crate::model::{Grade, TestStatus};
 use crate::project::rubric::Lab;
 
@@ -27,29 +26,17 @@ use crate::project::rubric::Lab;
 /// the grader nothing more (its transcript then differs from any reference).
 pub const MAX_CHECKPOINTS: usize = 64;
 
-/// The window as the grader read it from the kernel at each checkpoint of one test, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Transcript {
-    pub checkpoints: Vec<String>,
-}
-
-impl Transcript {
-    /// Reads the witnessed window of the stopped process `pid` and adds it.
-    pub fn checkpoint(&mut self, pid: u32) {
-        let window = match self.checkpoints.len() {
-            n if n > MAX_CHECKPOINTS => return,
-            MAX_CHECKPOINTS => format!("(more than {MAX_CHECKPOINTS} checkpoints: the rest were not read)\n"),
-            _ => match MapsView::of_process(pid, protocol::WITNESS_BASE as u64, protocol::WITNESS_PAGES) {
-                Ok(view) => view.to_string(),
-                Err(e) => format!("(the window could not be read: {e})\n"),
-            },
-        };
-        self.checkpoints.push(window);
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.checkpoints.is_empty()
-    }
+/// Reads the witnessed window of the stopped process `pid` and adds it to `transcript`.
+pub fn checkpoint(transcript: &mut Transcript, pid: u32) {
+    let window = match transcript.checkpoints.len() {
+        n if n > MAX_CHECKPOINTS => return,
+        MAX_CHECKPOINTS => format!("(more than {MAX_CHECKPOINTS} checkpoints: the rest were not read)\n"),
+        _ => match MapsView::of_process(pid, protocol::WITNESS_BASE as u64, protocol::WITNESS_PAGES) {
+            Ok(view) => view.to_string(),
+            Err(e) => format!("(the window could not be read: {e})\n"),
+        },
+    };
+    transcript.checkpoints.push(window);
 }
 
 /// The verdict on `lab::test` once the kernel has had its say: a pass stands only when

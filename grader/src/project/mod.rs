@@ -2,6 +2,7 @@
 //! target directory, and a clean environment for everything the grader starts.
 
 pub mod files;
+pub mod labs;
 pub mod manifest;
 pub mod rubric;
 

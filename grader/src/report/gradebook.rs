@@ -261,6 +261,32 @@ fn guard(field: &str) -> String {
     }
 }
 
+/// Writes `out/gradebook.csv` and, with a roster, `out/import.csv`, saying on stderr
+/// which folders and roster entries did not match (each is a row with a note, never
+/// dropped silently).
+pub fn write(out: &Path, lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option<&Roster>) -> Result<()> {
+    crate::report::write_file(&out.join("gradebook.csv"), &render(lab_ids, possible, rows, roster))?;
+    let Some(roster) = roster else { return Ok(()) };
+    crate::report::write_file(&out.join("import.csv"), &render_import(lab_ids, possible, rows, roster))?;
+    let (folders, entries) = roster.unmatched(rows);
+    if !folders.is_empty() {
+        eprintln!(
+            "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
+            folders.len(),
+            folders.join(", ")
+        );
+    }
+    if !entries.is_empty() {
+        let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
+        eprintln!(
+            "warning: in the roster but without a submission folder ({}): {}",
+            entries.len(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::project::files;
+use crate::project::{files, labs};
 
 /// Largest file of a submission compared with the handout (a larger one is listed as
 /// ignored unread: nothing the student was given is that big).
@@ -47,66 +47,11 @@ pub struct Overlay {
     pub missing: Vec<String>,
 }
 
-/// The pristine stubs, `labs/*.rs` of the grader's own checkout, by file stem.
-pub fn stubs(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
-    let dir = root.join("labs");
-    let mut stubs = BTreeMap::new();
-    for entry in files::list(&dir)? {
-        let path = entry.path();
-        if let Some(stem) = lab_stem(&path) {
-            stubs.insert(stem, files::read(&path)?);
-        }
-    }
-    Ok(stubs)
-}
-
-/// Where a student's handout records each lab file as it was handed out (in a handout,
-/// `labs/` holds the student's own files, so the stubs cannot be read from there).
-pub const HANDED_OUT: &str = "grader/handed-out.toml";
-
-/// A lab file's fingerprint: its CRC-32 and length (`"89abcdef-4096"`). It tells an
-/// untouched stub from a started lab, for the report only: no point depends on it.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    format!("{:08x}-{}", crc32fast::hash(bytes), bytes.len())
-}
-
-/// Each lab file as it was handed out, by stem: its [`fingerprint`], from
-/// [`HANDED_OUT`] in a student's handout, else from the stubs in `labs/`.
-pub fn handed_out_labs(root: &Path) -> Result<BTreeMap<String, String>> {
-    let path = root.join(HANDED_OUT);
-    if !path.is_file() {
-        return Ok(stubs(root)?
-            .iter()
-            .map(|(stem, bytes)| (stem.clone(), fingerprint(bytes)))
-            .collect());
-    }
-    let text = files::read_to_string(&path)?;
-    let table: toml::Table = text
-        .parse()
-        .with_context(|| format!("{} is not valid TOML", path.display()))?;
-    Ok(table
-        .iter()
-        .filter_map(|(stem, value)| Some((stem.clone(), value.as_str()?.to_string())))
-        .collect())
-}
-
-/// The [`HANDED_OUT`] file for a handout whose lab files have these fingerprints.
-pub fn handed_out_file(labs: &BTreeMap<String, String>) -> String {
-    let mut text = String::from(
-        "# Written by `cargo grade handout`: each lab file as it was handed out (CRC-32 and length),\n\
-         # so `cargo grade` can show a lab nobody has started as one line. No point depends on it.\n",
-    );
-    for (stem, fingerprint) in labs {
-        text.push_str(&format!("{stem} = \"{fingerprint}\"\n"));
-    }
-    text
-}
-
 /// Chooses the lab files for `source`. `handed_out` says whether a file of the
 /// submission equals what the student was given (the pristine file or its handout
 /// version), so only real changes are listed as ignored.
 pub fn overlay(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) -> bool) -> Result<Overlay> {
-    let stubs = stubs(root)?;
+    let stubs = labs::stubs(root)?;
     let mut overlay = Overlay::default();
     match source {
         Source::Checkout => overlay.labs = lab_files_in(&root.join("labs"), &stubs, &mut overlay)?,
@@ -128,7 +73,7 @@ pub fn overlay(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) ->
             overlay.labs = submitted_labs(dir, &stubs, &mut overlay)?;
             let mut ignored = BTreeSet::new();
             let missing = &overlay.missing;
-            walk(dir, dir, &mut |rel, path| {
+            files::walk(dir, dir, &mut |rel, path| {
                 if is_taken_lab(rel, &stubs) && !missing.iter().any(|m| m == rel) {
                     return Ok(());
                 }
@@ -291,38 +236,6 @@ fn is_symlink(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-fn lab_stem(path: &Path) -> Option<String> {
-    (path.extension()? == "rs").then(|| path.file_stem()?.to_str().map(String::from))?
-}
-
-/// Calls `visit(relative path, path)` for every file under `dir`, skipping `target/`
-/// at the top and every `.git/`. Symbolic links are reported, never followed.
-///
-/// An entry that cannot be listed is an error, never skipped: [`sync`] would leave a
-/// file it should remove, and [`build_files`] would build without one.
-pub fn walk(base: &Path, dir: &Path, visit: &mut dyn FnMut(&str, &Path) -> Result<()>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = files::list(dir)?.iter().map(fs::DirEntry::path).collect();
-    entries.sort();
-    for path in entries {
-        let rel = path
-            .strip_prefix(base)
-            .expect("walk stays under its base")
-            .to_string_lossy()
-            .replace('\\', "/");
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let meta = fs::symlink_metadata(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        if meta.is_dir() {
-            if name == ".git" || (rel == "target" && dir == base) {
-                continue;
-            }
-            walk(base, &path, visit)?;
-        } else {
-            visit(&rel, &path)?;
-        }
-    }
-    Ok(())
-}
-
 /// The files a build needs from the pristine project (relative path to content): the
 /// lab crate with `labs` as its lab files, the harness and protocol crates, the suites
 /// and snapshots, and a manifest that stands alone (its own workspace, no grader
@@ -339,7 +252,7 @@ pub fn build_files(root: &Path, slot: &str, labs: &BTreeMap<String, Vec<u8>>) ->
     for dir in ["src", "tests", "snapshots", "harness", "protocol"] {
         let path = root.join(dir);
         if path.is_dir() {
-            walk(root, &path, &mut |rel, path| {
+            files::walk(root, &path, &mut |rel, path| {
                 if !rel.ends_with(".snap.new") && !rel.ends_with(".pending-snap") {
                     files.insert(rel.to_string(), files::read(path)?);
                 }
@@ -372,7 +285,7 @@ fn standalone_manifest(root: &Path, slot: &str) -> Result<Vec<u8>> {
 pub fn sync(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> Result<()> {
     files::create_dir_all(dir)?;
     let mut extra = Vec::new();
-    walk(dir, dir, &mut |rel, path| {
+    files::walk(dir, dir, &mut |rel, path| {
         if !files.contains_key(rel) {
             extra.push(path.to_path_buf());
         }
@@ -493,7 +406,7 @@ mod tests {
             .to_string();
         assert!(err.contains("is a symbolic link"), "{err}");
         // The folder itself, opened without following, says the same.
-        let err = submitted_labs(&sub, &stubs(&root).unwrap(), &mut Overlay::default())
+        let err = submitted_labs(&sub, &labs::stubs(&root).unwrap(), &mut Overlay::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains("is a symbolic link"), "{err}");
