@@ -8,7 +8,7 @@
 //! (arena, maps view, isolation, snapshots) is the crate `munmap-lab-harness`, a
 //! dev-dependency that only the suites can name.
 
-// Generated from rubric.toml by `cargo grade sync` (the text is in grader/src/registry.rs): do not edit.
+// Generated from rubric.toml by `cargo grade sync` (the text is in grader/src/generated/labs.rs): do not edit.
 
 mod page;
 pub use page::{page_size, pages};

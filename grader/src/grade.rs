@@ -23,7 +23,7 @@ use crate::judge::sandbox::Sandbox;
 use crate::judge::score;
 use crate::judge::witness;
 use crate::model::{Grade, LabGrade};
-use crate::project::{self, labs, rubric};
+use crate::project::{Project, REGISTRY, labs, rubric};
 use crate::source::overlay::{self, Source};
 use crate::source::scan;
 use crate::{handout, progress};
@@ -71,13 +71,13 @@ struct Slot {
 
 impl Slot {
     /// Takes the slot of `source`'s kind, waiting for another grader using it.
-    fn take(root: &Path, source: &Source) -> Result<Slot> {
+    fn take(project: &Project, source: &Source) -> Result<Slot> {
         let name = match source {
             Source::Checkout => "checkout",
             Source::Solutions => "solutions",
             Source::Submission(_) => "submission",
         };
-        let dir = project::grader_dir(root).join(name);
+        let dir = project.grader_dir().join(name);
         let work = dir.join("work");
         let _lock = overlay::lock(&work)?;
         Ok(Slot {
@@ -103,14 +103,14 @@ fn label(source: &Source) -> String {
 /// Grades the reference solutions, when this project has them, and keeps what they pass
 /// and what the kernel showed at their checkpoints. Done before any submission runs, once
 /// per grading run.
-pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
-    if !root.join("solutions").is_dir() {
+pub fn reference(project: &Project, options: &Options) -> Result<Option<Reference>> {
+    if !project.has_solutions() {
         return Ok(None);
     }
-    Ok(Some(grade(root, &Source::Solutions, options, None)?.as_reference()))
+    Ok(Some(grade(project, &Source::Solutions, options, None)?.as_reference()))
 }
 
-/// Grades `source` against the pristine project at `root`; `reference` (what the
+/// Grades `source` against the pristine `project`; `reference` (what the
 /// solutions did here) decides which skips are honoured and which passes the kernel
 /// must witness. The solutions and every source graded against a reference are
 /// witnessed; without a reference (a student's handout) nothing is.
@@ -118,19 +118,19 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
 /// The stages, in order: [`prepare`] ([`choose_labs`], the overlay; [`refuse_labs`], what
 /// no lab may hold; [`build_suites`]), then [`finish`] ([`libtest_names`]; [`run_labs`],
 /// one confined process per test; [`score_labs`]).
-pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
-    let prepared = prepare(root, source)?;
-    finish(root, prepared, options, reference)
+pub fn grade(project: &Project, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
+    let prepared = prepare(project, source)?;
+    finish(project, prepared, options, reference)
 }
 
 /// Grades `source` against the reference solutions, graded first (when this project has
 /// them; see [`reference`]). Building runs no lab code, so `source` is built meanwhile:
 /// a warm grade waits for the longer of the two, not for both. The reference's progress
 /// is not shown; the build's is.
-pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Result<Grade> {
+pub fn against_reference(project: &Project, source: &Source, options: &Options) -> Result<Grade> {
     let (reference, prepared) = std::thread::scope(|scope| {
-        let reference = scope.spawn(|| progress::silently(|| reference(root, options)));
-        let prepared = prepare(root, source);
+        let reference = scope.spawn(|| progress::silently(|| reference(project, options)));
+        let prepared = prepare(project, source);
         if !reference.is_finished() {
             progress::waiting_for_reference();
         }
@@ -140,14 +140,13 @@ pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Res
         Ok(reference) => reference.context("grading the reference solutions")?,
         Err(_) => anyhow::bail!("grading the reference solutions panicked"),
     };
-    finish(root, prepared?, options, reference.as_ref())
+    finish(project, prepared?, options, reference.as_ref())
 }
 
 /// A source laid over the pristine project in its slot and built: all that comes before
 /// its first test process.
 pub struct Prepared {
     source: Source,
-    labs: Vec<rubric::Lab>,
     overlay: overlay::Overlay,
     /// The lab files that were built (a refused or build-breaking lab's stub in its place).
     files: BTreeMap<String, Vec<u8>>,
@@ -158,18 +157,15 @@ pub struct Prepared {
 
 /// Overlays `source` on the pristine project in its slot, refuses what no lab may hold
 /// and builds the suites. Runs no lab code (cargo builds only the lab crate and suites).
-pub fn prepare(root: &Path, source: &Source) -> Result<Prepared> {
-    let labs = rubric::load(&root.join("rubric.toml"))?;
-    let overlay = choose_labs(root, source)?;
-    let stubs = labs::stubs(root)?;
-    let (mut files, refused) = refuse_labs(&overlay.labs, &stubs);
-    let (suites, warnings) = suites_present(root, &labs);
-    let slot = Slot::take(root, source)?;
+pub fn prepare(project: &Project, source: &Source) -> Result<Prepared> {
+    let overlay = choose_labs(project, source)?;
+    let (mut files, refused) = refuse_labs(&overlay.labs, &project.stubs);
+    let (suites, warnings) = suites_present(project);
+    let slot = Slot::take(project, source)?;
     progress::grading(&label(source));
-    let built = build_suites(root, &slot, &suites, &mut files, &stubs, refused)?;
+    let built = build_suites(project, &slot, &suites, &mut files, refused)?;
     Ok(Prepared {
         source: source.clone(),
-        labs,
         overlay,
         files,
         built,
@@ -179,10 +175,14 @@ pub fn prepare(root: &Path, source: &Source) -> Result<Prepared> {
 }
 
 /// Runs every rubric test of a prepared source, each in its own confined process, and scores them.
-pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
+pub fn finish(
+    project: &Project,
+    prepared: Prepared,
+    options: &Options,
+    reference: Option<&Reference>,
+) -> Result<Grade> {
     let Prepared {
         source,
-        labs,
         overlay,
         files,
         built,
@@ -190,7 +190,8 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
         slot,
     } = prepared;
     let source = &source;
-    let sandbox = confinement(root, source, options, &slot.work)?;
+    let labs = &project.labs;
+    let sandbox = confinement(project, source, options, &slot.work)?;
     let not_enforced = not_enforced(&sandbox);
     let bench = Bench {
         workdir: &slot.work,
@@ -204,13 +205,13 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
     let pristine = if sandbox.confines_writes() {
         None
     } else {
-        Some(overlay::build_files(root, slot.name, &files)?)
+        Some(overlay::build_files(project, slot.name, &files)?)
     };
     let (libtest_names, problems) = libtest_names(&built, reference);
     warnings.extend(problems);
     let ran = run_labs(
         &slot,
-        &labs,
+        labs,
         &built,
         &libtest_names,
         pristine.as_ref(),
@@ -219,10 +220,10 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
     );
     warnings.extend(ran.warnings);
     if matches!(source, Source::Solutions) {
-        warnings.extend(unlisted_tests(&labs, &libtest_names));
+        warnings.extend(unlisted_tests(labs, &libtest_names));
     }
-    let mut grade = score_labs(&labs, ran.graded, &ran.seconds, reference);
-    grade.not_started = not_started(root, &labs, &overlay)?;
+    let mut grade = score_labs(labs, ran.graded, &ran.seconds, reference);
+    grade.not_started = not_started(project, &overlay);
     grade.ignored = overlay.ignored;
     for missing in overlay.missing {
         grade.warnings.push(format!("{missing} is missing: graded as the stub"));
@@ -236,12 +237,13 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
 
 /// Overlay: the lab files `source` gives, and what else it holds that is not graded
 /// (a file is "changed" only when it differs from both the project and the handout).
-fn choose_labs(root: &Path, source: &Source) -> Result<overlay::Overlay> {
-    let handed_out = handout::files(root)?;
+fn choose_labs(project: &Project, source: &Source) -> Result<overlay::Overlay> {
+    let handed_out = handout::files(project)?;
     let is_handed_out = |rel: &str, bytes: &[u8]| {
-        handed_out.get(rel).is_some_and(|b| b == bytes) || std::fs::read(root.join(rel)).is_ok_and(|b| b == bytes)
+        handed_out.get(rel).is_some_and(|b| b == bytes)
+            || std::fs::read(project.root.join(rel)).is_ok_and(|b| b == bytes)
     };
-    overlay::overlay(root, source, &is_handed_out)
+    overlay::overlay(project, source, &is_handed_out)
 }
 
 /// Refuse: lab files that could reach outside the lab are refused like a compile error
@@ -263,13 +265,14 @@ fn refuse_labs(
 }
 
 /// The rubric's labs that have a suite (`tests/ID.rs`), and a warning for each that has none.
-fn suites_present(root: &Path, labs: &[rubric::Lab]) -> (Vec<String>, Vec<String>) {
-    let (suites, missing): (Vec<&rubric::Lab>, Vec<&rubric::Lab>) = labs
+fn suites_present(project: &Project) -> (Vec<String>, Vec<String>) {
+    let (suites, missing): (Vec<&rubric::Lab>, Vec<&rubric::Lab>) = project
+        .labs
         .iter()
-        .partition(|lab| root.join("tests").join(format!("{}.rs", lab.id)).is_file());
+        .partition(|lab| project.root.join("tests").join(format!("{}.rs", lab.id)).is_file());
     let warnings = missing
         .iter()
-        .map(|lab| format!("rubric.toml lists {}, but tests/{}.rs does not exist", lab.id, lab.id))
+        .map(|lab| format!("{REGISTRY} lists {}, but tests/{}.rs does not exist", lab.id, lab.id))
         .collect();
     (suites.iter().map(|lab| lab.id.clone()).collect(), warnings)
 }
@@ -277,15 +280,14 @@ fn suites_present(root: &Path, labs: &[rubric::Lab]) -> (Vec<String>, Vec<String
 /// Build: the suites in the slot's work folder; a lab that breaks the build is charged a
 /// build error and built as its stub (`files` is left holding what was built).
 fn build_suites(
-    root: &Path,
+    project: &Project,
     slot: &Slot,
     suites: &[String],
     files: &mut BTreeMap<String, Vec<u8>>,
-    stubs: &BTreeMap<String, Vec<u8>>,
     refused: BTreeMap<String, String>,
 ) -> Result<Built> {
     progress::building(suites.len(), !slot.work.join("target").exists());
-    let built = cargo_build::build(root, &slot.work, slot.name, suites, files, stubs, refused)?;
+    let built = cargo_build::build(project, &slot.work, slot.name, suites, files, &project.stubs, refused)?;
     progress::built();
     Ok(built)
 }
@@ -410,22 +412,23 @@ fn score_labs(
 }
 
 /// The labs whose file is still the one handed out (for the report only).
-fn not_started(root: &Path, labs: &[rubric::Lab], overlay: &overlay::Overlay) -> Result<Vec<String>> {
-    let handed_out = labs::handed_out_labs(root)?;
-    Ok(labs
+fn not_started(project: &Project, overlay: &overlay::Overlay) -> Vec<String> {
+    let handed_out = &project.handed_out;
+    project
+        .labs
         .iter()
         .filter(|lab| {
             let file = overlay.labs.get(&lab.id).map(|bytes| labs::fingerprint(bytes));
             file.is_some() && file.as_ref() == handed_out.get(&lab.id)
         })
         .map(|lab| lab.id.clone())
-        .collect())
+        .collect()
 }
 
 /// The sandbox for `source`'s test processes: they may read their own work folder
 /// (sources and build) but nothing else of the project, the submission or the batch.
-fn confinement(root: &Path, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox> {
-    let mut hidden = vec![root.to_path_buf()];
+fn confinement(project: &Project, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox> {
+    let mut hidden = vec![project.root.clone()];
     if let Source::Submission(dir) = source {
         hidden.push(dir.clone());
     }
@@ -442,7 +445,7 @@ fn unlisted_tests(labs: &[rubric::Lab], libtest_names: &BTreeMap<String, String>
         let graded = libtest_names.keys().filter_map(|name| name.strip_prefix(&prefix));
         for name in graded.filter(|name| lab.points_of(name).is_none()) {
             warnings.push(format!(
-                "{}::{name} carries no points: add it to [{}.points] in rubric.toml",
+                "{}::{name} carries no points: add it to [{}.points] in {REGISTRY}",
                 lab.id, lab.id
             ));
         }

@@ -10,9 +10,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::project::labs;
-use crate::project::manifest;
-use crate::registry;
+use crate::generated;
+use crate::project::{Project, REGISTRY, labs, manifest};
 
 const STUDENT_README: &str = include_str!("../handout/README.md");
 const WORKFLOW: &str = include_str!("../handout/grade.yml");
@@ -26,7 +25,7 @@ grade = \"run --package munmap-grader --\"\n\
 RUST_TEST_THREADS = \"1\"\n";
 
 /// Top-level files copied as they are.
-const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", "rubric.toml", "GRADING.md"];
+const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", REGISTRY, "GRADING.md"];
 /// Folders copied as they are (with the exceptions in [`is_withheld`]).
 const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "harness", "protocol", "grader"];
 
@@ -39,7 +38,8 @@ fn is_withheld(rel: &str) -> bool {
 }
 
 /// Every file of the handout: relative path to content.
-pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+pub fn files(project: &Project) -> Result<BTreeMap<String, Vec<u8>>> {
+    let root = &project.root;
     let mut files = BTreeMap::new();
     for name in AS_IS {
         let path = root.join(name);
@@ -64,10 +64,9 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         let grading = for_students(&String::from_utf8_lossy(grading));
         files.insert("GRADING.md".into(), grading.into_bytes());
     }
-    let labs = registry::load(root)?;
-    let lib = registry::lib_rs(&labs, registry::Lib::Handout);
+    let lib = generated::labs::lib_rs(&project.labs, generated::labs::Lib::Handout);
     files.insert("src/lib.rs".into(), lib.into_bytes());
-    let handed_out = labs::handed_out_file(&labs::handed_out_labs(root)?);
+    let handed_out = labs::handed_out_file(&project.handed_out);
     files.insert(labs::HANDED_OUT.into(), handed_out.into_bytes());
     files.insert("README.md".into(), STUDENT_README.as_bytes().to_vec());
     files.insert(".cargo/config.toml".into(), CARGO_CONFIG.as_bytes().to_vec());
@@ -76,7 +75,7 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
 }
 
 /// Writes the handout into `dir`, which must be new or empty.
-pub fn export(root: &Path, dir: &Path) -> Result<usize> {
+pub fn export(project: &Project, dir: &Path) -> Result<usize> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .with_context(|| format!("cannot read {}", dir.display()))?
@@ -85,7 +84,7 @@ pub fn export(root: &Path, dir: &Path) -> Result<usize> {
     {
         bail!("`{}` is not empty: export the handout into a new folder", dir.display());
     }
-    let files = files(root)?;
+    let files = files(project)?;
     for (rel, content) in &files {
         crate::project::files::write_creating(&dir.join(rel), content)?;
     }
@@ -146,8 +145,7 @@ mod tests {
 
     #[test]
     fn the_lib_takes_labs_only() {
-        let root = crate::project::root();
-        let lib = String::from_utf8(files(&root).unwrap()["src/lib.rs"].clone()).unwrap();
+        let lib = String::from_utf8(files(&crate::project::this_project()).unwrap()["src/lib.rs"].clone()).unwrap();
         assert!(!lib.contains("solutions"), "{lib}");
         assert!(
             lib.contains("#[path = \"../labs/lab01_full.rs\"]\npub mod lab01_full;\n"),

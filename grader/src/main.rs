@@ -36,7 +36,7 @@ use anyhow::{Context, Result};
 
 use class::{batch, merge};
 use cli::Command;
-use project::{files, rubric};
+use project::{Project, files};
 use source::overlay::{self, Source};
 
 /// The exit status of a usage error (the command line or the environment); 1 is a runtime error.
@@ -76,7 +76,8 @@ fn main() -> ExitCode {
 
 /// Carries out a parsed command.
 fn execute(command: Command) -> Result<Finished> {
-    let root = project::root();
+    // Read once, by the commands that need the project (not `--help` or `--version`).
+    let project = || Project::load(&project::root());
     match command {
         Command::Help => print!("{}", cli::USAGE),
         Command::Version => println!("munmap-grader {}", env!("CARGO_PKG_VERSION")),
@@ -84,7 +85,7 @@ fn execute(command: Command) -> Result<Finished> {
             source,
             outputs,
             options,
-        } => grade_command(&root, &source, &outputs, &options)?,
+        } => grade_command(&project()?, &source, &outputs, &options)?,
         Command::Batch {
             dir,
             out,
@@ -101,14 +102,14 @@ fn execute(command: Command) -> Result<Finished> {
                 progress: true,
                 ..batch::BatchSettings::default()
             };
-            let graded = batch::grade_batch(&root, &dir, &out, &options, &how)?;
+            let graded = batch::grade_batch(&project()?, &dir, &out, &options, &how)?;
             if graded.iter().any(|g| g.result.is_err()) {
                 return Ok(Finished::SomeNotGraded);
             }
         }
         Command::Merge { out, shards, roster } => {
             let roster = roster.as_deref().map(report::gradebook::Roster::read).transpose()?;
-            let merged = merge::merge(&root, &out, &shards, roster.as_ref())?;
+            let merged = merge::merge(&project()?, &out, &shards, roster.as_ref())?;
             println!(
                 "merged {} shards: {} submission(s), {} graded; gradebook: {}",
                 merged.shards,
@@ -118,33 +119,28 @@ fn execute(command: Command) -> Result<Finished> {
             );
         }
         Command::Handout { dir } => {
-            let count = handout::export(&root, &dir)?;
+            let count = handout::export(&project()?, &dir)?;
             println!(
                 "Wrote the student repository ({count} files) to {}: no solutions, a README for students \
                  and .github/workflows/grade.yml (grades every push for GitHub Classroom).",
                 dir.display()
             );
         }
-        Command::Rubric { write, check } => rubric_command(&root, write, check)?,
+        Command::Rubric { write, check } => rubric_command(&project()?, write, check)?,
         Command::Sync => {
-            for line in registry::sync(&root)? {
+            for line in generated::sync(&project()?)? {
                 println!("{line}");
             }
         }
-        Command::Selftest { only } => selftest::check_project(&root, only.as_deref())?,
+        Command::Selftest { only } => selftest::check_project(&project()?, only.as_deref())?,
     }
     Ok(Finished::Done)
 }
 
 /// `cargo grade [--solutions | --submission DIR]`: one grade, on the terminal and in
 /// the forms asked for.
-fn grade_command(
-    root: &std::path::Path,
-    source: &Source,
-    outputs: &cli::Outputs,
-    options: &grade::Options,
-) -> Result<()> {
-    let mut keep_out = report::paths::project_keep_out(root);
+fn grade_command(project: &Project, source: &Source, outputs: &cli::Outputs, options: &grade::Options) -> Result<()> {
+    let mut keep_out = report::paths::project_keep_out(project);
     if let Source::Submission(dir) = source {
         overlay::check_submission_dir(dir)?;
         keep_out.push((dir.clone(), "the submission being graded".to_string()));
@@ -169,8 +165,8 @@ fn grade_command(
     // A skip counts only where the reference solutions skip too: they are graded first,
     // before any lab code of the source runs.
     let graded = match source {
-        Source::Solutions => grade::grade(root, source, options, None),
-        _ => grade::against_reference(root, source, options),
+        Source::Solutions => grade::grade(project, source, options, None),
+        _ => grade::against_reference(project, source, options),
     };
     progress::clear();
     let grade = match graded {
@@ -205,19 +201,16 @@ fn grade_command(
 /// Prints the points table, or rewrites / checks the generated tables (points and
 /// mistakes) inside a Markdown file.
 fn rubric_command(
-    root: &std::path::Path,
+    project: &Project,
     write: Option<std::path::PathBuf>,
     check: Option<std::path::PathBuf>,
 ) -> Result<()> {
     let Some(path) = write.as_ref().or(check.as_ref()) else {
-        print!(
-            "{}",
-            generated::points::table(&rubric::load(&root.join("rubric.toml"))?)
-        );
+        print!("{}", generated::points::table(&project.labs));
         return Ok(());
     };
     let doc = files::read_to_string(path)?;
-    let updated = generated::update_grading(root, &doc).with_context(|| path.display().to_string())?;
+    let updated = generated::update_grading(project, &doc).with_context(|| path.display().to_string())?;
     if check.is_some() {
         if updated != doc {
             anyhow::bail!(

@@ -1,182 +1,31 @@
-//! The one registry of labs: `rubric.toml`. A lab is a `[NAME]` table there (title,
-//! summary, points) plus its mirrored files: `labs/NAME.rs`, `solutions/NAME.rs`,
-//! `tests/NAME.rs` and, when the suite takes snapshots, `snapshots/NAME__*.snap`.
+//! The registry check: the lab files and everything generated from the registry
+//! (`rubric.toml`, read as the [`Project`]'s labs) agree with it.
 //!
-//! The rubric is the registry because it already names every lab, one table per lab
-//! named like its files, and goes to students with the labs: a second list would be one
-//! more thing to keep in step. What lists the labs elsewhere is generated from it by
-//! `cargo grade sync` (`src/lib.rs`, README.md's lab table, GRADING.md's tables), and
-//! [`problems`] checks the rest, rustlings-style: one line per problem, naming the file
-//! and the command or edit that fixes it.
+//! A lab is a `[NAME]` table of the registry (title, summary, points) plus its mirrored
+//! files: `labs/NAME.rs`, `solutions/NAME.rs`, `tests/NAME.rs` and, when the suite takes
+//! snapshots, `snapshots/NAME__*.snap`. The rubric is the registry because it already
+//! names every lab, one table per lab named like its files, and goes to students with
+//! the labs: a second list would be one more thing to keep in step. What lists the labs
+//! elsewhere is generated from it by `cargo grade sync` (`crate::generated`: `src/lib.rs`,
+//! README.md's lab table, GRADING.md's tables), and [`problems`] checks the rest,
+//! rustlings-style: one line per problem, naming the file and the command or edit that
+//! fixes it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::generated;
-use crate::project::rubric;
-
-/// The registry's file, relative to the project root.
-pub const REGISTRY: &str = "rubric.toml";
-
-/// One lab of the registry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub id: String,
-    /// What the lab teaches, one line (README.md's lab table).
-    pub summary: Option<String>,
-}
-
-/// The labs of `root`'s registry, sorted by id.
-pub fn load(root: &Path) -> Result<Vec<Entry>> {
-    let path = root.join(REGISTRY);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    // The rubric's own checks first (names, titles, points); then the summaries it does not read.
-    let labs = rubric::parse(&text).with_context(|| path.display().to_string())?;
-    let table: toml::Table = text.parse()?;
-    Ok(labs
-        .into_iter()
-        .map(|lab| {
-            let summary = table[&lab.id].get("summary").and_then(|s| s.as_str()).map(String::from);
-            Entry { id: lab.id, summary }
-        })
-        .collect())
-}
-
-/// Which `src/lib.rs`: the project's, whose lab modules come from `labs/` or, with the
-/// `solutions` feature, from `solutions/`; or the student handout's, from `labs/` only.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Lib {
-    Project,
-    Handout,
-}
-
-const PROJECT_DOC: &str = "\
-//! munmap-lab: a teaching lab for Linux `munmap()`.
-//!
-//! Each lab is one module. By default the modules are the student stubs in `labs/`;
-//! with the cargo feature `solutions` the same modules come from `solutions/`, so the
-//! suites in `tests/` are written once and run against either.
-//!
-//! This crate holds lab code and nothing else a lab could misuse: the test harness
-//! (arena, maps view, isolation, snapshots) is the crate `munmap-lab-harness`, a
-//! dev-dependency that only the suites can name.
-
-// Generated from rubric.toml by `cargo grade sync` (the text is in grader/src/registry.rs): do not edit.
-";
-
-const HANDOUT_DOC: &str = "\
-//! munmap-lab: a teaching lab for Linux `munmap()`.
-//!
-//! Each lab is one module, from `labs/`; its suite is `tests/<lab>.rs`.
-//! The suites' harness is the crate `munmap-lab-harness` (`harness/`), which lab code cannot use.
-";
-
-const PAGE: &str = "
-mod page;
-pub use page::{page_size, pages};
-";
-
-const PROJECT_LABS: &str = "
-// Each lab module comes from `labs/` or, with `--features solutions`, from `solutions/`.
-// Every lab spells out both paths: `#[path]` takes only a literal, and tools that read
-// the module tree without expanding `cfg_attr` (cargo-mutants) need a plain `#[path]`.
-";
-
-/// `src/lib.rs` for these labs: plain `#[path]` attributes (cargo-mutants reads the
-/// module tree without expanding `cfg_attr`), no build script or `include!`.
-pub fn lib_rs(labs: &[Entry], lib: Lib) -> String {
-    let mut out = String::from(match lib {
-        Lib::Project => PROJECT_DOC,
-        Lib::Handout => HANDOUT_DOC,
-    });
-    out.push_str(PAGE);
-    if lib == Lib::Project {
-        out.push_str(PROJECT_LABS);
-    }
-    for Entry { id, .. } in labs {
-        out.push('\n');
-        match lib {
-            Lib::Project => out.push_str(&format!(
-                "#[cfg(not(feature = \"solutions\"))]\n#[path = \"../labs/{id}.rs\"]\npub mod {id};\n\
-                 #[cfg(feature = \"solutions\")]\n#[path = \"../solutions/{id}.rs\"]\npub mod {id};\n"
-            )),
-            Lib::Handout => out.push_str(&format!("#[path = \"../labs/{id}.rs\"]\npub mod {id};\n")),
-        }
-    }
-    out
-}
-
-/// Where README.md's lab table sits.
-pub const README_BEGIN: &str = "<!-- labs: generated from rubric.toml by `cargo grade sync`; do not edit -->";
-pub const README_END: &str = "<!-- end of labs -->";
-
-/// README.md's lab table: each lab and its summary.
-pub fn readme_table(labs: &[Entry]) -> String {
-    let mut out = String::from("| lab | behaviour |\n| --- | --- |\n");
-    for lab in labs {
-        out.push_str(&format!(
-            "| `{}` | {} |\n",
-            lab.id,
-            lab.summary.as_deref().unwrap_or("")
-        ));
-    }
-    out
-}
-
-/// Each generated file (relative path) with its text as the registry makes it; GRADING.md's
-/// tables come from [`generated::update_grading`].
-fn generated(root: &Path) -> Result<Vec<(&'static str, String)>> {
-    let labs = load(root)?;
-    if let Some(lab) = labs.iter().find(|lab| lab.summary.is_none()) {
-        bail!(
-            "[{id}] in {REGISTRY} has no `summary` (README.md's lab table shows it): \
-             add `summary = \"what {id} teaches\"` under `title`",
-            id = lab.id
-        );
-    }
-    let read = |rel: &str| {
-        let path = root.join(rel);
-        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))
-    };
-    let readme = generated::with_section(&read("README.md")?, README_BEGIN, README_END, &readme_table(&labs))
-        .context("README.md")?;
-    let grading = generated::update_grading(root, &read("GRADING.md")?).context("GRADING.md")?;
-    Ok(vec![
-        ("src/lib.rs", lib_rs(&labs, Lib::Project)),
-        ("README.md", readme),
-        ("GRADING.md", grading),
-    ])
-}
-
-/// `cargo grade sync`: rewrites what the registry generates; says, per file, what it did.
-pub fn sync(root: &Path) -> Result<Vec<String>> {
-    if !root.join("solutions").is_dir() {
-        bail!(
-            "`cargo grade sync` rewrites the full project's files, and this checkout has no solutions/ (a student handout)"
-        );
-    }
-    let mut done = Vec::new();
-    for (rel, text) in generated(root)? {
-        let path = root.join(rel);
-        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
-            done.push(format!("{rel}: up to date"));
-        } else {
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-            done.push(format!("{rel}: rewritten from {REGISTRY}"));
-        }
-    }
-    Ok(done)
-}
+use crate::project::{Project, REGISTRY};
 
 /// What makes the lab files disagree with the registry, one line per problem, each
 /// naming the file and the command or edit that fixes it. Empty when all agree.
-pub fn problems(root: &Path) -> Result<Vec<String>> {
-    let labs = load(root)?;
+pub fn problems(project: &Project) -> Result<Vec<String>> {
+    let (root, labs) = (&project.root, &project.labs);
     let ids: BTreeSet<&str> = labs.iter().map(|lab| lab.id.as_str()).collect();
     let mut problems = Vec::new();
-    for lab in &labs {
+    for lab in labs {
         problems.extend(missing_files(root, &lab.id));
     }
     for folder in ["labs", "solutions", "tests"] {
@@ -189,7 +38,7 @@ pub fn problems(root: &Path) -> Result<Vec<String>> {
             }
         }
     }
-    match generated(root) {
+    match generated::files(project) {
         Ok(files) => {
             for (rel, text) in files {
                 let path = root.join(rel);
@@ -270,12 +119,12 @@ fn rs_stems(dir: &Path) -> Result<Vec<String>> {
 }
 
 /// `cargo selftest`'s check: the summary, or every problem on its own line.
-pub fn selftest(root: &Path) -> Result<((), String)> {
-    let problems = problems(root)?;
+pub fn selftest(project: &Project) -> Result<((), String)> {
+    let problems = problems(project)?;
     if !problems.is_empty() {
         anyhow::bail!("{}", problems.join("\n"));
     }
-    let labs = load(root)?;
+    let labs = &project.labs;
     Ok((
         (),
         format!(
@@ -313,7 +162,15 @@ mod tests {
         .unwrap();
         fs::write(root.join("tests/lab02_b.rs"), "#[test]\nfn y() {}\n").unwrap();
         fs::write(root.join("snapshots/lab01_a__x.snap"), "snapshot\n").unwrap();
-        fs::write(root.join("README.md"), format!("# lab\n{README_BEGIN}\n{README_END}\n")).unwrap();
+        fs::write(
+            root.join("README.md"),
+            format!(
+                "# lab\n{}\n{}\n",
+                generated::labs::README_BEGIN,
+                generated::labs::README_END
+            ),
+        )
+        .unwrap();
         fs::write(
             root.join("GRADING.md"),
             format!("# Grading\n{}\n{}\n", generated::points::BEGIN, generated::points::END),
@@ -321,6 +178,16 @@ mod tests {
         .unwrap();
         sync(&root).unwrap();
         root
+    }
+
+    /// `cargo grade sync` on the project at `root`, read afresh.
+    fn sync(root: &Path) -> Result<Vec<String>> {
+        generated::sync(&Project::load(root)?)
+    }
+
+    /// The registry check of the project at `root`, read afresh.
+    fn problems(root: &Path) -> Result<Vec<String>> {
+        super::problems(&Project::load(root)?)
     }
 
     /// The problems of `root`, each expected to contain every one of `wanted` (in order).
@@ -417,19 +284,5 @@ mod tests {
         assert_problems(&root, &[&["[lab02_b]", "add `summary = "]]);
         assert!(sync(&root).is_err());
         fs::remove_dir_all(&root).unwrap();
-    }
-
-    #[test]
-    fn the_handout_lib_has_no_solutions_branch() {
-        let labs = [Entry {
-            id: "lab01_a".into(),
-            summary: None,
-        }];
-        let lib = lib_rs(&labs, Lib::Handout);
-        assert!(!lib.contains("solutions"), "{lib}");
-        assert!(
-            lib.ends_with("\n#[path = \"../labs/lab01_a.rs\"]\npub mod lab01_a;\n"),
-            "{lib}"
-        );
     }
 }

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::class::batch;
+use crate::generated;
 use crate::grade::{self, Options};
-use crate::judge::witness;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
-use crate::project::{self, files, rubric};
+use crate::project::{Project, files};
 use crate::report::{classroom, junit};
 use crate::source::overlay::Source;
 use crate::{fixtures, handout, mistakes, registry};
@@ -79,7 +79,8 @@ impl Checks<'_> {
 }
 
 /// Runs every check, or with `only` the checks whose name contains it.
-pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
+pub fn check_project(project: &Project, only: Option<&str>) -> Result<()> {
+    let root = &project.root;
     if !root.join("solutions").is_dir() {
         bail!(
             "selftest checks the full project, and this checkout has no solutions/ (a student handout): \
@@ -94,7 +95,7 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
     };
     checks.run_if_wanted("harness and protocol unit tests", || {
         cargo_tests(
-            root,
+            project,
             root,
             &[
                 "test",
@@ -107,30 +108,30 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
         )
     });
     checks.run_if_wanted("grader unit tests", || {
-        cargo_tests(root, root, &["test", "--quiet", "--package", "munmap-grader"])
+        cargo_tests(project, root, &["test", "--quiet", "--package", "munmap-grader"])
     });
-    checks.run_if_wanted("labs registry", || registry::selftest(root));
-    checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(root));
+    checks.run_if_wanted("labs registry", || registry::selftest(project));
+    checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(project));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
-        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(root))
+        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(project))
     } else {
-        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(root))
+        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(project))
     };
-    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(root));
+    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(project));
     let mut graded: Vec<(String, Grade)> = Vec::new();
     if let Some(solutions) = &solutions {
         graded.push(("solutions".into(), solutions.clone()));
     }
     match &solutions {
         Some(reference) => {
-            if let Some(grades) = checks.run_if_wanted("fixture submissions", || fixture_batch(root, reference)) {
+            if let Some(grades) = checks.run_if_wanted("fixture submissions", || fixture_batch(project, reference)) {
                 graded.extend(grades);
             }
-            if let Some(grades) = checks.run_if_wanted("mistakes catalogue", || mistake_rounds(root, reference)) {
+            if let Some(grades) = checks.run_if_wanted("mistakes catalogue", || mistake_rounds(project, reference)) {
                 graded.extend(grades);
             }
-            if let Some(grades) = checks.run_if_wanted(SHARDS, || shards_merge(root, reference)) {
+            if let Some(grades) = checks.run_if_wanted(SHARDS, || shards_merge(project, reference)) {
                 graded.extend(grades);
             }
         }
@@ -139,8 +140,8 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
         }
         None => {}
     }
-    checks.run_if_wanted("grade outputs", || grade_outputs(root, &graded));
-    checks.run_if_wanted("student handout", || handout_check(root));
+    checks.run_if_wanted("grade outputs", || grade_outputs(project, &graded));
+    checks.run_if_wanted("student handout", || handout_check(project));
 
     println!("selftest: took {:.0} s", checks.started.elapsed().as_secs_f64());
     // The closing line CI reads: `N passed, N failed` alone.
@@ -157,8 +158,9 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
 
 /// Every file in `snapshots/` is `<lab>__<test>.snap` for a test in rubric.toml (a
 /// renamed or deleted test leaves an orphan that nobody reviews), and none is pending.
-fn snapshot_files(root: &Path) -> Result<((), String)> {
-    let labs = rubric::load(&root.join("rubric.toml"))?;
+fn snapshot_files(project: &Project) -> Result<((), String)> {
+    let root = &project.root;
+    let labs = &project.labs;
     let expected: std::collections::BTreeSet<String> = labs
         .iter()
         .flat_map(|lab| {
@@ -192,13 +194,14 @@ fn snapshot_files(root: &Path) -> Result<((), String)> {
 }
 
 /// Runs `cargo ARGS` with its output captured; shows it only when it fails.
-fn cargo_tests(root: &Path, cwd: &Path, args: &[&str]) -> Result<((), String)> {
-    cargo_in(root, cwd, &project::target_dir(root), args)
+fn cargo_tests(project: &Project, cwd: &Path, args: &[&str]) -> Result<((), String)> {
+    cargo_in(project, cwd, &project.target_dir(), args)
 }
 
 /// `cargo ARGS` run in `cwd` with `target` as its target directory.
-fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<((), String)> {
-    let output = project::cargo(root)
+fn cargo_in(project: &Project, cwd: &Path, target: &Path, args: &[&str]) -> Result<((), String)> {
+    let output = project
+        .cargo()
         .env("CARGO_TARGET_DIR", target)
         .args(args)
         .current_dir(cwd)
@@ -223,8 +226,8 @@ fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<(()
     Ok(((), format!("{passed} passed")))
 }
 
-fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {
-    let grade = grade::grade(root, &Source::Solutions, &Options::default(), None)?;
+fn solutions_get_full_marks(project: &Project) -> Result<(Grade, String)> {
+    let grade = grade::grade(project, &Source::Solutions, &Options::default(), None)?;
     let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
     for lab in &grade.labs {
         if lab.status == LabStatus::BuildError {
@@ -246,7 +249,7 @@ fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {
         problems.push("details: cargo test --features solutions".into());
         bail!("{}", problems.join("\n"));
     }
-    witnessed_list(root, &grade)?;
+    witnessed_list(project, &grade)?;
     let skipped: Vec<String> = grade.tests_with(TestStatus::Skipped).collect();
     let note = if skipped.is_empty() {
         String::new()
@@ -263,21 +266,22 @@ fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {
 }
 
 /// GRADING.md lists the tests the kernel witnesses as this run of the reference solutions found them.
-fn witnessed_list(root: &Path, grade: &Grade) -> Result<()> {
+fn witnessed_list(project: &Project, grade: &Grade) -> Result<()> {
+    let root = &project.root;
     let path = root.join("GRADING.md");
     let doc = files::read_to_string(&path)?;
     let section = doc
-        .split_once(witness::BEGIN)
-        .and_then(|(_, rest)| rest.split_once(witness::END))
+        .split_once(generated::witnessed::BEGIN)
+        .and_then(|(_, rest)| rest.split_once(generated::witnessed::END))
         .map(|(section, _)| section.strip_prefix('\n').unwrap_or(section))
         .with_context(|| {
             format!(
                 "GRADING.md lacks the list of kernel-witnessed tests (`{}`)",
-                witness::BEGIN
+                generated::witnessed::BEGIN
             )
         })?;
-    let labs = rubric::load(&root.join("rubric.toml"))?;
-    let expected = witness::expected_list(&labs, grade, &witness::listed(section));
+    let labs = &project.labs;
+    let expected = generated::witnessed::expected_list(labs, grade, &generated::witnessed::listed(section));
     if section != expected {
         bail!(
             "GRADING.md's list of kernel-witnessed tests is not what the reference solutions' run shows: \
@@ -289,8 +293,8 @@ fn witnessed_list(root: &Path, grade: &Grade) -> Result<()> {
 
 /// The stubs graded as `cargo grade` grades this checkout: against the reference
 /// solutions, built while those are graded.
-fn stubs_fail_every_test(root: &Path) -> Result<((), String)> {
-    let grade = grade::against_reference(root, &Source::Checkout, &Options::default())?;
+fn stubs_fail_every_test(project: &Project) -> Result<((), String)> {
+    let grade = grade::against_reference(project, &Source::Checkout, &Options::default())?;
     let mut problems = Vec::new();
     let mut count = 0;
     for lab in &grade.labs {
@@ -332,8 +336,9 @@ fn grades_of(graded: &[batch::Graded]) -> Vec<(String, Grade)> {
 /// grades of the checks above (real messages, build errors, partial points); a grade
 /// of every pattern of passes, failures and skips over the rubric is added, so the
 /// check means something when run alone (`cargo selftest outputs`).
-fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)> {
-    let labs = rubric::load(&root.join("rubric.toml"))?;
+fn grade_outputs(project: &Project, graded: &[(String, Grade)]) -> Result<((), String)> {
+    let root = &project.root;
+    let labs = &project.labs;
     let mut grades: Vec<(String, Grade)> = graded.to_vec();
     let statuses = [TestStatus::Pass, TestStatus::Fail, TestStatus::Skipped];
     for pattern in 0..27usize {
@@ -391,7 +396,8 @@ fn grade_outputs(root: &Path, graded: &[(String, Grade)]) -> Result<((), String)
     ))
 }
 
-fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
+fn fixture_batch(project: &Project, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
+    let root = &project.root;
     let mut fixtures = fixtures::load(root)?;
     // Fixtures that try to do damage run only where the sandbox would stop them.
     let unenforced = crate::judge::sandbox::Sandbox::new(&[], &[])
@@ -407,7 +413,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
         }
         fixtures.retain(|f| !f.needs_sandbox);
     }
-    let base = project::grader_dir(root).join("selftest");
+    let base = project.grader_dir().join("selftest");
     let dir = base.join("fixtures");
     let _ = std::fs::remove_dir_all(&dir);
     for fixture in &fixtures {
@@ -426,7 +432,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
         reference: Some(&passes),
         ..batch::BatchSettings::default()
     };
-    let graded = batch::grade_batch(root, &dir, &base.join("fixtures-grades"), &options, &how)?;
+    let graded = batch::grade_batch(project, &dir, &base.join("fixtures-grades"), &options, &how)?;
     let mut problems = Vec::new();
     let after = project_digest(root)?;
     for (path, _) in before.iter().filter(|(path, digest)| after.get(*path) != Some(*digest)) {
@@ -497,16 +503,17 @@ const SHARDS: &str = "shards merge into one machine's gradebook";
 /// hold addresses and thread ids). The batch has a case-insensitive name clash across
 /// shards (`Alice`, `alice`: files `Alice` and `alice~2`), a submission not graded (no
 /// `labs/`), one with a lab left as the stub and one nobody started; every shard has one.
-fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
+fn shards_merge(project: &Project, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
+    let root = &project.root;
     const N: u32 = 3;
-    let base = project::grader_dir(root).join("selftest").join("shards");
+    let base = project.grader_dir().join("selftest").join("shards");
     let _ = std::fs::remove_dir_all(&base);
     let dir = base.join("batch");
     for name in ["alice", "Alice", "grace"] {
         let sub = dir.join(name);
         match name {
             "grace" => {
-                for (stem, stub) in crate::project::labs::stubs(root)? {
+                for (stem, stub) in &project.stubs {
                     files::write_creating(&sub.join("labs").join(format!("{stem}.rs")), stub)?;
                 }
             }
@@ -535,7 +542,7 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
         reference: Some(&passes),
         ..batch::BatchSettings::default()
     };
-    let graded = batch::grade_batch(root, &dir, &whole, &options, &how)?;
+    let graded = batch::grade_batch(project, &dir, &whole, &options, &how)?;
     let mut shard_dirs = Vec::new();
     for k in 1..=N {
         let out = base.join(format!("shard-{k}"));
@@ -544,11 +551,11 @@ fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>,
             shard: Some(crate::class::shard::Shard { k, n: N }),
             ..batch::BatchSettings::default()
         };
-        batch::grade_batch(root, &dir, &out, &options, &how)?;
+        batch::grade_batch(project, &dir, &out, &options, &how)?;
         shard_dirs.push(out);
     }
     let merged = base.join("merged");
-    crate::class::merge::merge(root, &merged, &shard_dirs, None)?;
+    crate::class::merge::merge(project, &merged, &shard_dirs, None)?;
 
     let mut problems = Vec::new();
     let (one, many) = (
@@ -672,10 +679,11 @@ fn processes_with(mark: &str) -> Vec<i32> {
 
 /// The catalogue of classic mistakes, graded in rounds (see `crate::mistakes`): each
 /// mistake must land exactly where it says, every unpatched lab keeps full marks.
-fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
+fn mistake_rounds(project: &Project, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
+    let root = &project.root;
     let catalogue = mistakes::load(root)?;
     let rounds = mistakes::rounds(&catalogue);
-    let base = project::grader_dir(root).join("selftest");
+    let base = project.grader_dir().join("selftest");
     let dir = base.join("mistakes");
     let _ = std::fs::remove_dir_all(&dir);
     let names: Vec<String> = (1..=rounds.len()).map(|n| format!("round-{n:02}")).collect();
@@ -691,8 +699,8 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
         reference: Some(&passes),
         ..batch::BatchSettings::default()
     };
-    let graded = batch::grade_batch(root, &dir, &base.join("mistakes-grades"), &options, &how)?;
-    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let graded = batch::grade_batch(project, &dir, &base.join("mistakes-grades"), &options, &how)?;
+    let labs = &project.labs;
     let mut problems = Vec::new();
     let mut lines = Vec::new();
     for (round, name) in rounds.iter().zip(&names) {
@@ -731,8 +739,9 @@ fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)
     ))
 }
 
-fn handout_check(root: &Path) -> Result<((), String)> {
-    let files = handout::files(root)?;
+fn handout_check(project: &Project) -> Result<((), String)> {
+    let root = &project.root;
+    let files = handout::files(project)?;
     let mut problems = Vec::new();
     for required in [
         "README.md",
@@ -755,7 +764,7 @@ fn handout_check(root: &Path) -> Result<((), String)> {
         })?;
     }
     let mut telltales = Vec::new();
-    for stem in crate::project::labs::stubs(root)?.keys() {
+    for stem in project.stubs.keys() {
         let path = root.join("solutions").join(format!("{stem}.rs"));
         let solution = files::read_to_string(&path)?;
         for line in solution.lines().map(str::trim) {
@@ -782,15 +791,15 @@ fn handout_check(root: &Path) -> Result<((), String)> {
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
-    let dir = project::grader_dir(root).join("selftest").join("handout");
+    let dir = project.grader_dir().join("selftest").join("handout");
     let _ = std::fs::remove_dir_all(&dir);
-    handout::export(root, &dir)?;
+    handout::export(project, &dir)?;
     // A target directory of its own: the handout's packages have the same names and
     // workspace-relative paths as this project's, so sharing one would mix their builds.
     // Its lab package needs only the suites' light dependencies; the grader is this code.
-    let target = project::grader_dir(root).join("handout-target");
+    let target = project.grader_dir().join("handout-target");
     cargo_in(
-        root,
+        project,
         &dir,
         &target,
         &["build", "--quiet", "--package", "munmap-lab", "--tests"],

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
 use crate::build::blame::{Attempt, blame};
-use crate::project;
+use crate::project::Project;
 use crate::source::overlay;
 
 /// Longest one build may take (a cold build of every dependency on 2 cores takes ~2 min).
@@ -39,7 +39,7 @@ pub struct Built {
 /// (see [`blame`]), and `labs` is left holding what was built. `errors` may already
 /// hold labs refused before building (their stub is already in `labs`).
 pub fn build(
-    root: &Path,
+    project: &Project,
     dir: &Path,
     slot: &str,
     suites: &[String],
@@ -64,8 +64,8 @@ pub fn build(
                 (lab.clone(), content.clone())
             })
             .collect();
-        overlay::sync(dir, &overlay::build_files(root, slot, &current)?)?;
-        let outcome = cargo_build(root, dir, suites)?;
+        overlay::sync(dir, &overlay::build_files(project, slot, &current)?)?;
+        let outcome = cargo_build(project, dir, suites)?;
         Ok((outcome.attempt(), outcome.binaries))
     };
     let (errors, binaries) = blame(&candidates, errors, &mut build_with)?;
@@ -100,8 +100,8 @@ impl Outcome {
     }
 }
 
-fn cargo_build(root: &Path, dir: &Path, suites: &[String]) -> Result<Outcome> {
-    let mut cmd = project::cargo(root);
+fn cargo_build(project: &Project, dir: &Path, suites: &[String]) -> Result<Outcome> {
+    let mut cmd = project.cargo();
     // The slot's own target directory: a submission's build shares no folder with the
     // reference solutions' build.
     cmd.env("CARGO_TARGET_DIR", dir.join("target"));

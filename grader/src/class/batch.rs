@@ -15,7 +15,7 @@ use crate::class::shard::{self, Shard};
 use crate::evidence::Reference;
 use crate::grade::{self, Options};
 use crate::model::Grade;
-use crate::project::{files, rubric};
+use crate::project::{Project, files, rubric};
 use crate::report::gradebook::{self, Roster};
 use crate::report::{self, terminal};
 use crate::source::overlay::Source;
@@ -153,17 +153,23 @@ pub struct BatchSettings<'a> {
 /// `out/NAME.txt` and `out/gradebook.csv` (with a roster, also `out/import.csv`; with a
 /// shard, `out/shard.json`). The reference (what the solutions pass here) is graded
 /// first when not given.
-pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: &BatchSettings) -> Result<Vec<Graded>> {
+pub fn grade_batch(
+    project: &Project,
+    dir: &Path,
+    out: &Path,
+    options: &Options,
+    how: &BatchSettings,
+) -> Result<Vec<Graded>> {
     let BatchSettings {
         reference,
         roster,
         shard,
         progress,
     } = *how;
-    let labs = rubric::load(&root.join("rubric.toml"))?;
+    let labs = &project.labs;
     let lab_ids: Vec<String> = labs.iter().map(|l| l.id.clone()).collect();
     let all = folders(dir)?;
-    report::paths::check_out_dir(out, dir, &report::paths::project_keep_out(root))?;
+    report::paths::check_out_dir(out, dir, &report::paths::project_keep_out(project))?;
     files::create_dir_all(out)?;
     // Stems over the whole batch: a shard names each file as one machine would.
     let batch_names: Vec<String> = all.iter().map(|f| f.name.clone()).collect();
@@ -188,7 +194,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
             if progress {
                 eprintln!("grading the reference solutions first (a skip counts only where they skip too) ...");
             }
-            computed = grade::reference(root, options)?;
+            computed = grade::reference(project, options)?;
             computed.as_ref()
         }
     };
@@ -207,9 +213,8 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         let one = Instant::now();
         let result = match folder.refused {
             Some(why) => Err(why.to_string()),
-            None => {
-                grade::grade(root, &Source::Submission(folder.path), options, reference).map_err(|e| format!("{e:#}"))
-            }
+            None => grade::grade(project, &Source::Submission(folder.path), options, reference)
+                .map_err(|e| format!("{e:#}")),
         };
         let seconds = one.elapsed().as_secs_f64();
         let outcome = match &result {
@@ -243,7 +248,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
             file: &g.file,
         })
         .collect();
-    let possible = points_possible(&labs, reference);
+    let possible = points_possible(labs, reference);
     gradebook::write(out, &lab_ids, &possible, &rows, roster)?;
     if let Some(shard) = shard {
         let manifest = shard::Manifest {
@@ -356,7 +361,7 @@ mod tests {
         fs::remove_dir_all(dir.join("alice")).unwrap();
         let out = temp("rows-grades");
         let graded = grade_batch(
-            &crate::project::root(),
+            &crate::project::this_project(),
             &dir,
             &out,
             &Options::default(),
@@ -387,7 +392,7 @@ mod tests {
             ..BatchSettings::default()
         };
         let err = grade_batch(
-            &crate::project::root(),
+            &crate::project::this_project(),
             &dir,
             &dir.join("grades"),
             &Options::default(),

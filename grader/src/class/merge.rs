@@ -10,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::class::batch;
 use crate::class::shard::{Entry, MANIFEST, Manifest, Shard};
 use crate::model::{Grade, JSON_VERSION};
-use crate::project::files;
+use crate::project::{Project, files};
 use crate::report::gradebook::{self, Roster, Row};
 use crate::report::{self, paths};
 
@@ -63,7 +63,7 @@ pub struct Merged {
 /// when the shards do not make up one batch: a shard missing or given twice, shards of
 /// different batches or counts, a submission in no shard or in two, or machines that
 /// disagree on the points possible.
-pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged> {
+pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged> {
     let shards: Vec<Read> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
     let first = shards.first().context("give at least one shard's grades folder")?;
     let n = first.shard.n;
@@ -193,7 +193,7 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
         }
     }
 
-    let mut keep_out = paths::project_keep_out(root);
+    let mut keep_out = paths::project_keep_out(project);
     for read in &shards {
         if paths::resolve(out).starts_with(paths::resolve(&read.dir)) {
             bail!(
@@ -348,11 +348,11 @@ mod tests {
 
     #[test]
     fn shards_merge_into_the_gradebook_of_one_machine() {
-        let root = crate::project::root();
+        let project = crate::project::this_project();
         for n in [1, 2, 3, 5] {
             let (one, dirs) = class(&format!("merge{n}"), n);
             let out = dirs[0].parent().unwrap().join("merged");
-            let merged = merge(&root, &out, &dirs, None).unwrap();
+            let merged = merge(&project, &out, &dirs, None).unwrap();
             assert_eq!((merged.submissions, merged.graded, merged.shards), (6, 5, n));
             assert_eq!(
                 std::fs::read_to_string(out.join("gradebook.csv")).unwrap(),
@@ -366,10 +366,10 @@ mod tests {
 
     #[test]
     fn shards_that_do_not_make_up_one_batch_are_refused() {
-        let root = crate::project::root();
+        let project = crate::project::this_project();
         let (_, dirs) = class("refused", 3);
         let out = dirs[0].parent().unwrap().join("merged");
-        let refused = |dirs: &[PathBuf]| format!("{:#}", merge(&root, &out, dirs, None).err().unwrap());
+        let refused = |dirs: &[PathBuf]| format!("{:#}", merge(&project, &out, dirs, None).err().unwrap());
         let err = refused(&dirs[..2]);
         assert!(err.starts_with("shard 3/3 is missing"), "{err}");
         let err = refused(&[dirs[0].clone()]);
@@ -382,7 +382,7 @@ mod tests {
         assert!(err.contains("holds no shard's grades"), "{err}");
         let err = format!(
             "{:#}",
-            merge(&root, &dirs[0].join("merged"), &dirs, None).err().unwrap()
+            merge(&project, &dirs[0].join("merged"), &dirs, None).err().unwrap()
         );
         assert!(err.contains("is inside"), "{err}");
         assert!(!out.exists(), "nothing is written when refused");
@@ -406,7 +406,7 @@ mod tests {
         );
         // A shard that graded nothing (no reference) does not count for the points possible.
         edit_manifest(&dirs[2], |m| m.reference = false);
-        let one_empty = merge(&root, &out, &dirs, None);
+        let one_empty = merge(&project, &out, &dirs, None);
         assert!(one_empty.is_ok(), "{:?}", one_empty.err());
         std::fs::remove_dir_all(&out).unwrap();
 

@@ -100,6 +100,7 @@ mod tests {
         Lab {
             id: "lab02".into(),
             title: "Partial".into(),
+            summary: None,
             points: vec![
                 ("a".into(), 1),
                 ("b".into(), 2),

@@ -1,13 +1,92 @@
-//! Where things are: the pristine project (the grader's own checkout), the shared
-//! target directory, and a clean environment for everything the grader starts.
+//! The pristine project (the grader's own checkout) as one value, [`Project`], read
+//! once per run and passed to every stage: where it is, its labs (the registry,
+//! `rubric.toml`), their stubs and how they were handed out. Also where the builds go
+//! (the shared target directory) and a clean environment for everything the grader starts.
 
 pub mod files;
 pub mod labs;
 pub mod manifest;
 pub mod rubric;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use anyhow::Result;
+
+use rubric::Lab;
+
+/// The registry of labs, relative to the project root: the rubric names every lab (one
+/// table per lab, named like its files) and gives each test its points.
+pub const REGISTRY: &str = "rubric.toml";
+
+/// The pristine project every source is laid over, read once.
+#[derive(Debug)]
+pub struct Project {
+    /// The project's folder (see [`root`]).
+    pub root: PathBuf,
+    /// Every lab of the registry, sorted by id: title, summary and each test's points.
+    pub labs: Vec<Lab>,
+    /// The stubs, `labs/*.rs`, by file stem (in a student's handout: the student's files).
+    pub stubs: BTreeMap<String, Vec<u8>>,
+    /// Each lab file as it was handed out, by stem: its [`labs::fingerprint`].
+    pub handed_out: BTreeMap<String, String>,
+}
+
+impl Project {
+    /// Reads the project at `root`: the registry (checked; every error names the file
+    /// and the entry), the stubs, and the handed-out fingerprints.
+    pub fn load(root: &Path) -> Result<Project> {
+        let labs = rubric::load(&root.join(REGISTRY))?;
+        let stubs = labs::stubs(root)?;
+        let handed_out = labs::handed_out_labs(root, &stubs)?;
+        Ok(Project {
+            root: root.to_path_buf(),
+            labs,
+            stubs,
+            handed_out,
+        })
+    }
+
+    /// A project at `root` with nothing read (no labs, no stubs), for unit tests that
+    /// need only where it is.
+    #[cfg(test)]
+    pub fn bare(root: &Path) -> Project {
+        Project {
+            root: root.to_path_buf(),
+            labs: Vec::new(),
+            stubs: BTreeMap::new(),
+            handed_out: BTreeMap::new(),
+        }
+    }
+
+    /// Whether this is the full project (a student's handout has no `solutions/`).
+    pub fn has_solutions(&self) -> bool {
+        self.root.join("solutions").is_dir()
+    }
+
+    /// The target directory shared by every build the grader makes, so dependencies
+    /// compile once: cargo's own (`CARGO_TARGET_DIR` or `target/` of the project).
+    pub fn target_dir(&self) -> PathBuf {
+        match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+            Some(dir) => self.root.join(dir),
+            None => self.root.join("target"),
+        }
+    }
+
+    /// The grader's own scratch space inside the target directory.
+    pub fn grader_dir(&self) -> PathBuf {
+        self.target_dir().join("munmap-grader")
+    }
+
+    /// `cargo` (the one running us, when run through cargo), with the grading environment.
+    pub fn cargo(&self) -> Command {
+        let mut cmd = clean_command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+        cmd.env("CARGO_TARGET_DIR", self.target_dir());
+        cmd
+    }
+}
 
 /// The grader's own checkout: the project root above `grader/`. It is the pristine
 /// copy every submission is laid over.
@@ -16,21 +95,6 @@ pub fn root() -> PathBuf {
         .parent()
         .expect("grader/ lives in the project")
         .to_path_buf()
-}
-
-/// The target directory shared by every build the grader makes, so dependencies
-/// compile once: cargo's own (`CARGO_TARGET_DIR` or `target/` of the project).
-pub fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
-        Some(dir) => root.join(dir),
-        None => root.join("target"),
-    }
-}
-
-/// The grader's own scratch space inside the target directory.
-pub fn grader_dir(root: &Path) -> PathBuf {
-    target_dir(root).join("munmap-grader")
 }
 
 /// Variables that would change how lab code is built or judged, whoever set them.
@@ -63,11 +127,10 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     cmd
 }
 
-/// `cargo` (the one running us, when run through cargo), with the grading environment.
-pub fn cargo(root: &Path) -> Command {
-    let mut cmd = clean_command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.env("CARGO_TARGET_DIR", target_dir(root));
-    cmd
+/// This checkout, read as a [`Project`], for unit tests.
+#[cfg(test)]
+pub fn this_project() -> Project {
+    Project::load(&root()).expect("this checkout is a project")
 }
 
 /// A fresh, empty folder for one unit test: `munmap-grader-NAME-PID` in the system's

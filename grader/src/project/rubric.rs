@@ -1,5 +1,7 @@
-//! `rubric.toml`: the points for every graded test, per lab (the one source of truth).
-//! The table GRADING.md shows of it is generated in `crate::generated::points`.
+//! `rubric.toml`, the registry of labs: every lab's title, summary and the points for
+//! each of its graded tests (the one source of truth), and its one parser. It is read
+//! once per run, as the [`crate::project::Project`]'s labs; the tables shown of it are
+//! generated in `crate::generated`.
 
 use anyhow::{Context, Result, bail};
 
@@ -7,12 +9,14 @@ use crate::project::files;
 
 use std::path::Path;
 
-/// One lab's title and the points of each of its tests, keyed by graded name
+/// One lab of the registry: its title, what it teaches (README.md's lab table) and
+/// the points of each of its tests, keyed by graded name
 /// ([`munmap_lab_protocol::graded_name`]), in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lab {
     pub id: String,
     pub title: String,
+    pub summary: Option<String>,
     pub points: Vec<(String, u32)>,
 }
 
@@ -48,6 +52,7 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
             .and_then(|t| t.as_str())
             .with_context(|| format!("[{id}] needs a `title` string"))?
             .to_string();
+        let summary = lab.get("summary").and_then(|s| s.as_str()).map(String::from);
         let entries = lab
             .get("points")
             .and_then(|p| p.as_table())
@@ -64,7 +69,12 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
             }
             points.push((test.clone(), n as u32));
         }
-        labs.push(Lab { id, title, points });
+        labs.push(Lab {
+            id,
+            title,
+            summary,
+            points,
+        });
     }
     labs.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(labs)

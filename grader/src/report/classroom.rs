@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn the_reporter_prints_cargo_grades_numbers_for_every_lab_of_the_rubric() {
-        let labs = crate::project::rubric::load(&crate::project::root().join("rubric.toml")).unwrap();
+        let labs = crate::project::this_project().labs;
         let statuses = [TestStatus::Pass, TestStatus::Fail, TestStatus::Skipped];
         // Every pass/fail/skip pattern of each lab's first six tests (the rest follow
         // the pattern round), with a build error and an all-pass grade among them.
@@ -483,7 +483,7 @@ mod tests {
     fn every_partial_score_of_every_lab_is_exact_in_the_reporters_arithmetic() {
         // (passed / tests) x max_score in binary floating point is exactly `passed` for
         // every count up to 21 (15 / 22 x 22 is not): every lab's points must stay below.
-        let labs = crate::project::rubric::load(&crate::project::root().join("rubric.toml")).unwrap();
+        let labs = crate::project::this_project().labs;
         for l in &labs {
             let max: u32 = l.points.iter().map(|(_, p)| p).sum();
             for n in 1..=max {
@@ -506,6 +506,7 @@ mod tests {
         let rubric = crate::project::rubric::Lab {
             id: "lab03_spanning".into(),
             title: String::new(),
+            summary: None,
             points: vec![("a".into(), 2), ("b".into(), 1)],
         };
         let broken = crate::judge::score::build_error_grade(&rubric, "labs/lab03_spanning.rs:4:5: error[E0425]: x");

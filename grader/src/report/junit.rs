@@ -255,6 +255,7 @@ mod tests {
             &crate::project::rubric::Lab {
                 id: "lab03_spanning".into(),
                 title: "Spanning".into(),
+                summary: None,
                 points: vec![("a".into(), 2), ("b".into(), 1)],
             },
             "error[E0425]: cannot find value `x` in this scope\n --> labs/lab03_spanning.rs:12:5",

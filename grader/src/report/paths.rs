@@ -9,13 +9,16 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+use crate::project::Project;
+
 /// A folder (or file) no output may be written into, and what it is, for the message.
 pub type KeepOut = (PathBuf, String);
 
-/// What the pristine project at `root` holds that an output must not overwrite: the
+/// What the pristine `project` holds that an output must not overwrite: the
 /// files the grader reads (labs, solutions, suites, manifest, rubric, the grader) and
 /// the work folders it rewrites.
-pub fn project_keep_out(root: &Path) -> Vec<KeepOut> {
+pub fn project_keep_out(project: &Project) -> Vec<KeepOut> {
+    let root = &project.root;
     let mut keep: Vec<KeepOut> = [
         "labs",
         "solutions",
@@ -25,13 +28,13 @@ pub fn project_keep_out(root: &Path) -> Vec<KeepOut> {
         "grader",
         "Cargo.toml",
         "Cargo.lock",
-        "rubric.toml",
+        crate::project::REGISTRY,
         "build.rs",
     ]
     .iter()
     .map(|name| (root.join(name), format!("the project's own {name}")))
     .collect();
-    let grader_dir = crate::project::grader_dir(root);
+    let grader_dir = project.grader_dir();
     for name in ["work", "runs"] {
         keep.push((grader_dir.join(name), "the grader's work folders".to_string()));
     }
@@ -324,7 +327,7 @@ mod tests {
         fs::write(dir.join("file"), "x").unwrap();
         one_line(check_out_dir(&dir.join("file"), &batch, &[]), "is a file, not a folder");
         one_line(check_out_dir(&dir.join("file/grades"), &batch, &[]), "is not a folder");
-        let keep = project_keep_out(&dir);
+        let keep = project_keep_out(&Project::bare(&dir));
         one_line(
             check_out_dir(&dir.join("labs/grades"), &batch, &keep),
             "the project's own labs",

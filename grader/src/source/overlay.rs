@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::project::{files, labs};
+use crate::project::{Project, files};
 
 /// Largest file of a submission compared with the handout (a larger one is listed as
 /// ignored unread: nothing the student was given is that big).
@@ -50,11 +50,11 @@ pub struct Overlay {
 /// Chooses the lab files for `source`. `handed_out` says whether a file of the
 /// submission equals what the student was given (the pristine file or its handout
 /// version), so only real changes are listed as ignored.
-pub fn overlay(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) -> bool) -> Result<Overlay> {
-    let stubs = labs::stubs(root)?;
+pub fn overlay(project: &Project, source: &Source, handed_out: &dyn Fn(&str, &[u8]) -> bool) -> Result<Overlay> {
+    let (root, stubs) = (&project.root, &project.stubs);
     let mut overlay = Overlay::default();
     match source {
-        Source::Checkout => overlay.labs = lab_files_in(&root.join("labs"), &stubs, &mut overlay)?,
+        Source::Checkout => overlay.labs = lab_files_in(&root.join("labs"), stubs, &mut overlay)?,
         Source::Solutions => {
             let dir = root.join("solutions");
             if !dir.is_dir() {
@@ -63,18 +63,18 @@ pub fn overlay(root: &Path, source: &Source, handed_out: &dyn Fn(&str, &[u8]) ->
                     dir.display()
                 );
             }
-            overlay.labs = lab_files_in(&dir, &stubs, &mut overlay)?;
+            overlay.labs = lab_files_in(&dir, stubs, &mut overlay)?;
             if !overlay.missing.is_empty() {
                 bail!("solutions/ lacks {}", overlay.missing.join(", "));
             }
         }
         Source::Submission(dir) => {
             check_submission_dir(dir)?;
-            overlay.labs = submitted_labs(dir, &stubs, &mut overlay)?;
+            overlay.labs = submitted_labs(dir, stubs, &mut overlay)?;
             let mut ignored = BTreeSet::new();
             let missing = &overlay.missing;
             files::walk(dir, dir, &mut |rel, path| {
-                if is_taken_lab(rel, &stubs) && !missing.iter().any(|m| m == rel) {
+                if is_taken_lab(rel, stubs) && !missing.iter().any(|m| m == rel) {
                     return Ok(());
                 }
                 let same =
@@ -240,7 +240,12 @@ fn is_symlink(path: &Path) -> bool {
 /// lab crate with `labs` as its lab files, the harness and protocol crates, the suites
 /// and snapshots, and a manifest that stands alone (its own workspace, no grader
 /// member, no default features).
-pub fn build_files(root: &Path, slot: &str, labs: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Vec<u8>>> {
+pub fn build_files(
+    project: &Project,
+    slot: &str,
+    labs: &BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let root = &project.root;
     let mut files = BTreeMap::new();
     files.insert("Cargo.toml".to_string(), standalone_manifest(root, slot)?);
     for name in ["Cargo.lock", "build.rs"] {
@@ -333,6 +338,14 @@ mod tests {
         crate::project::temp_dir(name)
     }
 
+    /// A project of stubs only, at `root`.
+    fn project_at(root: &Path) -> Project {
+        Project {
+            stubs: crate::project::labs::stubs(root).unwrap(),
+            ..Project::bare(root)
+        }
+    }
+
     #[test]
     fn sync_rewrites_only_changes_and_removes_extras() {
         let dir = temp("sync");
@@ -369,7 +382,7 @@ mod tests {
         std::os::unix::fs::symlink(root.join("labs/lab01_a.rs"), sub.join("labs/lab02_b.rs")).unwrap();
 
         let same_as_root = |rel: &str, bytes: &[u8]| fs::read(root.join(rel)).is_ok_and(|b| b == bytes);
-        let overlay = overlay(&root, &Source::Submission(sub.clone()), &same_as_root).unwrap();
+        let overlay = overlay(&project_at(&root), &Source::Submission(sub.clone()), &same_as_root).unwrap();
         assert_eq!(overlay.labs["lab01_a"], b"answer a");
         assert_eq!(overlay.labs["lab02_b"], b"stub b", "a symlink is never followed");
         assert_eq!(overlay.missing, ["labs/lab02_b.rs"]);
@@ -401,12 +414,12 @@ mod tests {
         assert!(err.contains("labs` is a symbolic link"), "{err}");
         assert!(err.contains("make labs/ a real folder"), "{err}");
         assert!(!err.contains('\n'));
-        let err = overlay(&root, &Source::Submission(sub.clone()), &|_, _| true)
+        let err = overlay(&project_at(&root), &Source::Submission(sub.clone()), &|_, _| true)
             .unwrap_err()
             .to_string();
         assert!(err.contains("is a symbolic link"), "{err}");
         // The folder itself, opened without following, says the same.
-        let err = submitted_labs(&sub, &labs::stubs(&root).unwrap(), &mut Overlay::default())
+        let err = submitted_labs(&sub, &project_at(&root).stubs, &mut Overlay::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains("is a symbolic link"), "{err}");
@@ -428,7 +441,7 @@ mod tests {
         mkfifo(&sub.join("notes/pipe"));
         fs::write(sub.join("labs/lab03_c.rs"), "answer c").unwrap();
 
-        let overlay = overlay(&root, &Source::Submission(sub.clone()), &|_, _| true).unwrap();
+        let overlay = overlay(&project_at(&root), &Source::Submission(sub.clone()), &|_, _| true).unwrap();
         assert_eq!(overlay.labs["lab01_a"], b"stub lab01_a");
         assert_eq!(overlay.labs["lab02_b"], b"stub lab02_b");
         assert_eq!(overlay.labs["lab03_c"], b"answer c");
