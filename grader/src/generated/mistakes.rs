@@ -2,8 +2,8 @@
 //! (`grader/fixtures/mistakes.toml`): lab, mistake, the tests that catch it, points lost.
 //!
 //! It reads of each entry only what the table shows (name, why, lab, which tests must
-//! lose); how a mistake patches its lab and how it is graded is the test rig's
-//! (`crate::mistakes`, `crate::fixtures`), which checks the whole entry.
+//! lose); how a mistake patches its lab, and whether it lands where it says, is for
+//! the test rig (`cargo selftest`'s mistakes check), which checks the whole entry.
 
 use std::path::Path;
 
