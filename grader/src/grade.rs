@@ -36,14 +36,12 @@ pub struct Options {
     pub token_in_scratch: bool,
 }
 
+/// The protocol's default timeout: the command line sets another (`--timeout`, or
+/// `MUNMAP_LAB_TEST_TIMEOUT`, read there and only there).
 impl Default for Options {
     fn default() -> Self {
-        let timeout = std::env::var(protocol::TIMEOUT_ENV)
-            .ok()
-            .and_then(|s| protocol::parse_timeout(&s).ok())
-            .unwrap_or(protocol::DEFAULT_TIMEOUT);
         Options {
-            timeout,
+            timeout: protocol::DEFAULT_TIMEOUT,
             hidden: Vec::new(),
             token_in_scratch: false,
         }

@@ -75,8 +75,9 @@ impl Checks<'_> {
     }
 }
 
-/// Runs every check, or with `only` the checks whose name contains it.
-pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
+/// Runs every check, or with `only` the checks whose name contains it; `options` are the
+/// command line's (its timeout grades the solutions and the stubs).
+pub fn check_project(root: &Path, only: Option<&str>, options: &Options) -> Result<()> {
     if !root.join("solutions").is_dir() {
         bail!(
             "selftest checks the full project, and this checkout has no solutions/ (a student handout): \
@@ -110,11 +111,11 @@ pub fn check_project(root: &Path, only: Option<&str>) -> Result<()> {
     checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(root));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
-        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(root))
+        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(root, options))
     } else {
-        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(root))
+        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(root, options))
     };
-    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(root));
+    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(root, options));
     let mut graded: Vec<(String, Grade)> = Vec::new();
     if let Some(solutions) = &solutions {
         graded.push(("solutions".into(), solutions.clone()));
@@ -220,8 +221,8 @@ fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<(()
     Ok(((), format!("{passed} passed")))
 }
 
-fn solutions_get_full_marks(root: &Path) -> Result<(Grade, String)> {
-    let grade = grade::grade(root, &Source::Solutions, &Options::default(), None)?;
+fn solutions_get_full_marks(root: &Path, options: &Options) -> Result<(Grade, String)> {
+    let grade = grade::grade(root, &Source::Solutions, options, None)?;
     let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
     for lab in &grade.labs {
         if lab.status == LabStatus::BuildError {
@@ -286,8 +287,8 @@ fn witnessed_list(root: &Path, grade: &Grade) -> Result<()> {
 
 /// The stubs graded as `cargo grade` grades this checkout: against the reference
 /// solutions, built while those are graded.
-fn stubs_fail_every_test(root: &Path) -> Result<((), String)> {
-    let grade = grade::against_reference(root, &Source::Checkout, &Options::default())?;
+fn stubs_fail_every_test(root: &Path, options: &Options) -> Result<((), String)> {
+    let grade = grade::against_reference(root, &Source::Checkout, options)?;
     let mut problems = Vec::new();
     let mut count = 0;
     for lab in &grade.labs {

@@ -1,4 +1,4 @@
-//! A class graded on several machines: `cargo grade --batch DIR --shard K/N` grades one
+//! A class graded on several machines: `cargo grade batch DIR --shard K/N` grades one
 //! shard of DIR, and `cargo grade merge OUT SHARD_DIR...` combines the shards' grades
 //! into the gradebook one machine would have written for the whole batch.
 //!
@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::batch;
-use crate::cli::UsageError;
 use crate::model::{Grade, JSON_VERSION};
 use crate::output::gradebook::{Roster, Row};
 use crate::output::{self, paths};
@@ -47,12 +46,8 @@ impl fmt::Display for Shard {
 
 impl Shard {
     /// `K/N`, e.g. `2/4`.
-    pub fn parse(text: &str) -> Result<Shard, UsageError> {
-        let wrong = || {
-            UsageError::from(format!(
-                "--shard {text}: give K/N, shard K of N, e.g. --shard 2/4 (1 <= K <= N)"
-            ))
-        };
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let wrong = || format!("give K/N, shard K of N, e.g. --shard 2/4 (1 <= K <= N), not `{text}`");
         let (k, n) = text.split_once('/').ok_or_else(wrong)?;
         let (k, n): (u32, u32) = (
             k.trim().parse().map_err(|_| wrong())?,
@@ -123,7 +118,7 @@ fn read_shard(dir: &Path) -> Result<Read> {
     let text = std::fs::read_to_string(&path).map_err(|e| {
         anyhow!(
             "`{}` holds no shard's grades ({MANIFEST}: {e}): give the --out folders of \
-             `cargo grade --batch DIR --shard K/N`",
+             `cargo grade batch DIR --shard K/N`",
             dir.display()
         )
     })?;
@@ -136,7 +131,9 @@ fn read_shard(dir: &Path) -> Result<Read> {
             manifest.version
         );
     }
-    let shard = Shard::parse(&manifest.shard).with_context(|| path.display().to_string())?;
+    let shard = Shard::parse(&manifest.shard)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| path.display().to_string())?;
     Ok(Read {
         dir: dir.to_path_buf(),
         shard,
