@@ -162,7 +162,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let lab_ids: Vec<String> = labs.iter().map(|l| l.id.clone()).collect();
     let all = folders(dir)?;
-    output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root))?;
+    output::paths::check_out_dir(out, dir, &output::paths::project_keep_out(root)?)?;
     files::create_dir_all(out)?;
     // Stems over the whole batch: a shard names each file as one machine would.
     let batch_names: Vec<String> = all.iter().map(|f| f.name.clone()).collect();

@@ -16,11 +16,12 @@ use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::cargo_build::Built;
 use crate::model::{Grade, LabGrade, TestStatus};
+use crate::progress::Progress;
 use crate::run::{self, Bench};
 use crate::sandbox::{self, Sandbox};
 use crate::witness::{self, Transcript};
 use crate::workdir::{self, Source};
-use crate::{cargo_build, handout, progress, project, rubric, scan, score};
+use crate::{cargo_build, handout, project, rubric, scan, score};
 
 /// Settings of one grading run.
 #[derive(Clone, Debug)]
@@ -34,6 +35,8 @@ pub struct Options {
     /// its scratch folder, standing for lab code that found it in its process's memory.
     /// No command-line option sets it.
     pub token_in_scratch: bool,
+    /// Whether this grade's progress is shown (the reference's, beside a build, is not).
+    pub progress: Progress,
 }
 
 /// The protocol's default timeout: the command line sets another (`--timeout`, or
@@ -44,6 +47,7 @@ impl Default for Options {
             timeout: protocol::DEFAULT_TIMEOUT,
             hidden: Vec::new(),
             token_in_scratch: false,
+            progress: Progress::Shown,
         }
     }
 }
@@ -107,7 +111,7 @@ impl Slot {
             Source::Solutions => "solutions",
             Source::Submission(_) => "submission",
         };
-        let dir = project::grader_dir(root).join(name);
+        let dir = project::grader_dir(root)?.join(name);
         let work = dir.join("work");
         let _lock = workdir::lock(&work)?;
         Ok(Slot {
@@ -149,7 +153,7 @@ pub fn reference(root: &Path, options: &Options) -> Result<Option<Reference>> {
 /// no lab may hold; [`build_suites`]), then [`finish`] ([`libtest_names`]; [`run_labs`],
 /// one confined process per test; [`score_labs`]).
 pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
-    let prepared = prepare(root, source)?;
+    let prepared = prepare(root, source, options.progress)?;
     finish(root, prepared, options, reference)
 }
 
@@ -159,10 +163,14 @@ pub fn grade(root: &Path, source: &Source, options: &Options, reference: Option<
 /// is not shown; the build's is.
 pub fn against_reference(root: &Path, source: &Source, options: &Options) -> Result<Grade> {
     let (reference, prepared) = std::thread::scope(|scope| {
-        let reference = scope.spawn(|| progress::silently(|| reference(root, options)));
-        let prepared = prepare(root, source);
+        let silent = Options {
+            progress: Progress::Silent,
+            ..options.clone()
+        };
+        let reference = scope.spawn(move || reference(root, &silent));
+        let prepared = prepare(root, source, options.progress);
         if !reference.is_finished() {
-            progress::waiting_for_reference();
+            options.progress.waiting_for_reference();
         }
         (reference.join(), prepared)
     });
@@ -188,15 +196,15 @@ pub struct Prepared {
 
 /// Overlays `source` on the pristine project in its slot, refuses what no lab may hold
 /// and builds the suites. Runs no lab code (cargo builds only the lab crate and suites).
-pub fn prepare(root: &Path, source: &Source) -> Result<Prepared> {
+pub fn prepare(root: &Path, source: &Source, progress: Progress) -> Result<Prepared> {
     let labs = rubric::load(&root.join("rubric.toml"))?;
     let overlay = choose_labs(root, source)?;
     let stubs = workdir::stubs(root)?;
     let (mut files, refused) = refuse_labs(&overlay.labs, &stubs);
     let (suites, warnings) = suites_present(root, &labs);
     let slot = Slot::take(root, source)?;
-    progress::grading(&label(source));
-    let built = build_suites(root, &slot, &suites, &mut files, &stubs, refused)?;
+    progress.grading(&label(source));
+    let built = build_suites(root, &slot, &suites, &mut files, &stubs, refused, progress)?;
     Ok(Prepared {
         source: source.clone(),
         labs,
@@ -229,6 +237,7 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
         sandbox: &sandbox,
         witness: reference.is_some() || matches!(source, Source::Solutions),
         token_in_scratch: options.token_in_scratch,
+        progress: options.progress,
     };
     // Only needed where test processes could write the work folder (no Landlock).
     let pristine = if sandbox.confines_writes() {
@@ -313,10 +322,11 @@ fn build_suites(
     files: &mut BTreeMap<String, Vec<u8>>,
     stubs: &BTreeMap<String, Vec<u8>>,
     refused: BTreeMap<String, String>,
+    progress: Progress,
 ) -> Result<Built> {
-    progress::building(suites.len(), !slot.work.join("target").exists());
-    let built = cargo_build::build(root, &slot.work, slot.name, suites, files, stubs, refused)?;
-    progress::built();
+    progress.building(suites.len(), !slot.work.join("target").exists());
+    let built = cargo_build::build(root, &slot.work, slot.name, suites, files, stubs, refused, &progress)?;
+    progress.built();
     Ok(built)
 }
 
@@ -373,7 +383,9 @@ fn run_labs(
     };
     let runnable = |lab: &&rubric::Lab| !built.errors.contains_key(&lab.id) && built.binaries.contains_key(&lab.id);
     let to_run: Vec<&str> = labs.iter().filter(runnable).map(|l| l.id.as_str()).collect();
-    progress::testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
+    bench
+        .progress
+        .testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
     for lab in labs {
         if let Some(error) = built.errors.get(&lab.id) {
             ran.graded.push(score::build_error_grade(lab, error));
@@ -390,7 +402,7 @@ fn run_labs(
         let outcomes = match built.binaries.get(&lab.id) {
             Some(exe) => {
                 let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
-                progress::suite(n, to_run.len(), &lab.id, tests.len());
+                bench.progress.suite(n, to_run.len(), &lab.id, tests.len());
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
                 if let Some(pristine) = pristine
@@ -416,7 +428,7 @@ fn run_labs(
         }
         ran.graded.push(lab_grade);
     }
-    progress::tested();
+    bench.progress.tested();
     ran
 }
 

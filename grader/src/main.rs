@@ -130,7 +130,7 @@ fn grade_command(
     outputs: &cli::Outputs,
     options: &grade::Options,
 ) -> Result<()> {
-    let mut keep_out = output::paths::project_keep_out(root);
+    let mut keep_out = output::paths::project_keep_out(root)?;
     if let Source::Submission(dir) = source {
         workdir::check_submission_dir(dir)?;
         keep_out.push((dir.clone(), "the submission being graded".to_string()));

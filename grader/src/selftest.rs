@@ -191,12 +191,12 @@ fn snapshot_files(root: &Path) -> Result<((), String)> {
 
 /// Runs `cargo ARGS` with its output captured; shows it only when it fails.
 fn cargo_tests(root: &Path, cwd: &Path, args: &[&str]) -> Result<((), String)> {
-    cargo_in(root, cwd, &project::target_dir(root), args)
+    cargo_in(root, cwd, &project::target_dir(root)?, args)
 }
 
 /// `cargo ARGS` run in `cwd` with `target` as its target directory.
 fn cargo_in(root: &Path, cwd: &Path, target: &Path, args: &[&str]) -> Result<((), String)> {
-    let output = project::cargo(root)
+    let output = project::cargo(root)?
         .env("CARGO_TARGET_DIR", target)
         .args(args)
         .current_dir(cwd)
@@ -405,7 +405,7 @@ fn fixture_batch(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>
         }
         fixtures.retain(|f| !f.needs_sandbox);
     }
-    let base = project::grader_dir(root).join("selftest");
+    let base = project::grader_dir(root)?.join("selftest");
     let dir = base.join("fixtures");
     let _ = std::fs::remove_dir_all(&dir);
     for fixture in &fixtures {
@@ -497,7 +497,7 @@ const SHARDS: &str = "shards merge into one machine's gradebook";
 /// `labs/`), one with a lab left as the stub and one nobody started; every shard has one.
 fn shards_merge(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
     const N: u32 = 3;
-    let base = project::grader_dir(root).join("selftest").join("shards");
+    let base = project::grader_dir(root)?.join("selftest").join("shards");
     let _ = std::fs::remove_dir_all(&base);
     let dir = base.join("batch");
     for name in ["alice", "Alice", "grace"] {
@@ -673,7 +673,7 @@ fn processes_with(mark: &str) -> Vec<i32> {
 fn mistake_rounds(root: &Path, reference: &Grade) -> Result<(Vec<(String, Grade)>, String)> {
     let catalogue = mistakes::load(root)?;
     let rounds = mistakes::rounds(&catalogue);
-    let base = project::grader_dir(root).join("selftest");
+    let base = project::grader_dir(root)?.join("selftest");
     let dir = base.join("mistakes");
     let _ = std::fs::remove_dir_all(&dir);
     let names: Vec<String> = (1..=rounds.len()).map(|n| format!("round-{n:02}")).collect();
@@ -780,13 +780,13 @@ fn handout_check(root: &Path) -> Result<((), String)> {
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
-    let dir = project::grader_dir(root).join("selftest").join("handout");
+    let dir = project::grader_dir(root)?.join("selftest").join("handout");
     let _ = std::fs::remove_dir_all(&dir);
     handout::export(root, &dir)?;
     // A target directory of its own: the handout's packages have the same names and
     // workspace-relative paths as this project's, so sharing one would mix their builds.
     // Its lab package needs only the suites' light dependencies; the grader is this code.
-    let target = project::grader_dir(root).join("handout-target");
+    let target = project::grader_dir(root)?.join("handout-target");
     cargo_in(
         root,
         &dir,

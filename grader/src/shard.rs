@@ -284,7 +284,7 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
         }
     }
 
-    let mut keep_out = paths::project_keep_out(root);
+    let mut keep_out = paths::project_keep_out(root)?;
     for read in &shards {
         if paths::resolve(out).starts_with(paths::resolve(&read.dir)) {
             bail!(

@@ -15,7 +15,7 @@ pub type KeepOut = (PathBuf, String);
 /// What the pristine project at `root` holds that an output must not overwrite: the
 /// files the grader reads (labs, solutions, suites, manifest, rubric, the grader) and
 /// the work folders it rewrites.
-pub fn project_keep_out(root: &Path) -> Vec<KeepOut> {
+pub fn project_keep_out(root: &Path) -> Result<Vec<KeepOut>> {
     let mut keep: Vec<KeepOut> = [
         "labs",
         "solutions",
@@ -31,11 +31,11 @@ pub fn project_keep_out(root: &Path) -> Vec<KeepOut> {
     .iter()
     .map(|name| (root.join(name), format!("the project's own {name}")))
     .collect();
-    let grader_dir = crate::project::grader_dir(root);
+    let grader_dir = crate::project::grader_dir(root)?;
     for name in ["work", "runs"] {
         keep.push((grader_dir.join(name), "the grader's work folders".to_string()));
     }
-    keep
+    Ok(keep)
 }
 
 /// Checks the files `--json`, `--junit` and `--classroom` will write (`flag`, path):
@@ -324,7 +324,15 @@ mod tests {
         fs::write(dir.join("file"), "x").unwrap();
         one_line(check_out_dir(&dir.join("file"), &batch, &[]), "is a file, not a folder");
         one_line(check_out_dir(&dir.join("file/grades"), &batch, &[]), "is not a folder");
-        let keep = project_keep_out(&dir);
+        // A project of its own, for cargo to name its target directory.
+        fs::write(
+            dir.join("Cargo.toml"),
+            "[package]\nname = \"keep-out\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
+        fs::create_dir_all(dir.join("src")).unwrap();
+        fs::write(dir.join("src/lib.rs"), "").unwrap();
+        let keep = project_keep_out(&dir).unwrap();
         one_line(
             check_out_dir(&dir.join("labs/grades"), &batch, &keep),
             "the project's own labs",
