@@ -17,8 +17,16 @@
 
 pub mod bounded;
 mod judge;
+pub mod maps;
 
 pub use judge::{TestStatus, Verdict, judge};
+pub use maps::MapsView;
+
+/// The page size and `n` pages in bytes: the lab crate's own file (`src/page.rs`), included
+/// rather than depended on, so the grader that uses this crate never builds lab code.
+#[path = "../../src/page.rs"]
+mod page;
+pub use page::{page_size, pages};
 
 use std::time::Duration;
 
