@@ -1,6 +1,6 @@
-//! The page size, written once: the lab crate re-exports it, and the harness includes
-//! this same file with `#[path]` (it cannot depend on the lab crate: the grader uses the
-//! harness's maps view and must never build lab code into itself).
+//! The page size, written once: the lab crate re-exports it, and the protocol crate
+//! includes this same file with `#[path]` (it cannot depend on the lab crate: the grader
+//! uses the protocol's maps view and must never build lab code into itself).
 
 use std::sync::OnceLock;
 

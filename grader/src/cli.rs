@@ -1,88 +1,184 @@
-//! The command line, parsed by hand (a few flags do not need a parser crate).
+//! The command line. clap parses it into the types below, and their doc comments are
+//! the help (`cargo grade --help`, `cargo grade batch --help`, ...): the usage is
+//! written here once. GRADING.md's "Commands" block is `cargo grade --help` itself,
+//! checked by a unit test.
+//!
+//! A usage error exits with status 2 (clap's), every other error with 1 (GRADING.md).
 
-use std::ffi::{OsStr, OsString};
-use std::ops::RangeInclusive;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use munmap_lab_protocol as protocol;
 
 use crate::class::shard::Shard;
 use crate::grade::Options;
 use crate::source::overlay::Source;
-use crate::usage::UsageError;
 
-pub const USAGE: &str = "\
-usage:
-  cargo grade                       grade this checkout's labs/
-  cargo grade --solutions           grade the reference solutions (must give full marks)
-  cargo grade --submission DIR      grade a student's checkout: only DIR/labs/*.rs is taken
-      --json FILE                   also write the grade as JSON
-      --junit FILE                  also write JUnit XML
-      --classroom FILE              also append GitHub Classroom's autograding results (v1,
-                                    one runner per lab) to FILE, an Actions env file ($GITHUB_ENV)
-  cargo grade --batch DIR [--out OUT] [--roster FILE | --shard K/N]
-                                    grade every subfolder of DIR; writes OUT/gradebook.csv and
-                                    OUT/NAME.json per submission (OUT defaults to DIR-grades);
-                                    a roster (CSV: folder, then the gradebook's identifier
-                                    columns) adds them and OUT/import.csv for Canvas or Moodle
-      --shard K/N                   grade only shard K of N (a stable split by folder name;
-                                    the roster goes to merge), on one machine of N
-      --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
-                                    or MUNMAP_LAB_TEST_TIMEOUT)
-  cargo grade merge OUT SHARD_DIR... [--roster FILE]
-                                    combine the shards' grades folders into OUT: the same
-                                    gradebook.csv and NAME.json one machine would write
-  cargo grade handout DIR           export the student repository into DIR (new or empty)
-  cargo grade rubric [--write FILE | --check FILE]
-                                    print the points table, or rewrite / check it in FILE
-  cargo grade sync                  rewrite what lists the labs from rubric.toml (src/lib.rs,
-                                    README.md's lab table, GRADING.md's tables)
-  cargo grade --version             the grader's version
-  cargo selftest [CHECK]            the project's own tests (only those whose name has CHECK,
-                                    e.g. `cargo selftest mistakes`)
-";
+/// Grades munmap-lab's labs, and checks the lab itself (with no command: grade)
+#[derive(Debug, Parser)]
+#[command(
+    name = "munmap-grader",
+    bin_name = "cargo grade",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_value_name = "COMMAND",
+    subcommand_help_heading = "Commands"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Verb>,
+    /// The options of `grade`, the command when none is given.
+    #[command(flatten)]
+    grade: GradeArgs,
+}
 
-/// The arguments after the program's name, each as UTF-8.
-pub fn args() -> Result<Vec<String>, UsageError> {
-    std::env::args_os()
-        .skip(1)
-        .map(|arg| {
-            arg.into_string().map_err(|arg| {
-                UsageError(format!(
-                    "argument `{}` is not UTF-8: give a path without such bytes (rename it, or use a link)",
-                    arg.to_string_lossy()
-                ))
-            })
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Grade one source: this checkout's labs/, unless told otherwise (the default)
+    Grade(GradeArgs),
+    /// Grade every subfolder of DIR: a gradebook, and one JSON per submission
+    Batch(BatchArgs),
+    /// Combine the shards' grades folders into OUT, as one machine would write them
+    Merge(MergeArgs),
+    /// Export the student repository into DIR (new or empty)
+    Handout {
+        /// The folder to write the handout into
+        dir: PathBuf,
+    },
+    /// Print the points table, or rewrite / check the generated tables in FILE
+    Rubric(RubricArgs),
+    /// Rewrite what lists the labs from rubric.toml (src/lib.rs, README.md, GRADING.md)
+    Sync,
+    /// The project's own tests (`cargo selftest [CHECK]`)
+    Selftest {
+        /// Run only the checks whose name has CHECK (e.g. `cargo selftest mistakes`)
+        check: Option<String>,
+        #[command(flatten)]
+        timeout: Timeout,
+    },
+}
+
+#[derive(Debug, Args)]
+struct GradeArgs {
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Also write the grade as JSON
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the grade as JUnit XML
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Also append GitHub Classroom's results to FILE, an Actions env file ($GITHUB_ENV)
+    #[arg(long, value_name = "FILE")]
+    classroom: Option<PathBuf>,
+    #[command(flatten)]
+    timeout: Timeout,
+}
+
+/// What is graded: this checkout's labs/ when neither is given.
+#[derive(Debug, Args)]
+#[group(id = "source", multiple = false)]
+struct SourceArgs {
+    /// Grade the reference solutions (they must get full marks)
+    #[arg(long)]
+    solutions: bool,
+    /// Grade a student's checkout: only DIR/labs/*.rs is taken
+    #[arg(long, value_name = "DIR")]
+    submission: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct BatchArgs {
+    /// The submissions: every subfolder of DIR is one (hidden ones are skipped)
+    dir: PathBuf,
+    /// The folder for the grades [default: DIR-grades, beside DIR]
+    #[arg(long, value_name = "OUT")]
+    out: Option<PathBuf>,
+    /// A roster CSV: adds the students' identifiers, and OUT/import.csv
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
+    roster: Option<PathBuf>,
+    /// Grade only shard K of N (split by folder name); the roster goes to `merge`
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    shard: Option<Shard>,
+    #[command(flatten)]
+    timeout: Timeout,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The folder for the merged grades
+    out: PathBuf,
+    /// The shards' grades folders (`batch DIR --shard K/N --out SHARD_DIR` writes one)
+    #[arg(required = true, value_name = "SHARD_DIR")]
+    shards: Vec<PathBuf>,
+    /// A roster CSV, as for `batch`
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+struct RubricArgs {
+    /// Rewrite the generated tables (points and mistakes) in the Markdown file FILE
+    #[arg(long, value_name = "FILE")]
+    write: Option<PathBuf>,
+    /// Fail when the generated tables in FILE are out of date
+    #[arg(long, value_name = "FILE")]
+    check: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct Timeout {
+    /// How long one test may run, 0.5 to 600 s [default: 10]
+    #[arg(
+        long = "timeout",
+        value_name = "SECS",
+        env = protocol::TIMEOUT_ENV,
+        hide_env_values = true,
+        value_parser = check_timeout
+    )]
+    secs: Option<CheckedTimeout>,
+}
+
+/// The protocol's parser's verdict on a `--timeout` or `MUNMAP_LAB_TEST_TIMEOUT` value,
+/// an error only once a command that runs tests uses it: clap reads the environment for
+/// the top-level options (`grade`'s) whatever the command, and `rubric` must not fail
+/// for a timeout it never uses.
+type CheckedTimeout = Result<Duration, String>;
+
+fn check_timeout(text: &str) -> Result<CheckedTimeout, std::convert::Infallible> {
+    Ok(protocol::parse_timeout(text))
+}
+
+impl Timeout {
+    /// The grading options with this timeout: the flag, else the environment, else the
+    /// default; a bad value is a usage error saying where it came from.
+    fn options(self, from: &TimeoutSource) -> Result<Options, clap::Error> {
+        let timeout = match self.secs {
+            None => protocol::DEFAULT_TIMEOUT,
+            Some(Ok(timeout)) => timeout,
+            Some(Err(why)) => {
+                let message = match from {
+                    TimeoutSource::Flag => format!("invalid value for '--timeout <SECS>': {why}"),
+                    TimeoutSource::Environment => protocol::timeout_from_env().err().unwrap_or(why),
+                };
+                return Err(usage_error(ErrorKind::ValueValidation, message));
+            }
+        };
+        Ok(Options {
+            timeout,
+            ..Options::default()
         })
-        .collect()
-}
-
-/// The per-test timeouts the grader accepts, in seconds (the protocol's range).
-pub const TIMEOUT_SECS: RangeInclusive<f64> = munmap_lab_protocol::TIMEOUT_RANGE;
-
-/// The environment variable that sets the default per-test timeout.
-pub const TIMEOUT_ENV: &str = munmap_lab_protocol::TIMEOUT_ENV;
-
-/// A per-test timeout written in seconds, when it is a number within [`TIMEOUT_SECS`]
-/// (never NaN, infinite, or too large for a `Duration`).
-pub fn timeout_secs(value: &str) -> Option<Duration> {
-    munmap_lab_protocol::parse_timeout(value).ok()
-}
-
-fn timeout_range() -> String {
-    format!("from {} to {}", TIMEOUT_SECS.start(), TIMEOUT_SECS.end())
-}
-
-/// The default timeout from `MUNMAP_LAB_TEST_TIMEOUT` (None when unset), or why it is unusable.
-fn env_timeout(value: Option<&OsStr>) -> Result<Option<Duration>, UsageError> {
-    let Some(value) = value else { return Ok(None) };
-    let text = value.to_string_lossy();
-    match value.to_str().and_then(timeout_secs) {
-        Some(timeout) => Ok(Some(timeout)),
-        None => Err(UsageError(format!(
-            "{TIMEOUT_ENV}={text}: give a number of seconds {}, or unset it",
-            timeout_range()
-        ))),
     }
+}
+
+/// Where a timeout came from, for the message when it is unusable.
+enum TimeoutSource {
+    Flag,
+    Environment,
 }
 
 /// Where the extra forms of a grade go.
@@ -93,11 +189,9 @@ pub struct Outputs {
     pub classroom: Option<PathBuf>,
 }
 
+/// A command line, parsed and ready to run.
 #[derive(Debug)]
 pub enum Command {
-    Help,
-    /// `--version`: the grader's version.
-    Version,
     Grade {
         source: Source,
         outputs: Outputs,
@@ -129,205 +223,118 @@ pub enum Command {
     Sync,
     Selftest {
         only: Option<String>,
+        options: Options,
     },
 }
 
-fn is_help(arg: &str) -> bool {
-    matches!(arg, "-h" | "--help")
+/// Parses the arguments after `cargo grade` (`selftest ...` for `cargo selftest`). `--help`
+/// and `--version` come back as the error that prints them (`clap::Error::exit` prints
+/// either and exits with 0, or 2 for a usage error).
+pub fn parse<I, T>(args: I) -> Result<Command, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(arg) = args.iter().find(|arg| arg.to_str().is_none()) {
+        return Err(usage_error(
+            ErrorKind::InvalidUtf8,
+            format!(
+                "argument `{}` is not UTF-8: give a path without such bytes (rename it, or use a link)",
+                arg.to_string_lossy()
+            ),
+        ));
+    }
+    let timeout = match args
+        .iter()
+        .any(|arg| arg == "--timeout" || arg.to_string_lossy().starts_with("--timeout="))
+    {
+        true => TimeoutSource::Flag,
+        false => TimeoutSource::Environment,
+    };
+    let argv = std::iter::once(OsString::from("cargo grade")).chain(old_batch_spelling(args));
+    let matches = Cli::command().try_get_matches_from(argv)?;
+    Cli::from_arg_matches(&matches)?.into_command(&timeout)
 }
 
-/// Parses the arguments after `cargo grade` (or `selftest ...` for `cargo selftest`). An
-/// error is a usage error: one line, saying what to change.
-pub fn parse(args: &[String]) -> Result<Command, UsageError> {
-    parse_with_env(args, std::env::var_os(TIMEOUT_ENV))
+/// `--batch DIR ...` was the spelling of `batch DIR ...` before batch was a command:
+/// scripts that use it keep working (it is in no help). Any other first word is a
+/// command of its own, where `--batch` means nothing.
+fn old_batch_spelling(mut args: Vec<OsString>) -> Vec<OsString> {
+    let is_command = args
+        .first()
+        .and_then(|arg| arg.to_str())
+        .is_some_and(|arg| !arg.starts_with('-'));
+    let Some(at) = args.iter().position(|arg| arg == "--batch") else {
+        return args;
+    };
+    if !is_command && !args[..at].iter().any(|arg| arg == "--") {
+        args.remove(at);
+        args.insert(0, "batch".into());
+    }
+    args
 }
 
-/// [`parse`], with the value of `MUNMAP_LAB_TEST_TIMEOUT` given (tests do not touch the environment).
-fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Command, UsageError> {
-    let mut args = args.iter().map(String::as_str).peekable();
-    match args.peek().copied() {
-        Some("selftest") => {
-            args.next();
-            if args.clone().any(is_help) {
-                return Ok(Command::Help);
-            }
-            let only = args.next().map(str::to_string);
-            if let Some(only) = only.as_deref().filter(|o| o.starts_with('-')) {
-                return Err(unknown(only));
-            }
-            no_more(args)?;
-            env_timeout(timeout_env.as_deref())?;
-            return Ok(Command::Selftest { only });
-        }
-        Some("handout") => {
-            args.next();
-            if args.clone().any(is_help) {
-                return Ok(Command::Help);
-            }
-            let dir = args
-                .next()
-                .ok_or("`cargo grade handout` needs a folder: cargo grade handout DIR")?;
-            if dir.starts_with('-') {
-                return Err(unknown(dir));
-            }
-            no_more(args)?;
-            return Ok(Command::Handout {
-                dir: PathBuf::from(dir),
-            });
-        }
-        Some("merge") => {
-            args.next();
-            if args.clone().any(is_help) {
-                return Ok(Command::Help);
-            }
-            let mut roster = None;
-            let mut paths = Vec::new();
-            while let Some(arg) = args.next() {
-                match arg {
-                    "--roster" => roster = Some(path_after(arg, args.next())?),
-                    other if other.starts_with('-') => return Err(unknown(other)),
-                    other => paths.push(PathBuf::from(other)),
-                }
-            }
-            if paths.len() < 2 {
-                return Err(
-                    "`cargo grade merge` needs the output folder and the shards' grades folders: \
-                     cargo grade merge OUT SHARD_DIR..."
-                        .into(),
-                );
-            }
-            let out = paths.remove(0);
-            return Ok(Command::Merge {
-                out,
-                shards: paths,
-                roster,
-            });
-        }
-        Some("rubric") => {
-            args.next();
-            if args.clone().any(is_help) {
-                return Ok(Command::Help);
-            }
-            let (mut write, mut check) = (None, None);
-            while let Some(arg) = args.next() {
-                match arg {
-                    "--write" => write = Some(path_after(arg, args.next())?),
-                    "--check" => check = Some(path_after(arg, args.next())?),
-                    other => return Err(unknown(other)),
-                }
-            }
-            if write.is_some() && check.is_some() {
-                return Err("give either --write or --check, not both".into());
-            }
-            return Ok(Command::Rubric { write, check });
-        }
-        Some("sync") => {
-            args.next();
-            if args.clone().any(is_help) {
-                return Ok(Command::Help);
-            }
-            no_more(args)?;
-            return Ok(Command::Sync);
-        }
-        _ => {}
-    }
-    let mut source = Source::Checkout;
-    let mut sources = 0;
-    let mut batch = None;
-    let mut out = None;
-    let mut roster = None;
-    let mut shard = None;
-    let mut outputs = Outputs::default();
-    let mut options = Options::default();
-    let mut timeout = None;
-    while let Some(arg) = args.next() {
-        match arg {
-            "-h" | "--help" | "help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "--solutions" => {
-                source = Source::Solutions;
-                sources += 1;
-            }
-            "--submission" => {
-                source = Source::Submission(path_after(arg, args.next())?);
-                sources += 1;
-            }
-            "--batch" => {
-                batch = Some(path_after(arg, args.next())?);
-                sources += 1;
-            }
-            "--out" => out = Some(path_after(arg, args.next())?),
-            "--roster" => roster = Some(path_after(arg, args.next())?),
-            "--shard" => shard = Some(Shard::parse(args.next().unwrap_or_default())?),
-            "--json" => outputs.json = Some(path_after(arg, args.next())?),
-            "--junit" => outputs.junit = Some(path_after(arg, args.next())?),
-            "--classroom" => outputs.classroom = Some(path_after(arg, args.next())?),
-            "--timeout" => {
-                let value = args.next().ok_or("--timeout needs a number of seconds")?;
-                timeout = Some(timeout_secs(value).ok_or_else(|| {
-                    UsageError(format!(
-                        "--timeout {value}: give a number of seconds {} (e.g. --timeout 30)",
-                        timeout_range()
-                    ))
-                })?);
-            }
-            other => return Err(unknown(other)),
-        }
-    }
-    if sources > 1 {
-        return Err("give only one of --solutions, --submission DIR and --batch DIR".into());
-    }
-    // The flag wins over the environment; a bad environment value is an error only when it is used.
-    match timeout {
-        Some(timeout) => options.timeout = timeout,
-        None => {
-            if let Some(timeout) = env_timeout(timeout_env.as_deref())? {
-                options.timeout = timeout;
-            }
-        }
-    }
-    if let Some(dir) = batch {
-        if outputs != Outputs::default() {
-            return Err(
-                "--batch writes its own JSON per submission; --json, --junit and --classroom are for one grade".into(),
-            );
-        }
-        if shard.is_some() && roster.is_some() {
-            return Err(
-                "--roster goes with `cargo grade merge` when grading in shards (a shard holds only some of the students)"
-                    .into(),
-            );
-        }
-        let out = match out {
-            Some(out) => out,
-            None => default_out(&dir)?,
+/// A usage error in clap's form (`error: ...`, the usage, exit status 2).
+fn usage_error(kind: ErrorKind, message: impl std::fmt::Display) -> clap::Error {
+    Cli::command().error(kind, message)
+}
+
+impl Cli {
+    fn into_command(self, given: &TimeoutSource) -> Result<Command, clap::Error> {
+        let command = match self.command {
+            None => self.grade.into_command(given)?,
+            Some(Verb::Grade(grade)) => grade.into_command(given)?,
+            Some(Verb::Batch(batch)) => Command::Batch {
+                out: match batch.out {
+                    Some(out) => out,
+                    None => default_out(&batch.dir)?,
+                },
+                options: batch.timeout.options(given)?,
+                dir: batch.dir,
+                roster: batch.roster,
+                shard: batch.shard,
+            },
+            Some(Verb::Merge(merge)) => Command::Merge {
+                out: merge.out,
+                shards: merge.shards,
+                roster: merge.roster,
+            },
+            Some(Verb::Handout { dir }) => Command::Handout { dir },
+            Some(Verb::Rubric(RubricArgs { write, check })) => Command::Rubric { write, check },
+            Some(Verb::Sync) => Command::Sync,
+            Some(Verb::Selftest { check, timeout }) => Command::Selftest {
+                only: check,
+                options: timeout.options(given)?,
+            },
         };
-        return Ok(Command::Batch {
-            dir,
-            out,
-            roster,
-            shard,
-            options,
-        });
+        Ok(command)
     }
-    if shard.is_some() {
-        return Err("--shard K/N goes with --batch DIR".into());
+}
+
+impl GradeArgs {
+    fn into_command(self, given: &TimeoutSource) -> Result<Command, clap::Error> {
+        let source = match self.source {
+            SourceArgs {
+                submission: Some(dir), ..
+            } => Source::Submission(dir),
+            SourceArgs { solutions: true, .. } => Source::Solutions,
+            _ => Source::Checkout,
+        };
+        Ok(Command::Grade {
+            source,
+            outputs: Outputs {
+                json: self.json,
+                junit: self.junit,
+                classroom: self.classroom,
+            },
+            options: self.timeout.options(given)?,
+        })
     }
-    if out.is_some() {
-        return Err("--out goes with --batch DIR".into());
-    }
-    if roster.is_some() {
-        return Err("--roster goes with --batch DIR (it names each submission folder's student)".into());
-    }
-    Ok(Command::Grade {
-        source,
-        outputs,
-        options,
-    })
 }
 
 /// `DIR-grades` next to the batch folder (for `.` or `..`, named after the folder they are).
-fn default_out(dir: &Path) -> Result<PathBuf, UsageError> {
+fn default_out(dir: &Path) -> Result<PathBuf, clap::Error> {
     let named = match dir.file_name() {
         Some(_) => dir.to_path_buf(),
         None => std::path::absolute(dir)
@@ -336,32 +343,14 @@ fn default_out(dir: &Path) -> Result<PathBuf, UsageError> {
             .unwrap_or_else(|| dir.to_path_buf()),
     };
     let Some(name) = named.file_name() else {
-        return Err(UsageError(format!(
-            "--batch {}: give --out OUT, the folder for the grades",
-            dir.display()
-        )));
+        return Err(usage_error(
+            ErrorKind::MissingRequiredArgument,
+            format!("batch {}: give --out OUT, the folder for the grades", dir.display()),
+        ));
     };
     let mut out_name = name.to_os_string();
     out_name.push("-grades");
     Ok(named.with_file_name(out_name))
-}
-
-fn path_after(flag: &str, value: Option<&str>) -> Result<PathBuf, UsageError> {
-    match value {
-        Some(v) if !v.starts_with("--") && !v.is_empty() => Ok(PathBuf::from(v)),
-        _ => Err(UsageError(format!("{flag} needs a path after it"))),
-    }
-}
-
-fn unknown(arg: &str) -> UsageError {
-    UsageError(format!("unknown argument `{arg}` (cargo grade --help lists them)"))
-}
-
-fn no_more<'a>(mut rest: impl Iterator<Item = &'a str>) -> Result<(), UsageError> {
-    match rest.next() {
-        Some(arg) => Err(unknown(arg)),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]
@@ -369,69 +358,147 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    /// The command, or the usage error's message.
+    /// The command, or the usage error as clap prints it.
     fn parse_words(words: &str) -> Result<Command, String> {
-        parse_env(words, None)
-    }
-
-    fn parse_env(words: &str, env: Option<&str>) -> Result<Command, String> {
-        let args: Vec<String> = words.split_whitespace().map(String::from).collect();
-        parse_with_env(&args, env.map(OsString::from)).map_err(|e| e.to_string())
+        parse(words.split_whitespace()).map_err(|e| e.render().to_string())
     }
 
     fn timeout_of(command: Command) -> Duration {
         match command {
-            Command::Grade { options, .. } | Command::Batch { options, .. } => options.timeout,
+            Command::Grade { options, .. } | Command::Batch { options, .. } | Command::Selftest { options, .. } => {
+                options.timeout
+            }
             other => panic!("{other:?}"),
+        }
+    }
+
+    /// What `cargo grade --help` prints.
+    fn help() -> String {
+        let error = parse(["--help"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::DisplayHelp);
+        assert_eq!(error.exit_code(), 0);
+        error.render().to_string()
+    }
+
+    /// GRADING.md shows `cargo grade --help` as it is: the block after its marker line.
+    #[test]
+    fn grading_md_shows_the_help_as_it_is() {
+        const MARKER: &str = "<!-- `cargo grade --help`";
+        let grading = include_str!("../../GRADING.md");
+        let shown = grading
+            .split_once(MARKER)
+            .and_then(|(_, rest)| rest.split_once("```text\n"))
+            .and_then(|(_, rest)| rest.split_once("```"))
+            .map(|(block, _)| block)
+            .expect("GRADING.md has a line starting with <!-- `cargo grade --help` and a ```text block after it");
+        let help = help();
+        assert!(
+            shown == help,
+            "GRADING.md's Commands block is not what `cargo grade --help` prints: replace the block with \
+             the output of `cargo grade --help`, which is now:\n{help}"
+        );
+    }
+
+    #[test]
+    fn the_help_names_every_command_and_the_timeout_range() {
+        let help = help();
+        for command in ["grade", "batch", "merge", "handout", "rubric", "sync", "selftest"] {
+            assert!(help.contains(&format!("\n  {command} ")), "{command}: {help}");
+            let sub = parse([command, "--help"]).unwrap_err();
+            assert_eq!(sub.kind(), ErrorKind::DisplayHelp, "{command}");
+            assert!(
+                sub.render()
+                    .to_string()
+                    .contains(&format!("Usage: cargo grade {command}"))
+            );
+        }
+        let (start, end) = (protocol::TIMEOUT_RANGE.start(), protocol::TIMEOUT_RANGE.end());
+        assert!(help.contains(&format!(
+            "{start} to {end} s [default: {}]",
+            protocol::DEFAULT_TIMEOUT.as_secs()
+        )));
+        assert!(help.contains(&format!("[env: {}]", protocol::TIMEOUT_ENV)), "{help}");
+        assert!(!help.contains("--batch"), "the old spelling is in no help: {help}");
+    }
+
+    #[test]
+    fn version() {
+        for words in ["--version", "-V"] {
+            let error = parse(words.split_whitespace()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DisplayVersion, "{words}");
+            assert_eq!(
+                error.render().to_string(),
+                format!("munmap-grader {}\n", env!("CARGO_PKG_VERSION"))
+            );
         }
     }
 
     #[test]
     fn timeout_takes_only_sensible_finite_seconds() {
-        assert_eq!(timeout_secs("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(timeout_secs("600"), Some(Duration::from_secs(600)));
-        assert_eq!(timeout_secs(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(
+            timeout_of(parse_words("--timeout 0.5").unwrap()),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            timeout_of(parse_words("grade --timeout 600").unwrap()),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            timeout_of(parse_words("selftest x --timeout 3").unwrap()),
+            Duration::from_secs(3)
+        );
         for bad in [
-            "1e308", "1e19", "1e-9", "0", "-5", "0.49", "600.5", "inf", "NaN", "-inf", "", "ten",
+            "1e308", "1e19", "1e-9", "0", "-5", "0.49", "600.5", "inf", "NaN", "-inf", "ten",
         ] {
-            assert_eq!(timeout_secs(bad), None, "{bad}");
-            let err = parse_words(&format!("--timeout {bad}x")).unwrap_err();
-            assert!(err.contains("from 0.5 to 600"), "{err}");
-        }
-        for bad in ["1e308", "1e19", "1e-9", "0"] {
-            let err = parse_words(&format!("--solutions --timeout {bad}")).unwrap_err();
-            assert_eq!(
-                err,
-                format!("--timeout {bad}: give a number of seconds from 0.5 to 600 (e.g. --timeout 30)")
+            let err = parse_words(&format!("--solutions --timeout={bad}")).unwrap_err();
+            assert!(
+                err.starts_with(&format!(
+                    "error: invalid value for '--timeout <SECS>': `{bad}` is not a number of seconds from 0.5 to 600\n"
+                )),
+                "{err}"
             );
         }
     }
 
+    /// The environment is read by clap (`env =`) with the protocol's parser: a bad value is
+    /// a usage error, the flag wins, and commands that run no test do not read it. Run in a
+    /// process of its own, which may set its environment.
     #[test]
     fn the_environment_default_is_checked_like_the_flag() {
-        assert_eq!(
-            timeout_of(parse_env("", Some("2.5")).unwrap()),
-            Duration::from_millis(2500)
-        );
-        assert_eq!(
-            timeout_of(parse_env("--batch b", Some("60")).unwrap()),
-            Duration::from_secs(60)
-        );
-        for bad in ["1e308", "1e-9", "inf", "soon"] {
-            let err = parse_env("--solutions", Some(bad)).unwrap_err();
-            assert!(err.starts_with(&format!("{TIMEOUT_ENV}={bad}: ")), "{err}");
-            assert!(err.contains("from 0.5 to 600, or unset it"), "{err}");
-            assert!(parse_env("selftest", Some(bad)).is_err());
-            // The flag wins, and commands that run no test do not care.
-            assert_eq!(
-                timeout_of(parse_env("--timeout 3", Some(bad)).unwrap()),
-                Duration::from_secs(3)
-            );
-            assert!(parse_env("rubric", Some(bad)).is_ok());
-            assert!(parse_env("handout h", Some(bad)).is_ok());
+        const NAME: &str = "cli::tests::the_environment_default_is_checked_like_the_flag";
+        const PART: &str = "MUNMAP_GRADER_CLI_TEST_PART";
+        if std::env::var_os(PART).is_none() {
+            let exe = std::env::current_exe().unwrap();
+            let mut cmd = std::process::Command::new(exe);
+            cmd.args(protocol::test_args(NAME)).env(PART, "1");
+            let ended = protocol::bounded::run(cmd, Duration::from_secs(20), 1 << 16).unwrap();
+            let out = String::from_utf8_lossy(&ended.output);
+            assert!(ended.status.is_some_and(|s| s.success()), "{out}");
+            assert!(out.contains("1 passed"), "{out}");
+            return;
         }
-        let invalid = std::os::unix::ffi::OsStringExt::from_vec(b"\xff".to_vec());
-        assert!(parse_with_env(&[], Some(invalid)).is_err());
+        // SAFETY: this process runs this one test on one thread (`--test-threads=1`).
+        let set = |value: &str| unsafe { std::env::set_var(protocol::TIMEOUT_ENV, value) };
+        set("2.5");
+        assert_eq!(timeout_of(parse_words("").unwrap()), Duration::from_millis(2500));
+        set("60");
+        assert_eq!(timeout_of(parse_words("batch b").unwrap()), Duration::from_secs(60));
+        for bad in ["1e308", "1e-9", "inf", "soon"] {
+            set(bad);
+            let err = parse_words("--solutions").unwrap_err();
+            assert!(
+                err.starts_with(&format!(
+                    "error: {}={bad}: `{bad}` is not a number of seconds from 0.5 to 600: set it to one, or unset it\n",
+                    protocol::TIMEOUT_ENV
+                )),
+                "{err}"
+            );
+            assert!(parse_words("batch b").unwrap_err().contains(protocol::TIMEOUT_ENV));
+            assert!(parse_words("selftest").is_err());
+            assert_eq!(timeout_of(parse_words("--timeout 3").unwrap()), Duration::from_secs(3));
+            assert!(parse_words("rubric").is_ok());
+            assert!(parse_words("handout h").is_ok());
+        }
     }
 
     #[test]
@@ -440,48 +507,32 @@ mod tests {
             "--help",
             "-h",
             "help",
+            "help batch",
+            "grade --help",
+            "batch --help",
             "handout --help",
-            "handout -h",
             "handout out --help",
-            "rubric --help",
             "rubric --write F -h",
             "selftest --help",
-            "merge --help",
             "merge out a b -h",
-            "selftest -h",
+            "sync -h",
         ] {
-            assert!(matches!(parse_words(words), Ok(Command::Help)), "{words}");
-        }
-        assert!(
-            parse_words("handout --out")
-                .unwrap_err()
-                .contains("unknown argument `--out`")
-        );
-        assert!(
-            parse_words("selftest --all")
-                .unwrap_err()
-                .contains("unknown argument `--all`")
-        );
-    }
-
-    #[test]
-    fn version() {
-        for words in ["--version", "-V", "--solutions --version"] {
-            assert!(matches!(parse_words(words), Ok(Command::Version)), "{words}");
+            let error = parse(words.split_whitespace()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::DisplayHelp, "{words}");
         }
     }
 
     #[test]
     fn batch_of_the_current_folder_writes_its_grades_beside_it() {
-        let Command::Batch { out, .. } = parse_words("--batch .").unwrap() else {
+        let Command::Batch { out, .. } = parse_words("batch .").unwrap() else {
             panic!()
         };
         let here = std::env::current_dir().unwrap().canonicalize().unwrap();
         let mut name = here.file_name().unwrap().to_os_string();
         name.push("-grades");
         assert_eq!(out, here.with_file_name(name));
-        assert!(parse_words("--batch /").unwrap_err().contains("give --out OUT"));
-        let Command::Batch { out, .. } = parse_words("--batch / --out /tmp/g").unwrap() else {
+        assert!(parse_words("batch /").unwrap_err().contains("give --out OUT"));
+        let Command::Batch { out, .. } = parse_words("batch / --out /tmp/g").unwrap() else {
             panic!()
         };
         assert_eq!(out, PathBuf::from("/tmp/g"));
@@ -489,65 +540,99 @@ mod tests {
 
     #[test]
     fn grade_forms() {
-        assert!(matches!(
-            parse_words("").unwrap(),
-            Command::Grade {
-                source: Source::Checkout,
-                ..
-            }
-        ));
+        for words in ["", "grade"] {
+            assert!(matches!(
+                parse_words(words).unwrap(),
+                Command::Grade {
+                    source: Source::Checkout,
+                    ..
+                }
+            ));
+        }
         assert!(matches!(
             parse_words("--solutions --json a.json").unwrap(),
             Command::Grade { source: Source::Solutions, outputs, .. } if outputs.json == Some("a.json".into())
         ));
-        let Command::Grade {
-            source,
-            outputs,
-            options,
-        } = parse_words("--submission s --junit j.xml --classroom c.json --timeout 2.5").unwrap()
-        else {
-            panic!()
-        };
-        assert!(matches!(source, Source::Submission(d) if d == Path::new("s")));
-        assert_eq!(outputs.junit, Some("j.xml".into()));
-        assert_eq!(outputs.classroom, Some("c.json".into()));
-        assert_eq!(options.timeout, Duration::from_millis(2500));
+        for words in [
+            "--submission s --junit j.xml --classroom c.json --timeout 2.5",
+            "grade --submission s --junit j.xml --classroom c.json --timeout 2.5",
+        ] {
+            let Command::Grade {
+                source,
+                outputs,
+                options,
+            } = parse_words(words).unwrap()
+            else {
+                panic!()
+            };
+            assert!(matches!(source, Source::Submission(d) if d == Path::new("s")));
+            assert_eq!(outputs.junit, Some("j.xml".into()));
+            assert_eq!(outputs.classroom, Some("c.json".into()));
+            assert_eq!(options.timeout, Duration::from_millis(2500));
+        }
     }
 
     #[test]
     fn batch_defaults_its_output_next_to_the_folder() {
-        let Command::Batch { dir, out, roster, .. } = parse_words("--batch class/subs").unwrap() else {
+        let Command::Batch { dir, out, roster, .. } = parse_words("batch class/subs").unwrap() else {
             panic!()
         };
         assert_eq!(dir, PathBuf::from("class/subs"));
         assert_eq!(out, PathBuf::from("class/subs-grades"));
         assert_eq!(roster, None);
-        let Command::Batch { roster, .. } = parse_words("--batch class/subs --roster class/roster.csv").unwrap() else {
+        let Command::Batch { roster, .. } = parse_words("batch class/subs --roster class/roster.csv").unwrap() else {
             panic!()
         };
         assert_eq!(roster, Some(PathBuf::from("class/roster.csv")));
+    }
+
+    /// Scripts written for `--batch DIR` still run, whatever the order of its options.
+    #[test]
+    fn the_old_batch_spelling_still_works() {
+        for words in [
+            "--batch b --out o --shard 2/4 --timeout 5",
+            "--timeout 5 --batch b --shard 2/4 --out o",
+        ] {
+            let Command::Batch {
+                dir,
+                out,
+                shard,
+                options,
+                ..
+            } = parse_words(words).unwrap()
+            else {
+                panic!("{words}")
+            };
+            assert_eq!((dir, out), (PathBuf::from("b"), PathBuf::from("o")), "{words}");
+            assert_eq!(shard, Some(Shard { k: 2, n: 4 }));
+            assert_eq!(options.timeout, Duration::from_secs(5));
+        }
+        let err = parse_words("--batch b --json x").unwrap_err();
+        assert!(err.contains("unexpected argument '--json'"), "{err}");
+        assert!(err.contains("Usage: cargo grade batch"), "{err}");
+        assert!(parse_words("merge o s --batch").is_err());
+        assert!(parse_words("selftest --batch").is_err());
     }
 
     #[test]
     fn subcommands() {
         assert!(matches!(
             parse_words("selftest").unwrap(),
-            Command::Selftest { only: None }
+            Command::Selftest { only: None, .. }
         ));
         assert!(matches!(
             parse_words("selftest mistakes").unwrap(),
-            Command::Selftest { only: Some(o) } if o == "mistakes"
+            Command::Selftest { only: Some(o), .. } if o == "mistakes"
         ));
         assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
         assert!(matches!(parse_words("sync").unwrap(), Command::Sync));
-        assert!(parse_words("sync extra").is_err());
         let Command::Merge { out, shards, roster } = parse_words("merge g s1 s2 --roster r.csv").unwrap() else {
             panic!()
         };
         assert_eq!(out, PathBuf::from("g"));
         assert_eq!(shards, [PathBuf::from("s1"), PathBuf::from("s2")]);
         assert_eq!(roster, Some(PathBuf::from("r.csv")));
-        let Command::Batch { shard, .. } = parse_words("--batch b --shard 2/4").unwrap() else {
+        let Command::Batch { shard, .. } = parse_words("batch b --shard 2/4").unwrap() else {
             panic!()
         };
         assert_eq!(shard, Some(Shard { k: 2, n: 4 }));
@@ -561,34 +646,46 @@ mod tests {
     }
 
     #[test]
-    fn bad_input_gets_one_clear_line() {
+    fn bad_input_gets_a_clear_error_and_status_2() {
         for (words, expected) in [
-            ("--submission", "--submission needs a path"),
-            ("--frobnicate", "unknown argument `--frobnicate`"),
-            ("--solutions --submission x", "only one of"),
-            ("--timeout zero", "--timeout zero"),
-            ("--timeout 1e308", "from 0.5 to 600"),
-            ("--batch b --json x", "--batch writes its own JSON"),
-            ("--out o", "--out goes with --batch"),
-            ("--roster r.csv", "--roster goes with --batch"),
-            ("--batch b --roster", "--roster needs a path"),
-            ("handout", "needs a folder"),
-            ("--batch b --shard 0/3", "--shard 0/3: give K/N"),
-            ("--batch b --shard", "give K/N"),
-            ("--shard 1/2", "--shard K/N goes with --batch"),
+            ("--submission", "a value is required for '--submission <DIR>'"),
+            ("--frobnicate", "unexpected argument '--frobnicate'"),
+            ("--solutions --submission x", "cannot be used with"),
             (
-                "--batch b --shard 1/2 --roster r.csv",
-                "--roster goes with `cargo grade merge`",
+                "--timeout zero",
+                "invalid value for '--timeout <SECS>': `zero` is not a number of seconds",
             ),
-            ("merge out", "needs the output folder and the shards'"),
-            ("merge out s1 --frob", "unknown argument `--frob`"),
-            ("merge out s1 --roster", "--roster needs a path"),
-            ("rubric --write a --check b", "either --write or --check"),
+            ("--timeout 1e308", "`1e308` is not a number of seconds from 0.5 to 600"),
+            ("--out o", "unexpected argument '--out'"),
+            ("--roster r.csv", "unexpected argument '--roster'"),
+            ("--shard 1/2", "unexpected argument '--shard'"),
+            ("batch b --roster", "a value is required for '--roster <FILE>'"),
+            ("batch b --json x", "unexpected argument '--json'"),
+            ("handout", "<DIR>"),
+            (
+                "batch b --shard 0/3",
+                "invalid value '0/3' for '--shard <K/N>': give K/N",
+            ),
+            ("batch b --shard", "a value is required for '--shard <K/N>'"),
+            ("batch b --shard 1/2 --roster r.csv", "cannot be used with"),
+            ("merge out", "<SHARD_DIR>..."),
+            ("merge out s1 --frob", "unexpected argument '--frob'"),
+            ("merge out s1 --roster", "a value is required for '--roster <FILE>'"),
+            ("rubric --write a --check b", "cannot be used with"),
+            ("sync extra", "unexpected argument 'extra'"),
+            ("selftest --all", "unexpected argument '--all'"),
+            ("grade batch", "unexpected argument 'batch'"),
         ] {
-            let err = parse_words(words).unwrap_err();
-            assert!(err.contains(expected), "{words}: {err}");
-            assert!(!err.contains('\n'), "{err}");
+            let error = parse(words.split_whitespace()).unwrap_err();
+            let text = error.render().to_string();
+            assert!(text.starts_with("error: "), "{words}: {text}");
+            assert!(text.contains(expected), "{words}: {text}");
+            assert_eq!(error.exit_code(), 2, "{words}");
         }
+        let invalid = std::os::unix::ffi::OsStringExt::from_vec(b"\xff".to_vec());
+        let error = parse([OsString::from("--submission"), invalid]).unwrap_err();
+        assert!(error.render().to_string().contains("is not UTF-8"));
+        assert_eq!(error.exit_code(), 2);
     }
 }
 

@@ -18,15 +18,16 @@ use crate::build::cargo_build;
 use crate::build::cargo_build::Built;
 use crate::children;
 use crate::evidence::{Reference, Transcript};
+use crate::handout;
 use crate::judge::run::{self, Bench};
 use crate::judge::sandbox::Sandbox;
 use crate::judge::score;
 use crate::judge::witness;
 use crate::model::{Grade, LabGrade};
+use crate::progress::Progress;
 use crate::project::{Project, REGISTRY, labs, rubric};
 use crate::source::overlay::{self, Source};
 use crate::source::scan;
-use crate::{handout, progress};
 
 /// Settings of one grading run.
 #[derive(Clone, Debug)]
@@ -40,18 +41,19 @@ pub struct Options {
     /// its scratch folder, standing for lab code that found it in its process's memory.
     /// No command-line option sets it.
     pub token_in_scratch: bool,
+    /// Whether this grade's progress is shown (the reference's, beside a build, is not).
+    pub progress: Progress,
 }
 
+/// The protocol's default timeout: the command line sets another (`--timeout`, or
+/// `MUNMAP_LAB_TEST_TIMEOUT`, read there and only there).
 impl Default for Options {
     fn default() -> Self {
-        let timeout = std::env::var(protocol::TIMEOUT_ENV)
-            .ok()
-            .and_then(|s| protocol::parse_timeout(&s).ok())
-            .unwrap_or(protocol::DEFAULT_TIMEOUT);
         Options {
-            timeout,
+            timeout: protocol::DEFAULT_TIMEOUT,
             hidden: Vec::new(),
             token_in_scratch: false,
+            progress: Progress::Shown,
         }
     }
 }
@@ -119,7 +121,7 @@ pub fn reference(project: &Project, options: &Options) -> Result<Option<Referenc
 /// no lab may hold; [`build_suites`]), then [`finish`] ([`libtest_names`]; [`run_labs`],
 /// one confined process per test; [`score_labs`]).
 pub fn grade(project: &Project, source: &Source, options: &Options, reference: Option<&Reference>) -> Result<Grade> {
-    let prepared = prepare(project, source)?;
+    let prepared = prepare(project, source, options.progress)?;
     finish(project, prepared, options, reference)
 }
 
@@ -129,10 +131,14 @@ pub fn grade(project: &Project, source: &Source, options: &Options, reference: O
 /// is not shown; the build's is.
 pub fn against_reference(project: &Project, source: &Source, options: &Options) -> Result<Grade> {
     let (reference, prepared) = std::thread::scope(|scope| {
-        let reference = scope.spawn(|| progress::silently(|| reference(project, options)));
-        let prepared = prepare(project, source);
+        let silent = Options {
+            progress: Progress::Silent,
+            ..options.clone()
+        };
+        let reference = scope.spawn(move || reference(project, &silent));
+        let prepared = prepare(project, source, options.progress);
         if !reference.is_finished() {
-            progress::waiting_for_reference();
+            options.progress.waiting_for_reference();
         }
         (reference.join(), prepared)
     });
@@ -157,13 +163,13 @@ pub struct Prepared {
 
 /// Overlays `source` on the pristine project in its slot, refuses what no lab may hold
 /// and builds the suites. Runs no lab code (cargo builds only the lab crate and suites).
-pub fn prepare(project: &Project, source: &Source) -> Result<Prepared> {
+pub fn prepare(project: &Project, source: &Source, progress: Progress) -> Result<Prepared> {
     let overlay = choose_labs(project, source)?;
     let (mut files, refused) = refuse_labs(&overlay.labs, &project.stubs);
     let (suites, warnings) = suites_present(project);
     let slot = Slot::take(project, source)?;
-    progress::grading(&label(source));
-    let built = build_suites(project, &slot, &suites, &mut files, refused)?;
+    progress.grading(&label(source));
+    let built = build_suites(project, &slot, &suites, &mut files, refused, progress)?;
     Ok(Prepared {
         source: source.clone(),
         overlay,
@@ -200,6 +206,7 @@ pub fn finish(
         sandbox: &sandbox,
         witness: reference.is_some() || matches!(source, Source::Solutions),
         token_in_scratch: options.token_in_scratch,
+        progress: options.progress,
     };
     // Only needed where test processes could write the work folder (no Landlock).
     let pristine = if sandbox.confines_writes() {
@@ -285,10 +292,20 @@ fn build_suites(
     suites: &[String],
     files: &mut BTreeMap<String, Vec<u8>>,
     refused: BTreeMap<String, String>,
+    progress: Progress,
 ) -> Result<Built> {
-    progress::building(suites.len(), !slot.work.join("target").exists());
-    let built = cargo_build::build(project, &slot.work, slot.name, suites, files, &project.stubs, refused)?;
-    progress::built();
+    progress.building(suites.len(), !slot.work.join("target").exists());
+    let built = cargo_build::build(
+        project,
+        &slot.work,
+        slot.name,
+        suites,
+        files,
+        &project.stubs,
+        refused,
+        &progress,
+    )?;
+    progress.built();
     Ok(built)
 }
 
@@ -345,7 +362,9 @@ fn run_labs(
     };
     let runnable = |lab: &&rubric::Lab| !built.errors.contains_key(&lab.id) && built.binaries.contains_key(&lab.id);
     let to_run: Vec<&str> = labs.iter().filter(runnable).map(|l| l.id.as_str()).collect();
-    progress::testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
+    bench
+        .progress
+        .testing(labs.iter().filter(runnable).map(|l| l.points.len()).sum());
     for lab in labs {
         if let Some(error) = built.errors.get(&lab.id) {
             ran.graded.push(score::build_error_grade(lab, error));
@@ -362,7 +381,7 @@ fn run_labs(
         let outcomes = match built.binaries.get(&lab.id) {
             Some(exe) => {
                 let n = to_run.iter().position(|id| *id == lab.id).map_or(0, |i| i + 1);
-                progress::suite(n, to_run.len(), &lab.id, tests.len());
+                bench.progress.suite(n, to_run.len(), &lab.id, tests.len());
                 // Test processes cannot write the work folder where the sandbox holds;
                 // where it does not, put the pristine files back before each suite.
                 if let Some(pristine) = pristine
@@ -388,7 +407,7 @@ fn run_labs(
         }
         ran.graded.push(lab_grade);
     }
-    progress::tested();
+    bench.progress.tested();
     ran
 }
 

@@ -1,14 +1,6 @@
 //! munmap-grader: `cargo grade` scores labs, `cargo selftest` checks the lab itself.
 //!
-//! ```text
-//! cargo grade [--solutions | --submission DIR] [--json F] [--junit F] [--classroom F] [--timeout S]
-//! cargo grade --batch DIR [--out DIR] [--roster FILE | --shard K/N] [--timeout S]
-//! cargo grade merge OUT SHARD_DIR... [--roster FILE]
-//! cargo grade handout DIR
-//! cargo grade rubric [--write FILE | --check FILE]
-//! cargo grade sync
-//! cargo selftest [CHECK]
-//! ```
+//! `cargo grade --help` lists the commands (cli.rs holds them, GRADING.md shows them).
 
 mod build;
 mod children;
@@ -28,7 +20,6 @@ mod registry;
 mod report;
 mod selftest;
 mod source;
-mod usage;
 
 use std::process::ExitCode;
 
@@ -38,9 +29,6 @@ use class::{batch, merge};
 use cli::Command;
 use project::{Project, files};
 use source::overlay::{self, Source};
-
-/// The exit status of a usage error (the command line or the environment); 1 is a runtime error.
-const USAGE_ERROR: u8 = 2;
 
 /// Exit status of a batch that ran but could not grade every submission (each such
 /// submission has a row saying why): neither success nor a failure of the grader.
@@ -55,13 +43,9 @@ enum Finished {
 }
 
 fn main() -> ExitCode {
-    let command = match cli::args().and_then(|args| cli::parse(&args)) {
-        Ok(command) => command,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(USAGE_ERROR);
-        }
-    };
+    // A usage error (the command line or the environment) exits with status 2, `--help`
+    // and `--version` with 0, after printing; 1 is a runtime error.
+    let command = cli::parse(std::env::args_os().skip(1)).unwrap_or_else(|e| e.exit());
     match execute(command) {
         Ok(Finished::Done) => ExitCode::SUCCESS,
         Ok(Finished::SomeNotGraded) => ExitCode::from(SOME_NOT_GRADED),
@@ -79,8 +63,6 @@ fn execute(command: Command) -> Result<Finished> {
     // Read once, by the commands that need the project (not `--help` or `--version`).
     let project = || Project::load(&project::root());
     match command {
-        Command::Help => print!("{}", cli::USAGE),
-        Command::Version => println!("munmap-grader {}", env!("CARGO_PKG_VERSION")),
         Command::Grade {
             source,
             outputs,
@@ -132,7 +114,7 @@ fn execute(command: Command) -> Result<Finished> {
                 println!("{line}");
             }
         }
-        Command::Selftest { only } => selftest::check_project(&project()?, only.as_deref())?,
+        Command::Selftest { only, options } => selftest::check_project(&project()?, only.as_deref(), &options)?,
     }
     Ok(Finished::Done)
 }

@@ -9,16 +9,16 @@
 //! - [`Mode::Off`]: nothing (unit tests, `cargo selftest`, a batch outside a terminal,
 //!   which prints a line per submission itself).
 //!
-//! The state is global: the build's output is read on another thread, and grading
-//! passes no reporter through its layers.
+//! A grade reports through a [`Progress`] value it is given (its `Options`): the
+//! reference solutions' grade, going on beside the build of the source being graded, is
+//! given [`Progress::Silent`]. What is on the terminal (the mode, the live line) is one
+//! state for the process, set by [`start`].
 
-use std::cell::Cell;
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Deserialize;
 
 /// How often a log gets a line while the build goes on.
 const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -62,29 +62,40 @@ struct State {
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
 
-thread_local! {
-    /// This thread's work goes on beside the work the progress line is about: it shows nothing.
-    static SILENT: Cell<bool> = const { Cell::new(false) };
+/// Whether a grade's progress is shown (on the terminal as [`start`] set it up).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum Progress {
+    /// The grade someone waits for.
+    #[default]
+    Shown,
+    /// Work beside it (the reference solutions' grade during the source's build).
+    Silent,
 }
 
-/// Runs `work` on this thread without showing its progress (the reference solutions'
-/// grade, going on beside the build of the source being graded).
-pub fn silently<T>(work: impl FnOnce() -> T) -> T {
-    let was = SILENT.replace(true);
-    let result = work();
-    SILENT.set(was);
-    result
+/// What a build reports as it goes: [`crate::cargo_build`] reads cargo's messages and
+/// tells this sink each crate it compiled.
+pub trait BuildEvents: Sync {
+    /// `name` was compiled (not fresh; a build script is a step of its crate, not a crate).
+    fn compiled(&self, name: &str);
 }
 
-/// Whether this thread's progress is not shown (see [`silently`]).
-pub fn is_silent() -> bool {
-    SILENT.get()
-}
-
-fn with<T>(f: impl FnOnce(&mut State) -> T) -> Option<T> {
-    if is_silent() {
-        return None;
+impl BuildEvents for Progress {
+    fn compiled(&self, name: &str) {
+        self.with(|s| {
+            s.compiled += 1;
+            let text = format!(
+                "building the suites: {} crate{} compiled ({name}), {:.0} s",
+                s.compiled,
+                plural(s.compiled),
+                s.since.elapsed().as_secs_f64()
+            );
+            s.status(&text);
+        });
     }
+}
+
+/// The terminal's state, when progress is on.
+fn with_state<T>(f: impl FnOnce(&mut State) -> T) -> Option<T> {
     let mut guard = STATE.lock().unwrap_or_else(|e| e.into_inner());
     guard.as_mut().filter(|s| s.mode != Mode::Off).map(f)
 }
@@ -150,150 +161,118 @@ impl State {
     }
 }
 
-/// A new grade begins: `label` says whose (`labs`, `solutions`, a submission's folder).
-pub fn grading(label: &str) {
-    with(|s| {
-        s.label = format!("{}{label}", s.prefix);
-        s.compiled = 0;
-        s.tests_done = 0;
-        s.tests_total = 0;
-    });
+impl Progress {
+    /// The terminal's state, unless this grade is silent or progress is off.
+    fn with<T>(self, f: impl FnOnce(&mut State) -> T) -> Option<T> {
+        match self {
+            Progress::Shown => with_state(f),
+            Progress::Silent => None,
+        }
+    }
+
+    /// A new grade begins: `label` says whose (`labs`, `solutions`, a submission's folder).
+    pub fn grading(self, label: &str) {
+        self.with(|s| {
+            s.label = format!("{}{label}", s.prefix);
+            s.compiled = 0;
+            s.tests_done = 0;
+            s.tests_total = 0;
+        });
+    }
+
+    /// The build of `suites` suites begins (`first`: nothing was built here before, so the
+    /// dependencies are built too).
+    pub fn building(self, suites: usize, first: bool) {
+        self.with(|s| {
+            s.since = Instant::now();
+            s.compiled = 0;
+            if first {
+                s.show(&format!(
+                    "building the {suites} suites and their dependencies (1-2 min) ..."
+                ));
+            } else {
+                s.status(&format!("building the {suites} suites ..."));
+            }
+        });
+    }
+
+    /// The build is done.
+    pub fn built(self) {
+        self.with(|s| {
+            let text = format!(
+                "built in {:.1} s ({} crate{} compiled)",
+                s.since.elapsed().as_secs_f64(),
+                s.compiled,
+                plural(s.compiled)
+            );
+            s.finish(&text);
+        });
+    }
+
+    /// The build is done and the reference solutions' grade, going on beside it, is not.
+    pub fn waiting_for_reference(self) {
+        self.with(|s| s.status("waiting for the reference solutions' grade, which goes on beside the build ..."));
+    }
+
+    /// The tests are about to run: `total` of them.
+    pub fn testing(self, total: usize) {
+        self.with(|s| {
+            s.since = Instant::now();
+            s.tests_done = 0;
+            s.tests_total = total;
+        });
+    }
+
+    /// Suite `n` of `of` (`lab`, with `tests` graded tests) begins.
+    pub fn suite(self, n: usize, of: usize, lab: &str, tests: usize) {
+        self.with(|s| {
+            s.suite = format!("suite {n} of {of}: {lab}");
+            let text = match s.mode {
+                Mode::Live => s.tests_line(),
+                _ => format!("{} ({tests} test{})", s.suite, plural(tests)),
+            };
+            s.status(&text);
+        });
+    }
+
+    /// One more test has run.
+    pub fn test_done(self) {
+        self.with(|s| {
+            s.tests_done += 1;
+            if s.mode == Mode::Live {
+                let text = s.tests_line();
+                s.status(&text);
+            }
+        });
+    }
+
+    /// Every test has run.
+    pub fn tested(self) {
+        self.with(|s| {
+            let text = format!(
+                "{} test{} run in {:.1} s",
+                s.tests_done,
+                plural(s.tests_done),
+                s.since.elapsed().as_secs_f64()
+            );
+            s.finish(&text);
+        });
+    }
 }
 
 /// Whether progress is a live line at a terminal.
 pub fn is_live() -> bool {
-    with(|s| s.mode == Mode::Live).unwrap_or(false)
+    with_state(|s| s.mode == Mode::Live).unwrap_or(false)
 }
 
 /// The grades that follow are submission `n` of `of` in a batch.
 pub fn in_batch(n: usize, of: usize) {
-    with(|s| s.prefix = format!("{n}/{of} "));
-}
-
-/// The build of `suites` suites begins (`first`: nothing was built here before, so the
-/// dependencies are built too).
-pub fn building(suites: usize, first: bool) {
-    with(|s| {
-        s.since = Instant::now();
-        s.compiled = 0;
-        if first {
-            s.show(&format!(
-                "building the {suites} suites and their dependencies (1-2 min) ..."
-            ));
-        } else {
-            s.status(&format!("building the {suites} suites ..."));
-        }
-    });
-}
-
-/// One line of the build's `--message-format=json` output, as it comes.
-pub fn cargo_message(line: &str) {
-    #[derive(Deserialize)]
-    struct Message {
-        reason: String,
-        #[serde(default)]
-        fresh: bool,
-        #[serde(default)]
-        target: Option<Target>,
-    }
-    #[derive(Deserialize)]
-    struct Target {
-        name: String,
-        #[serde(default)]
-        kind: Vec<String>,
-    }
-    if !line.starts_with("{\"reason\":\"compiler-artifact\"") {
-        return;
-    }
-    let Ok(message) = serde_json::from_str::<Message>(line) else {
-        return;
-    };
-    // A build script is a step of its crate, not a crate.
-    let Some(target) = message.target.filter(|t| !t.kind.iter().any(|k| k == "custom-build")) else {
-        return;
-    };
-    if message.reason != "compiler-artifact" || message.fresh {
-        return;
-    }
-    let name = target.name;
-    with(|s| {
-        s.compiled += 1;
-        let text = format!(
-            "building the suites: {} crate{} compiled ({name}), {:.0} s",
-            s.compiled,
-            plural(s.compiled),
-            s.since.elapsed().as_secs_f64()
-        );
-        s.status(&text);
-    });
-}
-
-/// The build is done.
-pub fn built() {
-    with(|s| {
-        let text = format!(
-            "built in {:.1} s ({} crate{} compiled)",
-            s.since.elapsed().as_secs_f64(),
-            s.compiled,
-            plural(s.compiled)
-        );
-        s.finish(&text);
-    });
-}
-
-/// The build is done and the reference solutions' grade, going on beside it, is not.
-pub fn waiting_for_reference() {
-    with(|s| s.status("waiting for the reference solutions' grade, which goes on beside the build ..."));
-}
-
-/// The tests are about to run: `total` of them.
-pub fn testing(total: usize) {
-    with(|s| {
-        s.since = Instant::now();
-        s.tests_done = 0;
-        s.tests_total = total;
-    });
-}
-
-/// Suite `n` of `of` (`lab`, with `tests` graded tests) begins.
-pub fn suite(n: usize, of: usize, lab: &str, tests: usize) {
-    with(|s| {
-        s.suite = format!("suite {n} of {of}: {lab}");
-        let text = match s.mode {
-            Mode::Live => s.tests_line(),
-            _ => format!("{} ({tests} test{})", s.suite, plural(tests)),
-        };
-        s.status(&text);
-    });
-}
-
-/// One more test has run.
-pub fn test_done() {
-    with(|s| {
-        s.tests_done += 1;
-        if s.mode == Mode::Live {
-            let text = s.tests_line();
-            s.status(&text);
-        }
-    });
-}
-
-/// Every test has run.
-pub fn tested() {
-    with(|s| {
-        let text = format!(
-            "{} test{} run in {:.1} s",
-            s.tests_done,
-            plural(s.tests_done),
-            s.since.elapsed().as_secs_f64()
-        );
-        s.finish(&text);
-    });
+    with_state(|s| s.prefix = format!("{n}/{of} "));
 }
 
 /// A line for the person waiting, shown whatever the mode (above the live line, if any).
 pub fn note(text: &str) {
-    let shown = with(|s| match &s.bar {
+    let shown = with_state(|s| match &s.bar {
         Some(bar) => bar.suspend(|| eprintln!("{text}")),
         None => eprintln!("{text}"),
     });
@@ -304,7 +283,7 @@ pub fn note(text: &str) {
 
 /// Takes the live line away (before the report, or any other output).
 pub fn clear() {
-    with(|s| {
+    with_state(|s| {
         if let Some(bar) = s.bar.take() {
             bar.finish_and_clear();
         }
@@ -313,23 +292,4 @@ pub fn clear() {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
-}
-
-/// Reads the build's JSON messages to the end, showing progress as they come (unless
-/// `silent`, the build's own thread's setting); returns them all.
-pub fn read_build_output(pipe: impl std::io::Read, silent: bool) -> std::io::Result<String> {
-    if silent {
-        return silently(|| read_build_output(pipe, false));
-    }
-    use std::io::BufRead;
-    let mut reader = std::io::BufReader::new(pipe);
-    let mut text = String::new();
-    let mut line = Vec::new();
-    while reader.read_until(b'\n', &mut line)? > 0 {
-        let piece = String::from_utf8_lossy(&line);
-        cargo_message(piece.trim_end());
-        text.push_str(&piece);
-        line.clear();
-    }
-    Ok(text)
 }

@@ -78,8 +78,9 @@ impl Checks<'_> {
     }
 }
 
-/// Runs every check, or with `only` the checks whose name contains it.
-pub fn check_project(project: &Project, only: Option<&str>) -> Result<()> {
+/// Runs every check, or with `only` the checks whose name contains it; `options` are the
+/// command line's (its timeout grades the solutions and the stubs).
+pub fn check_project(project: &Project, only: Option<&str>, options: &Options) -> Result<()> {
     let root = &project.root;
     if !root.join("solutions").is_dir() {
         bail!(
@@ -114,11 +115,17 @@ pub fn check_project(project: &Project, only: Option<&str>) -> Result<()> {
     checks.run_if_wanted("snapshots belong to graded tests", || snapshot_files(project));
     let graded_against_solutions = ["fixture submissions", "mistakes catalogue", SHARDS];
     let solutions = if graded_against_solutions.iter().any(|n| checks.wanted(n)) {
-        checks.run_anyway("solutions get full marks", || solutions_get_full_marks(project))
+        checks.run_anyway("solutions get full marks", || {
+            solutions_get_full_marks(project, options)
+        })
     } else {
-        checks.run_if_wanted("solutions get full marks", || solutions_get_full_marks(project))
+        checks.run_if_wanted("solutions get full marks", || {
+            solutions_get_full_marks(project, options)
+        })
     };
-    checks.run_if_wanted("stubs fail every graded test", || stubs_fail_every_test(project));
+    checks.run_if_wanted("stubs fail every graded test", || {
+        stubs_fail_every_test(project, options)
+    });
     let mut graded: Vec<(String, Grade)> = Vec::new();
     if let Some(solutions) = &solutions {
         graded.push(("solutions".into(), solutions.clone()));
@@ -226,8 +233,8 @@ fn cargo_in(project: &Project, cwd: &Path, target: &Path, args: &[&str]) -> Resu
     Ok(((), format!("{passed} passed")))
 }
 
-fn solutions_get_full_marks(project: &Project) -> Result<(Grade, String)> {
-    let grade = grade::grade(project, &Source::Solutions, &Options::default(), None)?;
+fn solutions_get_full_marks(project: &Project, options: &Options) -> Result<(Grade, String)> {
+    let grade = grade::grade(project, &Source::Solutions, options, None)?;
     let mut problems: Vec<String> = grade.warnings.iter().map(|w| format!("warning: {w}")).collect();
     for lab in &grade.labs {
         if lab.status == LabStatus::BuildError {
@@ -293,8 +300,8 @@ fn witnessed_list(project: &Project, grade: &Grade) -> Result<()> {
 
 /// The stubs graded as `cargo grade` grades this checkout: against the reference
 /// solutions, built while those are graded.
-fn stubs_fail_every_test(project: &Project) -> Result<((), String)> {
-    let grade = grade::against_reference(project, &Source::Checkout, &Options::default())?;
+fn stubs_fail_every_test(project: &Project, options: &Options) -> Result<((), String)> {
+    let grade = grade::against_reference(project, &Source::Checkout, options)?;
     let mut problems = Vec::new();
     let mut count = 0;
     for lab in &grade.labs {

@@ -59,13 +59,6 @@ fn past_capture(line: &str) {
     let _ = std::io::stderr().write_all(format!("\n    {line}\n").as_bytes());
 }
 
-fn timeout() -> std::time::Duration {
-    std::env::var(protocol::TIMEOUT_ENV)
-        .ok()
-        .and_then(|s| protocol::parse_timeout(&s).ok())
-        .unwrap_or(protocol::DEFAULT_TIMEOUT)
-}
-
 /// Runs this test alone in a new test process and judges how it ended; also returns its notes.
 fn run_alone(test: &TestContext) -> (Verdict, Vec<String>) {
     let token = protocol::new_token();
@@ -85,7 +78,10 @@ fn run_alone(test: &TestContext) -> (Verdict, Vec<String>) {
             Ok(())
         });
     }
-    let limit = timeout();
+    let limit = match protocol::timeout_from_env() {
+        Ok(limit) => limit,
+        Err(why) => return (Verdict::Fail(why), Vec::new()),
+    };
     let ended = match protocol::bounded::run(command, limit, protocol::OUTPUT_CAP) {
         Ok(ended) => ended,
         Err(e) => {

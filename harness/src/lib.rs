@@ -6,7 +6,8 @@
 //!
 //! - [`arena`]: a PROT_NONE reservation that places each scenario where nothing foreign can merge with it.
 //! - [`slot`]: the usual scenario: the lab's pages at window page 1, a guard page on either side.
-//! - [`maps`]: a normalised view of `/proc/self/smaps` for one window (page offsets, no raw addresses).
+//! - [`maps`]: a normalised view of `/proc/self/smaps` for one window (page offsets, no raw addresses;
+//!   the protocol's, which the grader judges by too).
 //! - [`page_state`]: "is this page mapped?", "is it resident?", without touching it.
 //! - [`scratch`]: files on a disk-backed filesystem for file mappings, removed afterwards.
 //! - [`snapshot`]: one named insta snapshot per test case, with a sentence for the reviewer.
@@ -63,8 +64,5 @@ pub use snapshot::Story;
 /// The project root (this crate lives in `harness/` beneath it): where `snapshots/` is.
 pub const PROJECT_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// The page size and `n` pages in bytes: the lab crate's own file (`src/page.rs`), included
-/// rather than depended on, so the grader that uses this crate never builds lab code.
-#[path = "../../src/page.rs"]
-mod page;
-pub use page::{page_size, pages};
+/// The page size and `n` pages in bytes (the lab crate's `src/page.rs`, through the protocol).
+pub use munmap_lab_protocol::{page_size, pages};

@@ -1,29 +1,16 @@
-//! `/proc/PID/smaps` and `smaps_rollup`, read and parsed in one place.
+//! `/proc/PID/smaps` and `smaps_rollup`: fields summed in pages.
 //!
-//! procfs parses; what this module adds is how the file is read. The kernel hands
-//! smaps out about a page per `read()`, so parsing while reading (procfs's own
-//! `Process::smaps()`) would allocate between reads, and an allocation that needs a
-//! new mapping would change the file half-way through. So the whole file is read
-//! first, back to back, and parsed afterwards. Fields are looked up by key (their set
+//! The file is read whole and parsed by procfs in one place, the protocol's maps view
+//! ([`munmap_lab_protocol::maps`] says why whole). Fields are looked up by key (their set
 //! varies between kernels); procfs gives their values in bytes.
 
 use std::ptr::NonNull;
 
-use procfs::FromBufRead;
-use procfs::process::{MMapPath, MemoryMap, MemoryMaps};
+use procfs::process::{MMapPath, MemoryMap};
+
+pub use munmap_lab_protocol::maps::{parse_smaps as parse, this_process_smaps as this_process};
 
 use super::{page_size, pages};
-
-/// Every mapping of this process, from one read of `/proc/self/smaps`.
-pub fn this_process() -> Vec<MemoryMap> {
-    let bytes = std::fs::read("/proc/self/smaps").expect("reading /proc/self/smaps");
-    parse(&bytes).expect("parsing /proc/self/smaps")
-}
-
-/// Every mapping in smaps text (this process's, another's, or one a child wrote out).
-pub fn parse(text: &[u8]) -> procfs::ProcResult<Vec<MemoryMap>> {
-    MemoryMaps::from_buf_read(text).map(|maps| maps.0)
-}
 
 /// The pages smaps' `field` (`Locked`, `Rss`, ...) counts in this process's mappings
 /// that start inside the window of `window_pages` pages at `start`: the lab's own

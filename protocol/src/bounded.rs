@@ -66,6 +66,20 @@ pub fn run_observed(cmd: Command, limit: Duration, cap: usize, on_stop: &mut dyn
     run_with(cmd, limit, cap, Some(on_stop))
 }
 
+/// Waits for `child`, whose output its caller reads (a trusted build streaming its messages
+/// to a parser on other threads), as [`run`] waits: the child must have a process group of
+/// its own (`process_group(0)`); when `limit` runs out the group is killed (SIGKILL) and
+/// the result is None. The group is killed when the child ends either way, and the child
+/// is reaped.
+pub fn wait(child: &mut Child, limit: Duration) -> io::Result<Option<ExitStatus>> {
+    let watched = watch(child, None, Instant::now() + limit, &mut Capped::new(0), None);
+    let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+    let status = child.wait();
+    let watched = watched?;
+    let status = status?;
+    Ok((!watched.timed_out).then_some(status))
+}
+
 fn run_with(mut cmd: Command, limit: Duration, cap: usize, on_stop: Option<&mut dyn FnMut(u32)>) -> io::Result<Ended> {
     let (reader, writer) = io::pipe()?;
     cmd.stdin(Stdio::null())
@@ -80,7 +94,7 @@ fn run_with(mut cmd: Command, limit: Duration, cap: usize, on_stop: Option<&mut 
     let mut child = spawned?;
     let mut output = Capped::new(cap);
 
-    let watched = watch(&child, &reader, start + limit, &mut output, on_stop);
+    let watched = watch(&child, Some(&reader), start + limit, &mut output, on_stop);
     // Whatever happened, the child is dead or a zombie here or about to be killed, and not
     // reaped yet: its pid still names its group, so killpg cannot hit a recycled pid.
     let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
@@ -103,26 +117,31 @@ struct Watched {
     pipe_open: bool,
 }
 
-/// Reads the pipe until the child exits (left unreaped) or `deadline` passes; with
+/// Reads the pipe (if any) until the child exits (left unreaped) or `deadline` passes; with
 /// `on_stop`, reports and continues every stop of the child on the way.
 fn watch(
     child: &Child,
-    reader: &io::PipeReader,
+    reader: Option<&io::PipeReader>,
     deadline: Instant,
     output: &mut Capped,
     mut on_stop: Option<&mut dyn FnMut(u32)>,
 ) -> io::Result<Watched> {
-    set_nonblocking(reader.as_fd())?;
+    if let Some(reader) = reader {
+        set_nonblocking(reader.as_fd())?;
+    }
     let pid = Pid::from_raw(child.id() as i32);
     let pidfd = pidfd_open(pid);
-    let mut pipe_open = true;
+    // The pipe while it is open.
+    let mut pipe = reader;
     loop {
         if let Some(on_stop) = on_stop.as_deref_mut()
             && has_stopped(pid)?
         {
             // What the child printed up to its stop comes first in the output.
-            if pipe_open {
-                pipe_open = !drain_available(reader, output)?;
+            if let Some(reader) = pipe
+                && drain_available(reader, output)?
+            {
+                pipe = None;
             }
             on_stop(child.id());
             let _ = kill(pid, Signal::SIGCONT);
@@ -130,14 +149,14 @@ fn watch(
         if has_exited(pid)? {
             return Ok(Watched {
                 timed_out: false,
-                pipe_open,
+                pipe_open: pipe.is_some(),
             });
         }
         let now = Instant::now();
         if now >= deadline {
             return Ok(Watched {
                 timed_out: true,
-                pipe_open,
+                pipe_open: pipe.is_some(),
             });
         }
         let mut wait = deadline - now;
@@ -148,7 +167,7 @@ fn watch(
             wait = wait.min(STOP_TICK);
         }
         let mut fds = Vec::with_capacity(2);
-        if pipe_open {
+        if let Some(reader) = pipe {
             fds.push(PollFd::new(reader.as_fd(), PollFlags::POLLIN));
         }
         if let Some(pidfd) = &pidfd {
@@ -162,10 +181,12 @@ fn watch(
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }
-        let pipe_ready = pipe_open && fds[0].any().unwrap_or(true);
+        let pipe_ready = pipe.is_some() && fds[0].any().unwrap_or(true);
         drop(fds);
-        if pipe_ready {
-            pipe_open = !drain_available(reader, output)?;
+        if let Some(reader) = pipe.filter(|_| pipe_ready)
+            && drain_available(reader, output)?
+        {
+            pipe = None;
         }
     }
 }
@@ -463,6 +484,15 @@ mod tests {
         assert!(ended.status.is_none(), "{ended:?}");
         assert!(stops > 1, "{stops}");
         assert!(ended.elapsed < limit + Duration::from_secs(1), "{:?}", ended.elapsed);
+    }
+
+    #[test]
+    fn wait_gives_the_status_or_kills_the_group_at_the_limit() {
+        let mut child = sh("exit 4").process_group(0).spawn().unwrap();
+        let status = wait(&mut child, Duration::from_secs(10)).unwrap();
+        assert_eq!(status.and_then(|s| s.code()), Some(4));
+        let mut child = sh("sleep 30").process_group(0).spawn().unwrap();
+        assert!(wait(&mut child, Duration::from_millis(500)).unwrap().is_none());
     }
 
     #[test]

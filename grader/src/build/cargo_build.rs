@@ -8,16 +8,19 @@
 //! their stub, and this module shows each such error the way rustc's short form does.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde::Deserialize;
+use cargo_metadata::Message;
+use cargo_metadata::diagnostic::{Diagnostic, DiagnosticLevel, DiagnosticSpan};
+use munmap_lab_protocol::bounded;
 
 use crate::build::blame::{Attempt, blame};
+use crate::progress::BuildEvents;
 use crate::project::Project;
 use crate::source::overlay;
 
@@ -37,7 +40,9 @@ pub struct Built {
 /// Builds `suites` (lab ids with a `tests/ID.rs`) in `dir`, with `labs` as the lab
 /// files; a lab that breaks the build is charged a `build_error` and built as its stub
 /// (see [`blame`]), and `labs` is left holding what was built. `errors` may already
-/// hold labs refused before building (their stub is already in `labs`).
+/// hold labs refused before building (their stub is already in `labs`). Each crate
+/// compiled is told to `events` as cargo reports it.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     project: &Project,
     dir: &Path,
@@ -46,6 +51,7 @@ pub fn build(
     labs: &mut BTreeMap<String, Vec<u8>>,
     stubs: &BTreeMap<String, Vec<u8>>,
     errors: BTreeMap<String, String>,
+    events: &dyn BuildEvents,
 ) -> Result<Built> {
     let submitted = labs.clone();
     let candidates: Vec<String> = submitted
@@ -65,7 +71,7 @@ pub fn build(
             })
             .collect();
         overlay::sync(dir, &overlay::build_files(project, slot, &current)?)?;
-        let outcome = cargo_build(project, dir, suites)?;
+        let outcome = cargo_build(project, dir, suites, events)?;
         Ok((outcome.attempt(), outcome.binaries))
     };
     let (errors, binaries) = blame(&candidates, errors, &mut build_with)?;
@@ -77,6 +83,8 @@ pub fn build(
     Ok(Built { binaries, errors })
 }
 
+/// What one `cargo build` reported.
+#[derive(Default)]
 struct Outcome {
     success: bool,
     binaries: BTreeMap<String, PathBuf>,
@@ -100,7 +108,7 @@ impl Outcome {
     }
 }
 
-fn cargo_build(project: &Project, dir: &Path, suites: &[String]) -> Result<Outcome> {
+fn cargo_build(project: &Project, dir: &Path, suites: &[String], events: &dyn BuildEvents) -> Result<Outcome> {
     let mut cmd = project.cargo();
     // The slot's own target directory: a submission's build shares no folder with the
     // reference solutions' build.
@@ -118,202 +126,122 @@ fn cargo_build(project: &Project, dir: &Path, suites: &[String]) -> Result<Outco
     // Kept: the reference solutions' tests may run meanwhile, killing what they leave behind.
     let mut child = crate::children::spawn_kept(&mut cmd).context("cannot run cargo")?;
     let stdout = child.stdout.take().expect("piped stdout");
-    let silent = crate::progress::is_silent();
-    let stdout = std::thread::spawn(move || crate::progress::read_build_output(stdout, silent));
     let mut stderr = child.stderr.take().expect("piped stderr");
-    let stderr = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        stderr
-            .read_to_end(&mut text)
-            .map(|_| String::from_utf8_lossy(&text).into_owned())
+    let (status, stdout, stderr) = std::thread::scope(|scope| {
+        let messages = scope.spawn(|| read_messages(BufReader::new(stdout), events));
+        let errors = scope.spawn(move || {
+            let mut text = Vec::new();
+            stderr
+                .read_to_end(&mut text)
+                .map(|_| String::from_utf8_lossy(&text).into_owned())
+        });
+        // The protocol's time limit: the group is killed at the end, so the pipes close.
+        let status = bounded::wait(&mut child, BUILD_TIMEOUT);
+        (status, messages.join(), errors.join())
     });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() > BUILD_TIMEOUT => {
-                // SAFETY: killpg on the process group made for this cargo run.
-                unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGKILL) };
-                let _ = child.wait();
-                bail!(
-                    "the build did not finish within {} s (a lab file that makes the compiler loop?)",
-                    BUILD_TIMEOUT.as_secs()
-                );
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(e).context("waiting for cargo"),
-        }
+    let Some(status) = status.context("waiting for cargo")? else {
+        bail!(
+            "the build did not finish within {} s (a lab file that makes the compiler loop?)",
+            BUILD_TIMEOUT.as_secs()
+        );
     };
     // Cargo's messages cut short would read as a build without some test binaries: a
     // failure to read them stops grading instead.
-    let stdout = stdout
-        .join()
+    let mut outcome = stdout
         .map_err(|_| anyhow!("the thread reading cargo's messages panicked"))?
         .context("cannot read cargo's messages")?;
     let stderr = stderr
-        .join()
         .map_err(|_| anyhow!("the thread reading cargo's errors panicked"))?
         .context("cannot read cargo's errors")?;
-    let mut outcome = parse_messages(&stdout);
     outcome.success &= status.success();
     let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
     outcome.stderr_tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
     Ok(outcome)
 }
 
-#[derive(Deserialize)]
-struct Message {
-    reason: String,
-    #[serde(default)]
-    target: Option<Target>,
-    #[serde(default)]
-    executable: Option<PathBuf>,
-    #[serde(default)]
-    message: Option<Diagnostic>,
-    #[serde(default)]
-    success: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct Target {
-    name: String,
-    kind: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct Diagnostic {
-    level: String,
-    message: String,
-    #[serde(default)]
-    code: Option<Code>,
-    #[serde(default)]
-    spans: Vec<Span>,
-    /// Notes and help, each a diagnostic of its own (without `rendered`).
-    #[serde(default)]
-    children: Vec<Diagnostic>,
-    #[serde(default)]
-    rendered: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Code {
-    code: String,
-}
-
-#[derive(Deserialize)]
-struct Span {
-    file_name: String,
-    line_start: usize,
-    column_start: usize,
-    is_primary: bool,
-    /// What the compiler says at this place (`expected `Pid`, found `i32``).
-    #[serde(default)]
-    label: Option<String>,
-    /// The source lines the span covers, with the part it marks.
-    #[serde(default)]
-    text: Vec<SpanLine>,
-    /// For a help's suggestion: what the marked part should become.
-    #[serde(default)]
-    suggested_replacement: Option<String>,
-    /// For code a macro wrote: where the macro was used (and so on outwards).
-    #[serde(default)]
-    expansion: Option<Box<Expansion>>,
-}
-
-#[derive(Deserialize)]
-struct Expansion {
-    span: Span,
-}
-
-#[derive(Deserialize)]
-struct SpanLine {
-    text: String,
-    /// 1-based columns (in characters) of the marked part: `[start, end)`.
-    highlight_start: usize,
-    highlight_end: usize,
-}
-
-impl Span {
-    /// The lab this span is in, or (for code a macro wrote) whose macro call wrote it.
-    fn lab(&self) -> Option<String> {
-        let mut span = Some(self);
-        while let Some(s) = span {
-            if let Some(lab) = lab_of_file(&normalize(&s.file_name)) {
-                return Some(lab);
-            }
-            span = s.expansion.as_ref().map(|e| &e.span);
+/// The lab `span` is in, or (for code a macro wrote) whose macro call wrote it.
+fn lab_of_span(span: &DiagnosticSpan) -> Option<String> {
+    let mut span = Some(span);
+    while let Some(s) = span {
+        if let Some(lab) = lab_of_file(&normalize(&s.file_name)) {
+            return Some(lab);
         }
-        None
+        span = s.expansion.as_ref().map(|e| &e.span);
     }
+    None
 }
 
-/// Reads cargo's JSON messages: test executables, and each error with the lab it belongs to.
-fn parse_messages(stdout: &str) -> Outcome {
-    let mut outcome = Outcome {
-        success: false,
-        binaries: BTreeMap::new(),
-        lab_errors: Vec::new(),
-        first_error: None,
-        first_line: None,
-        stderr_tail: String::new(),
-    };
-    for line in stdout.lines().filter(|l| l.starts_with('{')) {
-        let Ok(msg) = serde_json::from_str::<Message>(line) else {
-            continue;
-        };
-        match msg.reason.as_str() {
-            "compiler-artifact" => {
-                if let (Some(target), Some(exe)) = (msg.target, msg.executable)
-                    && target.kind.iter().any(|k| k == "test")
+/// Reads cargo's JSON messages to the end (cargo_metadata's reader): test executables,
+/// and each error with the lab it belongs to; each crate compiled goes to `events` as it comes.
+fn read_messages(stdout: impl BufRead, events: &dyn BuildEvents) -> std::io::Result<Outcome> {
+    let mut outcome = Outcome::default();
+    for message in Message::parse_stream(stdout) {
+        outcome.take(message?, events);
+    }
+    Ok(outcome)
+}
+
+impl Outcome {
+    /// One of cargo's messages.
+    fn take(&mut self, message: Message, events: &dyn BuildEvents) {
+        match message {
+            Message::CompilerArtifact(artifact) => {
+                // A build script is a step of its crate, not a crate.
+                if !artifact.fresh && !artifact.target.is_custom_build() {
+                    events.compiled(&artifact.target.name);
+                }
+                if let Some(exe) = artifact.executable
+                    && artifact.target.is_test()
                 {
-                    outcome.binaries.insert(target.name, exe);
+                    self.binaries.insert(artifact.target.name, exe.into_std_path_buf());
                 }
             }
-            "compiler-message" => {
-                let (Some(diag), Some(target)) = (msg.message, msg.target) else {
-                    continue;
-                };
-                if diag.level != "error" {
-                    continue;
-                }
-                let primary = diag.spans.iter().find(|s| s.is_primary);
-                let file = primary.map(|s| normalize(&s.file_name));
-                let lab = primary
-                    .and_then(Span::lab)
-                    .or_else(|| target.kind.iter().any(|k| k == "test").then(|| target.name.clone()));
-                let file = file.map(|f| match lab_of_file(&f) {
-                    Some(lab) => format!("labs/{lab}.rs"),
-                    None => f,
-                });
-                let line = short_form(&diag, primary, file.as_deref());
-                if outcome.first_error.is_none() && primary.is_some() {
-                    outcome.first_error = Some(diag.rendered.clone().unwrap_or_else(|| line.clone()));
-                    outcome.first_line = Some(line.clone());
-                }
-                if let Some(lab) = lab
-                    && primary.is_some()
-                    && !outcome.lab_errors.iter().any(|(l, _)| *l == lab)
-                {
-                    let detail = detail(&diag, primary);
-                    let message = if detail.is_empty() {
-                        line
-                    } else {
-                        format!("{line}\n{detail}")
-                    };
-                    outcome.lab_errors.push((lab, message));
-                }
+            Message::CompilerMessage(message) => {
+                let is_test = message.target.is_test();
+                self.error(&message.message, is_test.then_some(message.target.name));
             }
-            "build-finished" => outcome.success = msg.success.unwrap_or(false),
+            Message::BuildFinished(finished) => self.success = finished.success,
             _ => {}
         }
     }
-    outcome
+
+    /// A compiler diagnostic about `test_target` (the suite, when the target is a test):
+    /// an error counts against the lab its primary span is in, else the suite's lab.
+    fn error(&mut self, diag: &Diagnostic, test_target: Option<String>) {
+        if diag.level != DiagnosticLevel::Error {
+            return;
+        }
+        let primary = diag.spans.iter().find(|s| s.is_primary);
+        let file = primary.map(|s| normalize(&s.file_name));
+        let lab = primary.and_then(lab_of_span).or(test_target);
+        let file = file.map(|f| match lab_of_file(&f) {
+            Some(lab) => format!("labs/{lab}.rs"),
+            None => f,
+        });
+        let line = short_form(diag, primary, file.as_deref());
+        if self.first_error.is_none() && primary.is_some() {
+            self.first_error = Some(diag.rendered.clone().unwrap_or_else(|| line.clone()));
+            self.first_line = Some(line.clone());
+        }
+        if let Some(lab) = lab
+            && primary.is_some()
+            && !self.lab_errors.iter().any(|(l, _)| *l == lab)
+        {
+            let detail = detail(diag, primary);
+            let message = if detail.is_empty() {
+                line
+            } else {
+                format!("{line}\n{detail}")
+            };
+            self.lab_errors.push((lab, message));
+        }
+    }
 }
 
 /// The error on one line, as rustc's short form writes it: where, the code, the
 /// message and what the compiler says at that place
 /// (`labs/x.rs:16:44: error[E0308]: mismatched types: expected `Pid`, found `i32``).
-fn short_form(diag: &Diagnostic, primary: Option<&Span>, file: Option<&str>) -> String {
+fn short_form(diag: &Diagnostic, primary: Option<&DiagnosticSpan>, file: Option<&str>) -> String {
     let code = diag.code.as_ref().map(|c| format!("[{}]", c.code)).unwrap_or_default();
     let label = primary
         .and_then(|s| s.label.as_deref())
@@ -333,7 +261,7 @@ fn short_form(diag: &Diagnostic, primary: Option<&Span>, file: Option<&str>) -> 
 /// What follows the short form: the line of code with the error marked, then the
 /// compiler's notes and help (a help that suggests a change shows the changed line).
 /// Notes about code outside the project (the standard library's) are left out.
-fn detail(diag: &Diagnostic, primary: Option<&Span>) -> String {
+fn detail(diag: &Diagnostic, primary: Option<&DiagnosticSpan>) -> String {
     let mut lines = Vec::new();
     if let Some(span) = primary
         && let Some(code) = span.text.first()
@@ -367,9 +295,21 @@ fn detail(diag: &Diagnostic, primary: Option<&Span>) -> String {
                 format!(": `{}`", format!("{before}{replacement}{after}").trim())
             })
             .unwrap_or_default();
-        lines.push(format!("    {}: {}{suggestion}", child.level, one_line(&child.message)));
+        lines.push(format!(
+            "    {}: {}{suggestion}",
+            level_name(child.level),
+            one_line(&child.message)
+        ));
     }
     lines.join("\n")
+}
+
+/// The level as the compiler writes it (`help`, `note`).
+fn level_name(level: DiagnosticLevel) -> String {
+    serde_json::to_value(level)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "note".to_string())
 }
 
 /// A compiler message on one line (`expected X\n   found Y` becomes `expected X, found Y`).
@@ -406,21 +346,108 @@ fn normalize(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+    use std::sync::Mutex;
+
+    /// The crates a build reported compiled, in order.
+    #[derive(Default)]
+    struct Compiled(Mutex<Vec<String>>);
+
+    impl BuildEvents for Compiled {
+        fn compiled(&self, name: &str) {
+            self.0.lock().unwrap().push(name.to_string());
+        }
+    }
+
+    /// cargo's messages, one per line, read as a build reads them.
+    fn read(lines: &[String]) -> (Outcome, Vec<String>) {
+        let events = Compiled::default();
+        let outcome = read_messages(lines.join("\n").as_bytes(), &events).unwrap();
+        (outcome, events.0.into_inner().unwrap())
+    }
+
+    fn target(name: &str, kind: &str) -> Value {
+        json!({"name": name, "kind": [kind], "crate_types": [kind], "src_path": "/p/src/lib.rs",
+               "edition": "2024", "doctest": false, "test": true, "doc": false})
+    }
+
+    fn artifact(name: &str, kind: &str, executable: Option<&str>, fresh: bool) -> String {
+        json!({"reason": "compiler-artifact", "package_id": "path+file:///p#munmap-lab@0.1.0",
+               "manifest_path": "/p/Cargo.toml", "target": target(name, kind),
+               "profile": {"opt_level": "0", "debuginfo": "line-tables-only", "debug_assertions": true,
+                           "overflow_checks": true, "test": kind == "test"},
+               "features": [], "filenames": [], "executable": executable, "fresh": fresh})
+        .to_string()
+    }
+
+    fn span(file: &str, line: usize, column: usize, primary: bool) -> Value {
+        json!({"file_name": file, "byte_start": 0, "byte_end": 1, "line_start": line, "line_end": line,
+               "column_start": column, "column_end": column + 1, "is_primary": primary, "text": [],
+               "label": null, "suggested_replacement": null, "suggestion_applicability": null,
+               "expansion": null})
+    }
+
+    fn diagnostic(level: &str, message: &str, code: Option<&str>, spans: Vec<Value>) -> Value {
+        json!({"message": message, "code": code.map(|code| json!({"code": code, "explanation": null})),
+               "level": level, "spans": spans, "children": [],
+               "rendered": format!("{level}: {message}")})
+    }
+
+    fn compiler_message(target_name: &str, kind: &str, message: Value) -> String {
+        json!({"reason": "compiler-message", "package_id": "path+file:///p#munmap-lab@0.1.0",
+               "manifest_path": "/p/Cargo.toml", "target": target(target_name, kind), "message": message})
+        .to_string()
+    }
 
     #[test]
     fn finds_test_executables_and_attributes_errors_to_labs() {
-        let stdout = [
-            r#"{"reason":"compiler-artifact","target":{"name":"lab01_full","kind":["test"]},"executable":"/t/lab01_full-abc"}"#,
-            r#"{"reason":"compiler-artifact","target":{"name":"munmap_lab","kind":["lib"]},"executable":null}"#,
-            r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"level":"warning","message":"unused","spans":[{"file_name":"src/../labs/lab01_full.rs","line_start":1,"column_start":1,"is_primary":true}]}}"#,
-            r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"level":"error","message":"mismatched types","code":{"code":"E0308"},"spans":[{"file_name":"src/../labs/lab02_partial.rs","line_start":12,"column_start":5,"is_primary":true}],"rendered":"error[E0308]: mismatched types"}}"#,
-            r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"level":"error","message":"second","spans":[{"file_name":"src/../labs/lab02_partial.rs","line_start":20,"column_start":1,"is_primary":true}]}}"#,
-            r#"{"reason":"compiler-message","target":{"name":"lab03_x","kind":["test"]},"message":{"level":"error","message":"wrong args","spans":[{"file_name":"tests/lab03_x.rs","line_start":3,"column_start":9,"is_primary":true}]}}"#,
-            r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"level":"error","message":"aborting due to 2 previous errors","spans":[]}}"#,
-            r#"{"reason":"build-finished","success":false}"#,
-        ]
-        .join("\n");
-        let outcome = parse_messages(&stdout);
+        let lines = [
+            artifact("lab01_full", "test", Some("/t/lab01_full-abc"), false),
+            artifact("munmap_lab", "lib", None, true),
+            compiler_message(
+                "munmap_lab",
+                "lib",
+                diagnostic(
+                    "warning",
+                    "unused",
+                    None,
+                    vec![span("src/../labs/lab01_full.rs", 1, 1, true)],
+                ),
+            ),
+            compiler_message(
+                "munmap_lab",
+                "lib",
+                diagnostic(
+                    "error",
+                    "mismatched types",
+                    Some("E0308"),
+                    vec![span("src/../labs/lab02_partial.rs", 12, 5, true)],
+                ),
+            ),
+            compiler_message(
+                "munmap_lab",
+                "lib",
+                diagnostic(
+                    "error",
+                    "second",
+                    None,
+                    vec![span("src/../labs/lab02_partial.rs", 20, 1, true)],
+                ),
+            ),
+            compiler_message(
+                "lab03_x",
+                "test",
+                diagnostic("error", "wrong args", None, vec![span("tests/lab03_x.rs", 3, 9, true)]),
+            ),
+            compiler_message(
+                "munmap_lab",
+                "lib",
+                diagnostic("error", "aborting due to 2 previous errors", None, vec![]),
+            ),
+            "   Compiling munmap-lab v0.1.0 (a line that is not JSON)".to_string(),
+            json!({"reason": "build-finished", "success": false}).to_string(),
+        ];
+        let (outcome, compiled) = read(&lines);
         assert!(!outcome.success);
         assert_eq!(outcome.binaries["lab01_full"], PathBuf::from("/t/lab01_full-abc"));
         assert_eq!(outcome.binaries.len(), 1);
@@ -437,16 +464,33 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(outcome.first_error.as_deref(), Some("error[E0308]: mismatched types"));
+        assert_eq!(outcome.first_error.as_deref(), Some("error: mismatched types"));
+        // The fresh library was not compiled.
+        assert_eq!(compiled, ["lab01_full"]);
     }
 
-    /// A real diagnostic (cargo's {"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"rendered":"error[E0308]: mismatched types","$message_type":"diagnostic","children":[{"children":[],"code":null,"level":"help","message":"the type constructed contains `i32` due to the type of the argument passed","rendered":null,"spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"this argument influences the type of `Ok`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":748,"byte_start":730,"column_end":59,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":59,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]},{"children":[],"code":null,"level":"note","message":"tuple variant defined here","rendered":null,"spans":[{"byte_end":21355,"byte_start":21353,"column_end":7,"column_start":5,"expansion":null,"file_name":"/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs","is_primary":true,"label":null,"line_end":561,"line_start":561,"suggested_replacement":null,"suggestion_applicability":null,"text":[]}]},{"children":[],"code":null,"level":"help","message":"try removing the method call","rendered":null,"spans":[{"byte_end":747,"byte_start":738,"column_end":58,"column_start":49,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":"","suggestion_applicability":"MachineApplicable","text":[{"highlight_end":58,"highlight_start":49,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]}],"level":"error","message":"mismatched types","spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":"expected `Pid`, found `i32`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":732,"byte_start":730,"column_end":43,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"arguments to this enum variant are incorrect","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":43,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}],"code":{"code":"E0308"}}}, its long explanation left out): lab 07 returns
+    #[test]
+    fn a_crate_compiled_is_reported_and_its_build_script_is_not() {
+        let lines = [
+            artifact("libc", "custom-build", None, false),
+            artifact("libc", "lib", None, false),
+            artifact("nix", "lib", None, true),
+            artifact("lab02_partial", "test", Some("/t/lab02"), false),
+            json!({"reason": "build-finished", "success": true}).to_string(),
+        ];
+        let (outcome, compiled) = read(&lines);
+        assert!(outcome.success);
+        assert_eq!(compiled, ["libc", "lab02_partial"]);
+    }
+
+    /// A real diagnostic from cargo, its long explanation left out: lab 07 returns
     /// `child.as_raw()` (an i32) where a `Pid` is wanted.
-    const MISMATCHED_PID: &str = r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"rendered":"error[E0308]: mismatched types","$message_type":"diagnostic","children":[{"children":[],"code":null,"level":"help","message":"the type constructed contains `i32` due to the type of the argument passed","rendered":null,"spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"this argument influences the type of `Ok`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":748,"byte_start":730,"column_end":59,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":59,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]},{"children":[],"code":null,"level":"note","message":"tuple variant defined here","rendered":null,"spans":[{"byte_end":21355,"byte_start":21353,"column_end":7,"column_start":5,"expansion":null,"file_name":"/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs","is_primary":true,"label":null,"line_end":561,"line_start":561,"suggested_replacement":null,"suggestion_applicability":null,"text":[]}]},{"children":[],"code":null,"level":"help","message":"try removing the method call","rendered":null,"spans":[{"byte_end":747,"byte_start":738,"column_end":58,"column_start":49,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":"","suggestion_applicability":"MachineApplicable","text":[{"highlight_end":58,"highlight_start":49,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]}],"level":"error","message":"mismatched types","spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":"expected `Pid`, found `i32`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":732,"byte_start":730,"column_end":43,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"arguments to this enum variant are incorrect","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":43,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}],"code":{"code":"E0308"}}}"#;
+    const MISMATCHED_PID: &str = r#"{"rendered":"error[E0308]: mismatched types","$message_type":"diagnostic","children":[{"children":[],"code":null,"level":"help","message":"the type constructed contains `i32` due to the type of the argument passed","rendered":null,"spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"this argument influences the type of `Ok`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":748,"byte_start":730,"column_end":59,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":59,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]},{"children":[],"code":null,"level":"note","message":"tuple variant defined here","rendered":null,"spans":[{"byte_end":21355,"byte_start":21353,"column_end":7,"column_start":5,"expansion":null,"file_name":"/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/core/src/result.rs","is_primary":true,"label":null,"line_end":561,"line_start":561,"suggested_replacement":null,"suggestion_applicability":null,"text":[]}]},{"children":[],"code":null,"level":"help","message":"try removing the method call","rendered":null,"spans":[{"byte_end":747,"byte_start":738,"column_end":58,"column_start":49,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":null,"line_end":16,"line_start":16,"suggested_replacement":"","suggestion_applicability":"MachineApplicable","text":[{"highlight_end":58,"highlight_start":49,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}]}],"level":"error","message":"mismatched types","spans":[{"byte_end":747,"byte_start":733,"column_end":58,"column_start":44,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":true,"label":"expected `Pid`, found `i32`","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":58,"highlight_start":44,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]},{"byte_end":732,"byte_start":730,"column_end":43,"column_start":41,"expansion":null,"file_name":"src/../labs/lab07_exec.rs","is_primary":false,"label":"arguments to this enum variant are incorrect","line_end":16,"line_start":16,"suggested_replacement":null,"suggestion_applicability":null,"text":[{"highlight_end":43,"highlight_start":41,"text":"        ForkResult::Parent { child } => Ok(child.as_raw()),"}]}],"code":{"code":"E0308"}}"#;
 
     #[test]
     fn a_build_error_keeps_the_compilers_detail() {
-        let outcome = parse_messages(MISMATCHED_PID);
+        let message: Value = serde_json::from_str(MISMATCHED_PID).unwrap();
+        let (outcome, _) = read(&[compiler_message("munmap_lab", "lib", message)]);
         let (lab, message) = &outcome.lab_errors[0];
         assert_eq!(lab, "lab07_exec");
         let lines: Vec<&str> = message.lines().collect();
@@ -475,16 +519,25 @@ mod tests {
 
     #[test]
     fn an_error_outside_the_labs_is_not_a_labs_fault() {
-        let stdout = r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"level":"error","message":"boom","spans":[{"file_name":"src/support/maps.rs","line_start":1,"column_start":1,"is_primary":true}]}}"#;
-        let outcome = parse_messages(stdout);
+        let (outcome, _) = read(&[compiler_message(
+            "munmap_lab",
+            "lib",
+            diagnostic("error", "boom", None, vec![span("src/support/maps.rs", 1, 1, true)]),
+        )]);
         assert!(outcome.lab_errors.is_empty());
         assert!(outcome.first_error.is_some());
     }
 
     #[test]
     fn an_error_in_code_a_macro_wrote_belongs_to_the_lab_that_called_it() {
-        let stdout = r#"{"reason":"compiler-message","target":{"name":"munmap_lab","kind":["lib"]},"message":{"level":"error","message":"expanded","spans":[{"file_name":"src/support/macros.rs","line_start":4,"column_start":9,"is_primary":true,"expansion":{"span":{"file_name":"src/../labs/lab05_errors.rs","line_start":30,"column_start":1,"is_primary":false,"expansion":null}}}]}}"#;
-        let outcome = parse_messages(stdout);
+        let mut expanded = span("src/support/macros.rs", 4, 9, true);
+        expanded["expansion"] = json!({"span": span("src/../labs/lab05_errors.rs", 30, 1, false),
+                                       "macro_decl_name": "check!", "def_site_span": null});
+        let (outcome, _) = read(&[compiler_message(
+            "munmap_lab",
+            "lib",
+            diagnostic("error", "expanded", None, vec![expanded]),
+        )]);
         assert_eq!(
             outcome.lab_errors,
             [(

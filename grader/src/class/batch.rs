@@ -1,4 +1,4 @@
-//! `--batch DIR`: every subfolder of DIR is one submission. One work directory and
+//! `cargo grade batch DIR`: every subfolder of DIR is one submission. One work directory and
 //! one target directory serve them all, so only what a submission changed is
 //! rebuilt. A submission that cannot be graded is a row with the reason; the batch
 //! goes on. So is a subfolder the grader will not take (a symbolic link, a name that

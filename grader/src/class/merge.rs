@@ -29,7 +29,7 @@ fn read_shard(dir: &Path) -> Result<Read> {
     let text = std::fs::read_to_string(&path).map_err(|e| {
         anyhow!(
             "`{}` holds no shard's grades ({MANIFEST}: {e}): give the --out folders of \
-             `cargo grade --batch DIR --shard K/N`",
+             `cargo grade batch DIR --shard K/N`",
             dir.display()
         )
     })?;
@@ -42,7 +42,9 @@ fn read_shard(dir: &Path) -> Result<Read> {
             manifest.version
         );
     }
-    let shard = Shard::parse(&manifest.shard).with_context(|| path.display().to_string())?;
+    let shard = Shard::parse(&manifest.shard)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| path.display().to_string())?;
     Ok(Read {
         dir: dir.to_path_buf(),
         shard,

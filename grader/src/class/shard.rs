@@ -1,4 +1,4 @@
-//! A class graded on several machines: `cargo grade --batch DIR --shard K/N` grades one
+//! A class graded on several machines: `cargo grade batch DIR --shard K/N` grades one
 //! shard of DIR, and `cargo grade merge OUT SHARD_DIR...` ([`crate::class::merge`])
 //! combines the shards' grades into the gradebook one machine would have written for
 //! the whole batch. This module is the split and what a shard writes.
@@ -18,8 +18,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::usage::UsageError;
-
 /// The file a shard writes beside its grades.
 pub const MANIFEST: &str = "shard.json";
 
@@ -38,12 +36,8 @@ impl fmt::Display for Shard {
 
 impl Shard {
     /// `K/N`, e.g. `2/4`.
-    pub fn parse(text: &str) -> Result<Shard, UsageError> {
-        let wrong = || {
-            UsageError::from(format!(
-                "--shard {text}: give K/N, shard K of N, e.g. --shard 2/4 (1 <= K <= N)"
-            ))
-        };
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let wrong = || format!("give K/N, shard K of N, e.g. --shard 2/4 (1 <= K <= N), not `{text}`");
         let (k, n) = text.split_once('/').ok_or_else(wrong)?;
         let (k, n): (u32, u32) = (
             k.trim().parse().map_err(|_| wrong())?,

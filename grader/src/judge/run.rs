@@ -38,6 +38,8 @@ pub struct Bench<'a> {
     /// Fixture grading only: each test's token is also written into its scratch folder
     /// (`token`), standing for lab code that found it in its process's memory.
     pub token_in_scratch: bool,
+    /// Where each test's end is told (silent for the reference's grade beside a build).
+    pub progress: crate::progress::Progress,
 }
 
 /// Runs every test in `tests` (graded name, libtest name) of `lab`'s test binary `exe`;
@@ -49,7 +51,7 @@ pub fn run_lab(exe: &Path, lab: &str, tests: &[(String, String)], bench: &Bench)
         .map(|(i, (graded, libtest))| {
             let scratch = bench.scratch.join(lab).join(format!("{i:03}"));
             let verdict = run_test(exe, lab, libtest, &scratch, bench);
-            crate::progress::test_done();
+            bench.progress.test_done();
             (graded.clone(), verdict)
         })
         .collect()

@@ -5,7 +5,7 @@
 //! witnesses a test, it tells the test process where to put its window
 //! ([`protocol::WITNESS_BASE`]), the process stops itself (SIGSTOP) at every step of
 //! its story that shows that window, and at each stop [`checkpoint`] reads
-//! the window from `/proc/PID/smaps` and renders it with the harness's maps view. No
+//! the window from `/proc/PID/smaps` and renders it with the protocol's maps view. No
 //! code of the test process runs while it is stopped, and what it printed is not read.
 //!
 //! The reference solutions are graded first in every grading run, witnessed too: a
@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use munmap_lab_harness::MapsView;
+use munmap_lab_protocol::MapsView;
 use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::evidence::{Ran, Reference, Transcript};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use rubric::Lab;
 
@@ -31,6 +31,8 @@ pub struct Project {
     pub stubs: BTreeMap<String, Vec<u8>>,
     /// Each lab file as it was handed out, by stem: its [`labs::fingerprint`].
     pub handed_out: BTreeMap<String, String>,
+    /// The target directory cargo builds the project into, asked once (`cargo metadata`).
+    pub target: PathBuf,
 }
 
 impl Project {
@@ -45,6 +47,7 @@ impl Project {
             labs,
             stubs,
             handed_out,
+            target: cargo_target_dir(root)?,
         })
     }
 
@@ -57,6 +60,7 @@ impl Project {
             labs: Vec::new(),
             stubs: BTreeMap::new(),
             handed_out: BTreeMap::new(),
+            target: root.join("target"),
         }
     }
 
@@ -66,13 +70,9 @@ impl Project {
     }
 
     /// The target directory shared by every build the grader makes, so dependencies
-    /// compile once: cargo's own (`CARGO_TARGET_DIR` or `target/` of the project).
+    /// compile once: the one cargo builds the project into (asked when it was loaded).
     pub fn target_dir(&self) -> PathBuf {
-        match std::env::var_os("CARGO_TARGET_DIR") {
-            Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
-            Some(dir) => self.root.join(dir),
-            None => self.root.join("target"),
-        }
+        self.target.clone()
     }
 
     /// The grader's own scratch space inside the target directory.
@@ -95,6 +95,23 @@ pub fn root() -> PathBuf {
         .parent()
         .expect("grader/ lives in the project")
         .to_path_buf()
+}
+
+/// The target directory cargo builds the project at `root` into, as `cargo metadata`
+/// says (`CARGO_TARGET_DIR`, `build.target-dir` of a cargo config, or `target/`).
+/// A folder without a manifest builds nothing; its target directory is nominal.
+fn cargo_target_dir(root: &Path) -> Result<PathBuf> {
+    if !root.join("Cargo.toml").is_file() {
+        return Ok(root.join("target"));
+    }
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(root.join("Cargo.toml"))
+        // Cargo finds its config files from the folder it runs in.
+        .current_dir(root)
+        .no_deps()
+        .exec()
+        .with_context(|| format!("cannot ask cargo for the target directory of {}", root.display()))?;
+    Ok(metadata.target_directory.into_std_path_buf())
 }
 
 /// Variables that would change how lab code is built or judged, whoever set them.
@@ -146,6 +163,17 @@ pub fn temp_dir(name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The grader's target directory is the one cargo built this very test into.
+    #[test]
+    fn the_target_dir_is_cargos() {
+        let project = this_project();
+        let dir = project.target_dir();
+        assert!(dir.is_absolute(), "{}", dir.display());
+        let exe = std::env::current_exe().unwrap();
+        assert!(exe.starts_with(&dir), "{} is not in {}", exe.display(), dir.display());
+        assert_eq!(project.grader_dir(), dir.join("munmap-grader"));
+    }
 
     #[test]
     fn strips_what_could_change_the_build_or_the_verdict() {

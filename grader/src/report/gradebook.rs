@@ -1,4 +1,4 @@
-//! The `--batch` gradebooks.
+//! The `batch` gradebooks.
 //!
 //! - `gradebook.csv`, always: one row per submission folder, one column per lab, a
 //!   "Points Possible" row first; with a roster, the roster's identifier columns first

@@ -103,7 +103,7 @@ pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<()
     Ok(())
 }
 
-/// Checks the grades folder of `--batch DIR --out OUT`: OUT is a folder that is
+/// Checks the grades folder of `batch DIR --out OUT`: OUT is a folder that is
 /// writable, or can be created (its nearest existing folder is writable); it is not
 /// DIR or inside it (it would be graded as a submission), nor inside a `keep_out` path.
 pub fn check_out_dir(out: &Path, batch: &Path, keep_out: &[KeepOut]) -> Result<()> {
