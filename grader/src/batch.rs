@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::grade::{self, Options, Reference};
 use crate::model::Grade;
+use crate::output::escape::shown;
 use crate::output::gradebook::{self, Roster};
 use crate::output::{self, terminal};
 use crate::shard::{self, Shard};
@@ -196,7 +197,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
     let mut graded = Vec::new();
     for (i, (folder, file)) in folders.into_iter().enumerate() {
         let name = folder.name;
-        let place = format!("[{}/{count}] {name} ... ", i + 1);
+        let place = format!("[{}/{count}] {} ... ", i + 1, shown(&name));
         // At a terminal the live line shows the submission until its line is complete.
         let live = progress && crate::progress::is_live();
         if progress && !live {
@@ -213,7 +214,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         let seconds = one.elapsed().as_secs_f64();
         let outcome = match &result {
             Ok(g) => format!("{}/{} ({seconds:.1} s)", g.score, g.max_score),
-            Err(e) => format!("not graded: {} ({seconds:.1} s)", crate::model::first_line(e)),
+            Err(e) => format!("not graded: {} ({seconds:.1} s)", shown(crate::model::first_line(e))),
         };
         if live {
             crate::progress::note(&format!("{place}{outcome}"));
@@ -222,7 +223,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         }
         let (json, text) = match &result {
             Ok(g) => (output::json(g), terminal::render(g)),
-            Err(e) => (output::json_not_graded(e), format!("not graded: {e}\n")),
+            Err(e) => (output::json_not_graded(e), format!("not graded: {}\n", shown(e))),
         };
         output::write_file(&out.join(format!("{file}.json")), &json)?;
         output::write_file(&out.join(format!("{file}.txt")), &text)?;
@@ -307,11 +308,11 @@ pub fn write_gradebooks(
         eprintln!(
             "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
             folders.len(),
-            folders.join(", ")
+            folders.iter().map(|f| shown(f)).collect::<Vec<_>>().join(", ")
         );
     }
     if !entries.is_empty() {
-        let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
+        let names: Vec<_> = entries.iter().map(|e| shown(&e.folder)).collect();
         eprintln!(
             "warning: in the roster but without a submission folder ({}): {}",
             entries.len(),

@@ -153,7 +153,8 @@ impl State {
 /// A new grade begins: `label` says whose (`labs`, `solutions`, a submission's folder).
 pub fn grading(label: &str) {
     with(|s| {
-        s.label = format!("{}{label}", s.prefix);
+        // A submission's folder name: escaped, it cannot redraw the terminal.
+        s.label = format!("{}{}", s.prefix, crate::output::escape::shown(label));
         s.compiled = 0;
         s.tests_done = 0;
         s.tests_total = 0;

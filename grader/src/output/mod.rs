@@ -2,6 +2,7 @@
 //! each is unit-tested; `write_file` puts the text where the user asked.
 
 pub mod classroom;
+pub mod escape;
 pub mod gradebook;
 pub mod junit;
 pub mod paths;
