@@ -25,6 +25,11 @@ pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
 /// Why a subfolder that is a symbolic link is not graded.
 pub const IS_A_LINK: &str = "is a symbolic link: the grader follows no links; copy the submission in instead";
 
+/// The stems of the files a batch writes beside the submissions' `NAME.json` and
+/// `NAME.txt` (`gradebook.csv`, `import.csv`, a shard's `shard.json`): no submission's
+/// files take them, on a grades folder that tells case apart or not.
+pub const BATCH_FILES: &[&str] = &["gradebook", "import", "shard"];
+
 /// Longest output file stem, in bytes (a file name has at most 255).
 const MAX_STEM: usize = 200;
 
@@ -66,8 +71,9 @@ pub struct Folder {
 }
 
 /// The subfolders of `dir`, sorted by name: hidden ones and plain files skipped, a
-/// symbolic link to a folder and a folder named in bytes that are not UTF-8 listed
-/// with the reason they are not graded.
+/// symbolic link to a folder, a folder named in bytes that are not UTF-8 and one whose
+/// name a gradebook reserves ([`gradebook::reserved`]) listed with the reason they are
+/// not graded.
 pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
     if !dir.is_dir() {
         bail!(
@@ -89,7 +95,10 @@ pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
             }
             Some(IS_A_LINK)
         } else if meta.is_dir() {
-            file_name.to_str().is_none().then_some(NOT_UTF8)
+            match file_name.to_str() {
+                None => Some(NOT_UTF8),
+                Some(name) => gradebook::reserved(name),
+            }
         } else {
             continue;
         };
@@ -105,12 +114,13 @@ pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
 
 /// The output file stem of each row: its name (cut to [`MAX_STEM`] bytes), or, when an
 /// earlier row already has that stem — the same, or the same but for case, since the
-/// grades folder may not tell case apart — `NAME~2`, `NAME~3`, ... (never another
-/// row's own name). No row's files overwrite another's.
+/// grades folder may not tell case apart — or it is one of [`BATCH_FILES`], `NAME~2`,
+/// `NAME~3`, ... (never another row's own name). No row's files overwrite another's,
+/// nor the batch's own.
 pub fn file_stems(names: &[String]) -> Vec<String> {
     let key = |s: &str| s.to_lowercase();
     let names_taken: BTreeSet<String> = names.iter().map(|n| key(&cut(n, MAX_STEM))).collect();
-    let mut taken = BTreeSet::new();
+    let mut taken: BTreeSet<String> = BATCH_FILES.iter().map(|f| key(f)).collect();
     names
         .iter()
         .map(|name| {
@@ -347,17 +357,20 @@ mod tests {
     #[test]
     fn every_subfolder_is_a_row_links_and_bad_names_with_the_reason() {
         let dir = odd_batch("folders");
+        fs::create_dir_all(dir.join("Points Possible")).unwrap();
         let found = folders(&dir).unwrap();
         let rows: Vec<(&str, Option<&str>)> = found.iter().map(|f| (f.name.as_str(), f.refused)).collect();
         assert_eq!(
             rows,
             [
+                ("Points Possible", gradebook::reserved("Points Possible")),
                 ("alice", None),
                 ("bad\u{FFFD}name", Some(NOT_UTF8)),
                 ("linked", Some(IS_A_LINK)),
             ]
         );
         assert!(IS_A_LINK.starts_with("is a symbolic link"));
+        assert!(found[0].refused.unwrap().contains("Canvas reads as the points row"));
         fs::remove_dir_all(&dir).unwrap();
 
         let empty = temp("empty");
@@ -381,6 +394,16 @@ mod tests {
             stems,
             ["a\u{FFFD}", "a\u{FFFD}~3", "a\u{FFFD}~2", "Bob", "bob~2", "carol"]
         );
+        // Nor the batch's own files: a folder named `shard` or `Gradebook` keeps its grade.
+        let names: Vec<String> = ["shard", "Gradebook", "import", "shard~2", "alice"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            file_stems(&names),
+            ["shard~3", "Gradebook~2", "import~2", "shard~2", "alice"]
+        );
+        let manifest = shard::MANIFEST.strip_suffix(".json").unwrap();
+        assert!(BATCH_FILES.contains(&manifest), "{manifest}");
         let long = "é".repeat(150);
         let stems = file_stems(&[long.clone(), long.clone() + "x"]);
         assert!(stems.iter().all(|s| s.len() <= MAX_STEM + 3), "{stems:?}");

@@ -140,7 +140,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     let no_ids = Vec::new();
     let id_columns = roster.map_or(&no_ids, |r| &r.columns);
     let mut out = csv_writer();
-    let mut header: Vec<String> = id_columns.clone();
+    let mut header: Vec<String> = guarded(id_columns);
     header.push("submission".into());
     header.extend(lab_ids.iter().cloned());
     header.extend(["total".into(), "max_score".into(), "note".into()]);
@@ -160,10 +160,10 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     for row in rows {
         let entry = roster.and_then(|r| r.entry(row.name));
         let mut fields: Vec<String> = match entry {
-            Some(entry) => entry.ids.clone(),
+            Some(entry) => guarded(&entry.ids),
             None => vec![String::new(); id_columns.len()],
         };
-        fields.push(guard(row.name));
+        fields.push(guard(&row_name(row.name)));
         let mut notes = Vec::new();
         if roster.is_some() && entry.is_none() {
             notes.push("not in the roster".to_string());
@@ -199,7 +199,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     }
     if let Some(roster) = roster {
         for entry in roster.unmatched(rows).1 {
-            let mut fields = entry.ids.clone();
+            let mut fields = guarded(&entry.ids);
             fields.push(String::new());
             fields.extend(lab_ids.iter().map(|_| String::new()));
             fields.extend([String::new(), String::new()]);
@@ -220,7 +220,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
 /// take it for a student it cannot match, and aborts the whole import on one.
 pub fn render_import(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: &Roster) -> String {
     let mut out = csv_writer();
-    let mut header = roster.columns.clone();
+    let mut header = guarded(&roster.columns);
     header.extend(lab_ids.iter().cloned());
     out.write_record(&header).expect("writing to memory");
     if roster.is_canvas() {
@@ -233,7 +233,7 @@ pub fn render_import(lab_ids: &[String], possible: &[u32], rows: &[Row], roster:
         let Some(Ok(grade)) = rows.iter().find(|r| r.name == entry.folder).map(|r| r.result) else {
             continue;
         };
-        let mut fields = entry.ids.clone();
+        let mut fields = guarded(&entry.ids);
         for id in lab_ids {
             fields.push(grade.lab(id).map(|l| l.score.to_string()).unwrap_or_default());
         }
@@ -251,13 +251,39 @@ fn finish(out: csv::Writer<Vec<u8>>) -> String {
     String::from_utf8(bytes).expect("every field is UTF-8")
 }
 
-/// A leading quote mark for text a spreadsheet would run as a formula (a folder name
-/// and a reason come from the submissions).
+/// A leading quote mark for text a spreadsheet would run as a formula: what starts
+/// with one of OWASP's CSV-injection characters (`=`, `+`, `-`, `@`, TAB, CR), or a
+/// line feed. A folder name and a reason come from the submissions; a roster's cells
+/// from an LMS export, which carries names students chose.
 fn guard(field: &str) -> String {
-    if field.starts_with(['=', '+', '-', '@']) {
+    if field.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
         format!("'{field}")
     } else {
         field.to_string()
+    }
+}
+
+/// Every cell [`guard`]ed (a roster's identifiers, its header).
+fn guarded(cells: &[String]) -> Vec<String> {
+    cells.iter().map(|c| guard(c)).collect()
+}
+
+/// Why a folder of this name is not graded: its row would be read as something else
+/// than a student's (Canvas reads a first cell holding `Points Possible` as the points
+/// of each assignment). Moodle's import has no such row: it matches every row to a user.
+pub fn reserved(name: &str) -> Option<&'static str> {
+    name.to_lowercase()
+        .contains(&POINTS_POSSIBLE.to_lowercase())
+        .then_some("its name holds `Points Possible`, which Canvas reads as the points row: rename the folder")
+}
+
+/// A folder's name in its row: as it is, unless [`reserved`] (its spaces then written
+/// `_`, so that no gradebook takes the row for anything but this folder's).
+fn row_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if reserved(name).is_some() {
+        name.replace(' ', "_").into()
+    } else {
+        name.into()
     }
 }
 
@@ -314,6 +340,79 @@ mod tests {
         );
         assert_eq!(lines[5], "x\u{FFFD},,,,,not graded: is a symbolic link");
         assert_eq!(lines.len(), 6);
+    }
+
+    /// The cells of `csv`, row by row, its header too.
+    fn cells(csv: &str) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(csv.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect()
+    }
+
+    #[test]
+    fn nothing_a_student_named_runs_as_a_formula() {
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
+        let names = ["a", "b", "\t=2+5", "\r=2+5", "\n=2+5", "-2+5", "@x", "+x"];
+        let rows: Vec<Row> = names
+            .iter()
+            .map(|name| Row {
+                name,
+                result: &alice,
+                file: name,
+            })
+            .collect();
+        let roster = Roster::parse("folder,Student,=ID\na,=HYPERLINK(\"x\"),@SUM(1)\nb,+1,-2\nnone,@a,-b\n").unwrap();
+        let dangerous = ['=', '+', '-', '@', '\t', '\r', '\n'];
+        for csv in [
+            render(&ids, &[8, 9], &rows, Some(&roster)),
+            render(&ids, &[8, 9], &rows, None),
+            render_import(&ids, &[8, 9], &rows, &roster),
+        ] {
+            for cell in cells(&csv).iter().flatten() {
+                assert!(!cell.starts_with(dangerous), "{cell:?} in\n{csv}");
+            }
+        }
+        let import = cells(&render_import(&ids, &[8, 9], &rows, &roster));
+        assert_eq!(import[0], ["Student", "'=ID", "lab01", "lab02"]);
+        assert_eq!(import[2], ["'=HYPERLINK(\"x\")", "'@SUM(1)", "3", "0"]);
+        assert_eq!(import[3], ["'+1", "'-2", "3", "0"]);
+        let plain = cells(&render(&ids, &[8, 9], &rows, None));
+        let firsts: Vec<&str> = plain.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(firsts[4..], ["'\t=2+5", "'\r=2+5", "'\n=2+5", "'-2+5", "'@x", "'+x"]);
+    }
+
+    #[test]
+    fn a_folder_named_like_the_points_row_is_a_row_saying_why() {
+        let ids = vec!["lab01".to_string()];
+        let why = reserved("Points Possible").unwrap();
+        assert_eq!(reserved("my points possible"), Some(why));
+        assert_eq!(reserved("Points"), None);
+        let refused: Result<Grade, String> = Err(why.to_string());
+        let rows: Vec<Row> = ["Points Possible", "my points possible"]
+            .iter()
+            .map(|name| Row {
+                name,
+                result: &refused,
+                file: name,
+            })
+            .collect();
+        let csv = render(&ids, &[8], &rows, None);
+        let firsts: Vec<String> = cells(&csv).into_iter().map(|r| r[0].clone()).collect();
+        // Canvas takes every row whose first cell holds `Points Possible` for its points.
+        assert_eq!(
+            firsts.iter().filter(|f| f.contains(POINTS_POSSIBLE)).count(),
+            1,
+            "{csv}"
+        );
+        assert_eq!(firsts[2..], ["Points_Possible", "my_points_possible"], "{csv}");
+        assert_eq!(
+            cells(&csv)[2],
+            ["Points_Possible", "", "", "", &format!("not graded: {why}")]
+        );
     }
 
     const CANVAS: &str = "\u{FEFF}folder,Student,ID,SIS User ID,SIS Login ID,Section\n\
