@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::batch;
 use crate::cli::UsageError;
 use crate::model::{Grade, JSON_VERSION};
+use crate::output::escape::shown;
 use crate::output::gradebook::{Roster, Row};
 use crate::output::{self, paths};
 
@@ -183,7 +184,7 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
                         .iter()
                         .find(|name| !first.manifest.batch.contains(name))
                 })
-                .map(|name| format!(" (`{name}` is in one only)"))
+                .map(|name| format!(" (`{}` is in one only)", shown(name)))
                 .unwrap_or_default();
             bail!(
                 "{} and {} graded different batches{only}: grade every shard from the same batch folder",
@@ -231,7 +232,7 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
             if let Some((other, _)) = owner.insert(entry.file.as_str(), (read, entry)) {
                 bail!(
                     "`{}` is in two shards, {} and {}: a submission belongs to one shard only",
-                    entry.name,
+                    shown(&entry.name),
                     show(other),
                     show(read)
                 );
@@ -244,8 +245,9 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
             Some((read, entry)) if entry.name == *name => rows_of.push((read, entry)),
             _ => {
                 bail!(
-                    "`{name}` is in the batch but in no shard's grades (it belongs to shard {}/{n} \
+                    "`{}` is in the batch but in no shard's grades (it belongs to shard {}/{n} \
                      if its name is as shown): grade that shard again",
+                    shown(name),
                     Shard::of(name.as_bytes(), n)
                 );
             }
@@ -255,7 +257,7 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
         bail!(
             "{} lists `{}`, which is not in the batch it was graded from",
             show(read),
-            entry.name
+            shown(&entry.name)
         );
     }
 
@@ -371,7 +373,8 @@ mod tests {
         }])
     }
 
-    const BATCH: [&str; 6] = ["Bob", "Dave", "alice", "bob", "carol", "grace"];
+    /// `shard` writes `shard~2.json`: its grade is not the shard's manifest.
+    const BATCH: [&str; 7] = ["Bob", "Dave", "alice", "bob", "carol", "grace", "shard"];
 
     /// What one machine writes for [`BATCH`] (carol not graded), and the folders of
     /// `n` shards of it (from `shards_of`, each written like `--shard K/N` writes it).
@@ -447,13 +450,16 @@ mod tests {
             let (one, dirs) = class(&format!("merge{n}"), n);
             let out = dirs[0].parent().unwrap().join("merged");
             let merged = merge(&root, &out, &dirs, None).unwrap();
-            assert_eq!((merged.submissions, merged.graded, merged.shards), (6, 5, n));
+            assert_eq!((merged.submissions, merged.graded, merged.shards), (7, 6, n));
             assert_eq!(
                 std::fs::read_to_string(out.join("gradebook.csv")).unwrap(),
                 one,
                 "{n} shards"
             );
             assert!(out.join("bob~2.json").is_file() && out.join("carol.txt").is_file());
+            let shard = files::read_to_string(&out.join("shard~2.json")).unwrap();
+            assert_eq!(grade_of(&shard).unwrap(), Ok(grade(6)), "{n} shards");
+            assert!(!out.join("shard.json").exists(), "a merge writes no manifest");
             std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
         }
     }

@@ -19,6 +19,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::model::{Grade, LabStatus};
 
+/// Why a roster entry is not in Canvas's `import.csv` (see [`Roster::reads_as_points_row`]).
+const READS_AS_POINTS: &str =
+    "its Student holds `Points Possible`, which Canvas reads as the points row: enter this grade by hand";
+
 /// What the first column of the points-possible row says (Canvas reads that row by it).
 pub const POINTS_POSSIBLE: &str = "Points Possible";
 
@@ -123,6 +127,13 @@ impl Roster {
         (folders, entries)
     }
 
+    /// Whether Canvas would take `entry`'s row of `import.csv` for its points row (its
+    /// `Student` holds `Points Possible`: a name the student chose): it is left out,
+    /// and its row of `gradebook.csv` says so.
+    fn reads_as_points_row(&self, entry: &RosterEntry) -> bool {
+        self.is_canvas() && entry.ids.first().is_some_and(|id| reserved(id).is_some())
+    }
+
     /// Whether the gradebook is Canvas's: its first identifier column is `Student`
     /// (Canvas takes a file only in that form).
     pub fn is_canvas(&self) -> bool {
@@ -167,6 +178,12 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
         let mut notes = Vec::new();
         if roster.is_some() && entry.is_none() {
             notes.push("not in the roster".to_string());
+        }
+        if let (Some(roster), Some(entry)) = (roster, entry)
+            && roster.reads_as_points_row(entry)
+            && row.result.is_ok()
+        {
+            notes.push(format!("not in import.csv: {READS_AS_POINTS}"));
         }
         match row.result {
             Ok(grade) => {
@@ -229,7 +246,7 @@ pub fn render_import(lab_ids: &[String], possible: &[u32], rows: &[Row], roster:
         points_row.extend(possible.iter().map(u32::to_string));
         out.write_record(&points_row).expect("writing to memory");
     }
-    for entry in &roster.entries {
+    for entry in roster.entries.iter().filter(|e| !roster.reads_as_points_row(e)) {
         let Some(Ok(grade)) = rows.iter().find(|r| r.name == entry.folder).map(|r| r.result) else {
             continue;
         };
@@ -413,6 +430,29 @@ mod tests {
             cells(&csv)[2],
             ["Points_Possible", "", "", "", &format!("not graded: {why}")]
         );
+    }
+
+    #[test]
+    fn a_student_named_like_the_points_row_is_left_out_of_canvass_import_with_a_note() {
+        let roster = Roster::parse("folder,Student,ID\nalice,Alice,1\npp,My Points Possible,2\n").unwrap();
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
+        let rows = [
+            Row {
+                name: "alice",
+                result: &alice,
+                file: "alice",
+            },
+            Row {
+                name: "pp",
+                result: &alice,
+                file: "pp",
+            },
+        ];
+        let import = render_import(&ids, &[8, 9], &rows, &roster);
+        assert_eq!(import, "Student,ID,lab01,lab02\nPoints Possible,,8,9\nAlice,1,3,0\n");
+        let csv = render(&ids, &[8, 9], &rows, Some(&roster));
+        assert!(csv.contains(&format!("not in import.csv: {READS_AS_POINTS}")), "{csv}");
     }
 
     const CANVAS: &str = "\u{FEFF}folder,Student,ID,SIS User ID,SIS Login ID,Section\n\
