@@ -261,6 +261,8 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
     }
     grade.warnings.extend(warnings);
     grade.not_enforced = not_enforced;
+    // Before any form is written: every form shows the same, capped messages.
+    crate::output::cap::apply(&mut grade, crate::limits::load(&root.join("rubric.toml"))?.output_mib);
     grade.transcripts = ran.transcripts;
     grade.libtest_names = libtest_names;
     Ok(grade)

@@ -18,6 +18,7 @@ mod files;
 mod fixtures;
 mod grade;
 mod handout;
+mod limits;
 mod manifest;
 mod mistakes;
 mod model;

@@ -37,6 +37,9 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
     let table: toml::Table = text.parse().context("not valid TOML")?;
     let mut labs = Vec::new();
     for (id, value) in table {
+        if id == crate::limits::TABLE {
+            continue; // what grading may cost, not a lab (crate::limits reads it)
+        }
         if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             bail!("`{id}` is not a lab name (letters, digits and _ only, like lab02_partial)");
         }
@@ -159,7 +162,8 @@ map = 2
 
     #[test]
     fn parses_labs_sorted_and_tests_in_file_order() {
-        let labs = parse(RUBRIC).unwrap();
+        let labs = parse(&format!("{RUBRIC}\n[limits]\noutput_mib = 4\n")).unwrap();
+        assert_eq!(labs.len(), 2, "[limits] is no lab");
         assert_eq!(labs[0].id, "lab01_full");
         assert_eq!(labs[1].points[0], ("trim::a".to_string(), 1));
         assert_eq!(labs[1].points[4], ("single".to_string(), 3));

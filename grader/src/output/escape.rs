@@ -27,6 +27,16 @@ pub fn shown(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// How many bytes `c` takes as [`shown`] writes it.
+pub fn escaped_len(c: char) -> usize {
+    match c {
+        '\t' | '\r' | '\n' => 2,
+        c if !needs_escape(c) => c.len_utf8(),
+        c if (c as u32) < 0x80 => 4,
+        c => 4 + (32 - (c as u32).leading_zeros()).div_ceil(4) as usize,
+    }
+}
+
 /// Whether `c` is drawn as something else than itself, or moves what follows it.
 fn needs_escape(c: char) -> bool {
     c.is_control()
@@ -58,6 +68,11 @@ mod tests {
             "\\u{9b}2J \\u{202e}txt.rs \\u{2028}x\\u{85}"
         );
         assert_eq!(shown("\u{b}\u{c}"), "\\x0b\\x0c");
+        for c in [
+            'a', 'é', '\t', '\u{1b}', '\u{7f}', '\u{85}', '\u{9b}', '\u{202e}', '\u{2028}',
+        ] {
+            assert_eq!(escaped_len(c), shown(&c.to_string()).len(), "{c:?}");
+        }
         let escaped = shown("\u{1b}[8mhidden\u{1b}[0m");
         assert!(!escaped.chars().any(|c| c.is_control()), "{escaped}");
     }

@@ -1,6 +1,7 @@
 //! Every form a grade is written in. Each writer is pure (grade in, text out), so
 //! each is unit-tested; `write_file` puts the text where the user asked.
 
+pub mod cap;
 pub mod classroom;
 pub mod escape;
 pub mod gradebook;
