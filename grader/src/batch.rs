@@ -440,6 +440,28 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_name_that_redraws_the_terminal_is_shown_escaped_in_its_report() {
+        let dir = temp("escapes");
+        let name = "\u{1b}[2J\u{1b}[8mevil\rScore: 94 of 94";
+        fs::create_dir_all(dir.join(name)).unwrap();
+        let out = temp("escapes-grades");
+        let reference = Reference::default();
+        let how = BatchSettings {
+            reference: Some(&reference),
+            ..BatchSettings::default()
+        };
+        let graded = grade_batch(&crate::project::root(), &dir, &out, &Options::default(), &how).unwrap();
+        let why = graded[0].result.as_ref().unwrap_err();
+        assert!(why.contains(name), "the JSON keeps the name as it is: {why}");
+        let text = fs::read_to_string(out.join(format!("{name}.txt"))).unwrap();
+        assert!(text.starts_with("not graded: "), "{text}");
+        assert!(text.contains("\\x1b[2J\\x1b[8mevil\\rScore: 94 of 94"), "{text}");
+        assert!(!text.trim_end_matches('\n').chars().any(char::is_control), "{text:?}");
+        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
     fn grades_inside_the_batch_folder_are_refused_before_grading() {
         let dir = odd_batch("inside");
         let reference = Reference::default();
