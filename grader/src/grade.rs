@@ -237,6 +237,8 @@ pub fn finish(
     }
     grade.warnings.extend(warnings);
     grade.not_enforced = not_enforced;
+    // Before any form is written: every form shows the same, capped messages.
+    crate::report::cap::apply(&mut grade, project.limits.output_mib);
     grade.transcripts = ran.transcripts;
     grade.libtest_names = libtest_names;
     Ok(grade)

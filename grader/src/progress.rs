@@ -173,7 +173,8 @@ impl Progress {
     /// A new grade begins: `label` says whose (`labs`, `solutions`, a submission's folder).
     pub fn grading(self, label: &str) {
         self.with(|s| {
-            s.label = format!("{}{label}", s.prefix);
+            // A submission's folder name: escaped, it cannot redraw the terminal.
+            s.label = format!("{}{}", s.prefix, crate::report::escape::shown(label));
             s.compiled = 0;
             s.tests_done = 0;
             s.tests_total = 0;

@@ -16,6 +16,7 @@ use crate::evidence::Reference;
 use crate::grade::{self, Options};
 use crate::model::Grade;
 use crate::project::{Project, files, rubric};
+use crate::report::escape::shown;
 use crate::report::gradebook::{self, Roster};
 use crate::report::{self, terminal};
 use crate::source::overlay::Source;
@@ -24,6 +25,11 @@ use crate::source::overlay::Source;
 pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
 /// Why a subfolder that is a symbolic link is not graded.
 pub const IS_A_LINK: &str = "is a symbolic link: the grader follows no links; copy the submission in instead";
+
+/// The stems of the files a batch writes beside the submissions' `NAME.json` and
+/// `NAME.txt` (`gradebook.csv`, `import.csv`, a shard's `shard.json`): no submission's
+/// files take them, on a grades folder that tells case apart or not.
+pub const BATCH_FILES: &[&str] = &["gradebook", "import", "shard"];
 
 /// Longest output file stem, in bytes (a file name has at most 255).
 const MAX_STEM: usize = 200;
@@ -66,8 +72,9 @@ pub struct Folder {
 }
 
 /// The subfolders of `dir`, sorted by name: hidden ones and plain files skipped, a
-/// symbolic link to a folder and a folder named in bytes that are not UTF-8 listed
-/// with the reason they are not graded.
+/// symbolic link to a folder, a folder named in bytes that are not UTF-8 and one whose
+/// name a gradebook reserves ([`gradebook::reserved`]) listed with the reason they are
+/// not graded.
 pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
     if !dir.is_dir() {
         bail!(
@@ -89,7 +96,10 @@ pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
             }
             Some(IS_A_LINK)
         } else if meta.is_dir() {
-            file_name.to_str().is_none().then_some(NOT_UTF8)
+            match file_name.to_str() {
+                None => Some(NOT_UTF8),
+                Some(name) => gradebook::reserved(name),
+            }
         } else {
             continue;
         };
@@ -105,12 +115,13 @@ pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
 
 /// The output file stem of each row: its name (cut to [`MAX_STEM`] bytes), or, when an
 /// earlier row already has that stem — the same, or the same but for case, since the
-/// grades folder may not tell case apart — `NAME~2`, `NAME~3`, ... (never another
-/// row's own name). No row's files overwrite another's.
+/// grades folder may not tell case apart — or it is one of [`BATCH_FILES`], `NAME~2`,
+/// `NAME~3`, ... (never another row's own name). No row's files overwrite another's,
+/// nor the batch's own.
 pub fn file_stems(names: &[String]) -> Vec<String> {
     let key = |s: &str| s.to_lowercase();
     let names_taken: BTreeSet<String> = names.iter().map(|n| key(&cut(n, MAX_STEM))).collect();
-    let mut taken = BTreeSet::new();
+    let mut taken: BTreeSet<String> = BATCH_FILES.iter().map(|f| key(f)).collect();
     names
         .iter()
         .map(|name| {
@@ -203,7 +214,7 @@ pub fn grade_batch(
     let mut graded = Vec::new();
     for (i, (folder, file)) in folders.into_iter().enumerate() {
         let name = folder.name;
-        let place = format!("[{}/{count}] {name} ... ", i + 1);
+        let place = format!("[{}/{count}] {} ... ", i + 1, shown(&name));
         // At a terminal the live line shows the submission until its line is complete.
         let live = progress && crate::progress::is_live();
         if progress && !live {
@@ -219,7 +230,7 @@ pub fn grade_batch(
         let seconds = one.elapsed().as_secs_f64();
         let outcome = match &result {
             Ok(g) => format!("{}/{} ({seconds:.1} s)", g.score, g.max_score),
-            Err(e) => format!("not graded: {} ({seconds:.1} s)", crate::model::first_line(e)),
+            Err(e) => format!("not graded: {} ({seconds:.1} s)", shown(crate::model::first_line(e))),
         };
         if live {
             crate::progress::note(&format!("{place}{outcome}"));
@@ -228,7 +239,7 @@ pub fn grade_batch(
         }
         let (json, text) = match &result {
             Ok(g) => (report::json(g), terminal::render(g)),
-            Err(e) => (report::json_not_graded(e), format!("not graded: {e}\n")),
+            Err(e) => (report::json_not_graded(e), format!("not graded: {}\n", shown(e))),
         };
         report::write_file(&out.join(format!("{file}.json")), &json)?;
         report::write_file(&out.join(format!("{file}.txt")), &text)?;
@@ -314,17 +325,20 @@ mod tests {
     #[test]
     fn every_subfolder_is_a_row_links_and_bad_names_with_the_reason() {
         let dir = odd_batch("folders");
+        fs::create_dir_all(dir.join("Points Possible")).unwrap();
         let found = folders(&dir).unwrap();
         let rows: Vec<(&str, Option<&str>)> = found.iter().map(|f| (f.name.as_str(), f.refused)).collect();
         assert_eq!(
             rows,
             [
+                ("Points Possible", gradebook::reserved("Points Possible")),
                 ("alice", None),
                 ("bad\u{FFFD}name", Some(NOT_UTF8)),
                 ("linked", Some(IS_A_LINK)),
             ]
         );
         assert!(IS_A_LINK.starts_with("is a symbolic link"));
+        assert!(found[0].refused.unwrap().contains("Canvas reads as the points row"));
         fs::remove_dir_all(&dir).unwrap();
 
         let empty = temp("empty");
@@ -348,6 +362,16 @@ mod tests {
             stems,
             ["a\u{FFFD}", "a\u{FFFD}~3", "a\u{FFFD}~2", "Bob", "bob~2", "carol"]
         );
+        // Nor the batch's own files: a folder named `shard` or `Gradebook` keeps its grade.
+        let names: Vec<String> = ["shard", "Gradebook", "import", "shard~2", "alice"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            file_stems(&names),
+            ["shard~3", "Gradebook~2", "import~2", "shard~2", "alice"]
+        );
+        let manifest = shard::MANIFEST.strip_suffix(".json").unwrap();
+        assert!(BATCH_FILES.contains(&manifest), "{manifest}");
         let long = "é".repeat(150);
         let stems = file_stems(&[long.clone(), long.clone() + "x"]);
         assert!(stems.iter().all(|s| s.len() <= MAX_STEM + 3), "{stems:?}");
@@ -379,6 +403,28 @@ mod tests {
         assert!(row.starts_with("bad\u{FFFD}name,,"), "{csv}");
         assert!(row.ends_with(&format!(",not graded: {NOT_UTF8}")), "{csv}");
         assert!(out.join("bad\u{FFFD}name.json").is_file());
+        fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn a_folder_name_that_redraws_the_terminal_is_shown_escaped_in_its_report() {
+        let dir = temp("escapes");
+        let name = "\u{1b}[2J\u{1b}[8mevil\rScore: 94 of 94";
+        fs::create_dir_all(dir.join(name)).unwrap();
+        let out = temp("escapes-grades");
+        let reference = Reference::default();
+        let how = BatchSettings {
+            reference: Some(&reference),
+            ..BatchSettings::default()
+        };
+        let graded = grade_batch(&crate::project::this_project(), &dir, &out, &Options::default(), &how).unwrap();
+        let why = graded[0].result.as_ref().unwrap_err();
+        assert!(why.contains(name), "the JSON keeps the name as it is: {why}");
+        let text = fs::read_to_string(out.join(format!("{name}.txt"))).unwrap();
+        assert!(text.starts_with("not graded: "), "{text}");
+        assert!(text.contains("\\x1b[2J\\x1b[8mevil\\rScore: 94 of 94"), "{text}");
+        assert!(!text.trim_end_matches('\n').chars().any(char::is_control), "{text:?}");
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&out).unwrap();
     }

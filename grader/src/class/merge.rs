@@ -11,6 +11,7 @@ use crate::class::batch;
 use crate::class::shard::{Entry, MANIFEST, Manifest, Shard};
 use crate::model::{Grade, JSON_VERSION};
 use crate::project::{Project, files};
+use crate::report::escape::shown;
 use crate::report::gradebook::{self, Roster, Row};
 use crate::report::{self, paths};
 
@@ -91,7 +92,7 @@ pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Ro
                         .iter()
                         .find(|name| !first.manifest.batch.contains(name))
                 })
-                .map(|name| format!(" (`{name}` is in one only)"))
+                .map(|name| format!(" (`{}` is in one only)", shown(name)))
                 .unwrap_or_default();
             bail!(
                 "{} and {} graded different batches{only}: grade every shard from the same batch folder",
@@ -139,7 +140,7 @@ pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Ro
             if let Some((other, _)) = owner.insert(entry.file.as_str(), (read, entry)) {
                 bail!(
                     "`{}` is in two shards, {} and {}: a submission belongs to one shard only",
-                    entry.name,
+                    shown(&entry.name),
                     show(other),
                     show(read)
                 );
@@ -152,8 +153,9 @@ pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Ro
             Some((read, entry)) if entry.name == *name => rows_of.push((read, entry)),
             _ => {
                 bail!(
-                    "`{name}` is in the batch but in no shard's grades (it belongs to shard {}/{n} \
+                    "`{}` is in the batch but in no shard's grades (it belongs to shard {}/{n} \
                      if its name is as shown): grade that shard again",
+                    shown(name),
                     Shard::of(name.as_bytes(), n)
                 );
             }
@@ -163,7 +165,7 @@ pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Ro
         bail!(
             "{} lists `{}`, which is not in the batch it was graded from",
             show(read),
-            entry.name
+            shown(&entry.name)
         );
     }
 
@@ -279,7 +281,8 @@ mod tests {
         }])
     }
 
-    const BATCH: [&str; 6] = ["Bob", "Dave", "alice", "bob", "carol", "grace"];
+    /// `shard` writes `shard~2.json`: its grade is not the shard's manifest.
+    const BATCH: [&str; 7] = ["Bob", "Dave", "alice", "bob", "carol", "grace", "shard"];
 
     /// What one machine writes for [`BATCH`] (carol not graded), and the folders of
     /// `n` shards of it (from `shards_of`, each written like `--shard K/N` writes it).
@@ -355,13 +358,16 @@ mod tests {
             let (one, dirs) = class(&format!("merge{n}"), n);
             let out = dirs[0].parent().unwrap().join("merged");
             let merged = merge(&project, &out, &dirs, None).unwrap();
-            assert_eq!((merged.submissions, merged.graded, merged.shards), (6, 5, n));
+            assert_eq!((merged.submissions, merged.graded, merged.shards), (7, 6, n));
             assert_eq!(
                 std::fs::read_to_string(out.join("gradebook.csv")).unwrap(),
                 one,
                 "{n} shards"
             );
             assert!(out.join("bob~2.json").is_file() && out.join("carol.txt").is_file());
+            let shard = files::read_to_string(&out.join("shard~2.json")).unwrap();
+            assert_eq!(grade_of(&shard).unwrap(), Ok(grade(6)), "{n} shards");
+            assert!(!out.join("shard.json").exists(), "a merge writes no manifest");
             std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
         }
     }

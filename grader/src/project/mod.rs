@@ -5,6 +5,7 @@
 
 pub mod files;
 pub mod labs;
+pub mod limits;
 pub mod manifest;
 pub mod rubric;
 
@@ -31,6 +32,8 @@ pub struct Project {
     pub stubs: BTreeMap<String, Vec<u8>>,
     /// Each lab file as it was handed out, by stem: its [`labs::fingerprint`].
     pub handed_out: BTreeMap<String, String>,
+    /// What grading one submission may cost (`[limits]` of the registry).
+    pub limits: limits::Limits,
     /// The target directory cargo builds the project into, asked once (`cargo metadata`).
     pub target: PathBuf,
 }
@@ -39,7 +42,10 @@ impl Project {
     /// Reads the project at `root`: the registry (checked; every error names the file
     /// and the entry), the stubs, and the handed-out fingerprints.
     pub fn load(root: &Path) -> Result<Project> {
-        let labs = rubric::load(&root.join(REGISTRY))?;
+        let registry = root.join(REGISTRY);
+        let text = files::read_to_string(&registry)?;
+        let labs = rubric::parse(&text).with_context(|| registry.display().to_string())?;
+        let limits = limits::parse(&text).with_context(|| registry.display().to_string())?;
         let stubs = labs::stubs(root)?;
         let handed_out = labs::handed_out_labs(root, &stubs)?;
         Ok(Project {
@@ -47,6 +53,7 @@ impl Project {
             labs,
             stubs,
             handed_out,
+            limits,
             target: cargo_target_dir(root)?,
         })
     }
@@ -60,6 +67,7 @@ impl Project {
             labs: Vec::new(),
             stubs: BTreeMap::new(),
             handed_out: BTreeMap::new(),
+            limits: limits::Limits::default(),
             target: root.join("target"),
         }
     }

@@ -5,10 +5,6 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::project::files;
-
-use std::path::Path;
-
 /// One lab of the registry: its title, what it teaches (README.md's lab table) and
 /// the points of each of its tests, keyed by graded name
 /// ([`munmap_lab_protocol::graded_name`]), in file order.
@@ -30,17 +26,14 @@ impl Lab {
     }
 }
 
-/// Reads and checks `rubric.toml`; every error names the file and the entry.
-pub fn load(path: &Path) -> Result<Vec<Lab>> {
-    let text = files::read_to_string(path)?;
-    parse(&text).with_context(|| path.display().to_string())
-}
-
 /// Parses the rubric's text; labs come out sorted by id, tests in file order.
 pub fn parse(text: &str) -> Result<Vec<Lab>> {
     let table: toml::Table = text.parse().context("not valid TOML")?;
     let mut labs = Vec::new();
     for (id, value) in table {
+        if id == super::limits::TABLE {
+            continue; // what grading may cost, not a lab (project::limits reads it)
+        }
         if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             bail!("`{id}` is not a lab name (letters, digits and _ only, like lab02_partial)");
         }

@@ -19,6 +19,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::model::{Grade, LabStatus};
 
+/// Why a roster entry is not in Canvas's `import.csv` (see [`Roster::reads_as_points_row`]).
+const READS_AS_POINTS: &str =
+    "its Student holds `Points Possible`, which Canvas reads as the points row: enter this grade by hand";
+
 /// What the first column of the points-possible row says (Canvas reads that row by it).
 pub const POINTS_POSSIBLE: &str = "Points Possible";
 
@@ -123,6 +127,13 @@ impl Roster {
         (folders, entries)
     }
 
+    /// Whether Canvas would take `entry`'s row of `import.csv` for its points row (its
+    /// `Student` holds `Points Possible`: a name the student chose): it is left out,
+    /// and its row of `gradebook.csv` says so.
+    fn reads_as_points_row(&self, entry: &RosterEntry) -> bool {
+        self.is_canvas() && entry.ids.first().is_some_and(|id| reserved(id).is_some())
+    }
+
     /// Whether the gradebook is Canvas's: its first identifier column is `Student`
     /// (Canvas takes a file only in that form).
     pub fn is_canvas(&self) -> bool {
@@ -140,7 +151,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     let no_ids = Vec::new();
     let id_columns = roster.map_or(&no_ids, |r| &r.columns);
     let mut out = csv_writer();
-    let mut header: Vec<String> = id_columns.clone();
+    let mut header: Vec<String> = guarded(id_columns);
     header.push("submission".into());
     header.extend(lab_ids.iter().cloned());
     header.extend(["total".into(), "max_score".into(), "note".into()]);
@@ -160,13 +171,19 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     for row in rows {
         let entry = roster.and_then(|r| r.entry(row.name));
         let mut fields: Vec<String> = match entry {
-            Some(entry) => entry.ids.clone(),
+            Some(entry) => guarded(&entry.ids),
             None => vec![String::new(); id_columns.len()],
         };
-        fields.push(guard(row.name));
+        fields.push(guard(&row_name(row.name)));
         let mut notes = Vec::new();
         if roster.is_some() && entry.is_none() {
             notes.push("not in the roster".to_string());
+        }
+        if let (Some(roster), Some(entry)) = (roster, entry)
+            && roster.reads_as_points_row(entry)
+            && row.result.is_ok()
+        {
+            notes.push(format!("not in import.csv: {READS_AS_POINTS}"));
         }
         match row.result {
             Ok(grade) => {
@@ -199,7 +216,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     }
     if let Some(roster) = roster {
         for entry in roster.unmatched(rows).1 {
-            let mut fields = entry.ids.clone();
+            let mut fields = guarded(&entry.ids);
             fields.push(String::new());
             fields.extend(lab_ids.iter().map(|_| String::new()));
             fields.extend([String::new(), String::new()]);
@@ -220,7 +237,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
 /// take it for a student it cannot match, and aborts the whole import on one.
 pub fn render_import(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: &Roster) -> String {
     let mut out = csv_writer();
-    let mut header = roster.columns.clone();
+    let mut header = guarded(&roster.columns);
     header.extend(lab_ids.iter().cloned());
     out.write_record(&header).expect("writing to memory");
     if roster.is_canvas() {
@@ -229,11 +246,11 @@ pub fn render_import(lab_ids: &[String], possible: &[u32], rows: &[Row], roster:
         points_row.extend(possible.iter().map(u32::to_string));
         out.write_record(&points_row).expect("writing to memory");
     }
-    for entry in &roster.entries {
+    for entry in roster.entries.iter().filter(|e| !roster.reads_as_points_row(e)) {
         let Some(Ok(grade)) = rows.iter().find(|r| r.name == entry.folder).map(|r| r.result) else {
             continue;
         };
-        let mut fields = entry.ids.clone();
+        let mut fields = guarded(&entry.ids);
         for id in lab_ids {
             fields.push(grade.lab(id).map(|l| l.score.to_string()).unwrap_or_default());
         }
@@ -251,10 +268,12 @@ fn finish(out: csv::Writer<Vec<u8>>) -> String {
     String::from_utf8(bytes).expect("every field is UTF-8")
 }
 
-/// A leading quote mark for text a spreadsheet would run as a formula (a folder name
-/// and a reason come from the submissions).
+/// A leading quote mark for text a spreadsheet would run as a formula: what starts
+/// with one of OWASP's CSV-injection characters (`=`, `+`, `-`, `@`, TAB, CR), or a
+/// line feed. A folder name and a reason come from the submissions; a roster's cells
+/// from an LMS export, which carries names students chose.
 fn guard(field: &str) -> String {
-    if field.starts_with(['=', '+', '-', '@']) {
+    if field.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']) {
         format!("'{field}")
     } else {
         field.to_string()
@@ -273,11 +292,18 @@ pub fn write(out: &Path, lab_ids: &[String], possible: &[u32], rows: &[Row], ros
         eprintln!(
             "warning: not in the roster, so not in import.csv ({} folder(s)): {}",
             folders.len(),
-            folders.join(", ")
+            folders
+                .iter()
+                .map(|f| crate::report::escape::shown(f))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     if !entries.is_empty() {
-        let names: Vec<&str> = entries.iter().map(|e| e.folder.as_str()).collect();
+        let names: Vec<_> = entries
+            .iter()
+            .map(|e| crate::report::escape::shown(&e.folder))
+            .collect();
         eprintln!(
             "warning: in the roster but without a submission folder ({}): {}",
             entries.len(),
@@ -285,6 +311,30 @@ pub fn write(out: &Path, lab_ids: &[String], possible: &[u32], rows: &[Row], ros
         );
     }
     Ok(())
+}
+
+/// Every cell [`guard`]ed (a roster's identifiers, its header).
+fn guarded(cells: &[String]) -> Vec<String> {
+    cells.iter().map(|c| guard(c)).collect()
+}
+
+/// Why a folder of this name is not graded: its row would be read as something else
+/// than a student's (Canvas reads a first cell holding `Points Possible` as the points
+/// of each assignment). Moodle's import has no such row: it matches every row to a user.
+pub fn reserved(name: &str) -> Option<&'static str> {
+    name.to_lowercase()
+        .contains(&POINTS_POSSIBLE.to_lowercase())
+        .then_some("its name holds `Points Possible`, which Canvas reads as the points row: rename the folder")
+}
+
+/// A folder's name in its row: as it is, unless [`reserved`] (its spaces then written
+/// `_`, so that no gradebook takes the row for anything but this folder's).
+fn row_name(name: &str) -> std::borrow::Cow<'_, str> {
+    if reserved(name).is_some() {
+        name.replace(' ', "_").into()
+    } else {
+        name.into()
+    }
 }
 
 #[cfg(test)]
@@ -340,6 +390,102 @@ mod tests {
         );
         assert_eq!(lines[5], "x\u{FFFD},,,,,not graded: is a symbolic link");
         assert_eq!(lines.len(), 6);
+    }
+
+    /// The cells of `csv`, row by row, its header too.
+    fn cells(csv: &str) -> Vec<Vec<String>> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(csv.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(String::from).collect())
+            .collect()
+    }
+
+    #[test]
+    fn nothing_a_student_named_runs_as_a_formula() {
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
+        let names = ["a", "b", "\t=2+5", "\r=2+5", "\n=2+5", "-2+5", "@x", "+x"];
+        let rows: Vec<Row> = names
+            .iter()
+            .map(|name| Row {
+                name,
+                result: &alice,
+                file: name,
+            })
+            .collect();
+        let roster = Roster::parse("folder,Student,=ID\na,=HYPERLINK(\"x\"),@SUM(1)\nb,+1,-2\nnone,@a,-b\n").unwrap();
+        let dangerous = ['=', '+', '-', '@', '\t', '\r', '\n'];
+        for csv in [
+            render(&ids, &[8, 9], &rows, Some(&roster)),
+            render(&ids, &[8, 9], &rows, None),
+            render_import(&ids, &[8, 9], &rows, &roster),
+        ] {
+            for cell in cells(&csv).iter().flatten() {
+                assert!(!cell.starts_with(dangerous), "{cell:?} in\n{csv}");
+            }
+        }
+        let import = cells(&render_import(&ids, &[8, 9], &rows, &roster));
+        assert_eq!(import[0], ["Student", "'=ID", "lab01", "lab02"]);
+        assert_eq!(import[2], ["'=HYPERLINK(\"x\")", "'@SUM(1)", "3", "0"]);
+        assert_eq!(import[3], ["'+1", "'-2", "3", "0"]);
+        let plain = cells(&render(&ids, &[8, 9], &rows, None));
+        let firsts: Vec<&str> = plain.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(firsts[4..], ["'\t=2+5", "'\r=2+5", "'\n=2+5", "'-2+5", "'@x", "'+x"]);
+    }
+
+    #[test]
+    fn a_folder_named_like_the_points_row_is_a_row_saying_why() {
+        let ids = vec!["lab01".to_string()];
+        let why = reserved("Points Possible").unwrap();
+        assert_eq!(reserved("my points possible"), Some(why));
+        assert_eq!(reserved("Points"), None);
+        let refused: Result<Grade, String> = Err(why.to_string());
+        let rows: Vec<Row> = ["Points Possible", "my points possible"]
+            .iter()
+            .map(|name| Row {
+                name,
+                result: &refused,
+                file: name,
+            })
+            .collect();
+        let csv = render(&ids, &[8], &rows, None);
+        let firsts: Vec<String> = cells(&csv).into_iter().map(|r| r[0].clone()).collect();
+        // Canvas takes every row whose first cell holds `Points Possible` for its points.
+        assert_eq!(
+            firsts.iter().filter(|f| f.contains(POINTS_POSSIBLE)).count(),
+            1,
+            "{csv}"
+        );
+        assert_eq!(firsts[2..], ["Points_Possible", "my_points_possible"], "{csv}");
+        assert_eq!(
+            cells(&csv)[2],
+            ["Points_Possible", "", "", "", &format!("not graded: {why}")]
+        );
+    }
+
+    #[test]
+    fn a_student_named_like_the_points_row_is_left_out_of_canvass_import_with_a_note() {
+        let roster = Roster::parse("folder,Student,ID\nalice,Alice,1\npp,My Points Possible,2\n").unwrap();
+        let ids = vec!["lab01".to_string(), "lab02".to_string()];
+        let alice = alice();
+        let rows = [
+            Row {
+                name: "alice",
+                result: &alice,
+                file: "alice",
+            },
+            Row {
+                name: "pp",
+                result: &alice,
+                file: "pp",
+            },
+        ];
+        let import = render_import(&ids, &[8, 9], &rows, &roster);
+        assert_eq!(import, "Student,ID,lab01,lab02\nPoints Possible,,8,9\nAlice,1,3,0\n");
+        let csv = render(&ids, &[8, 9], &rows, Some(&roster));
+        assert!(csv.contains(&format!("not in import.csv: {READS_AS_POINTS}")), "{csv}");
     }
 
     const CANVAS: &str = "\u{FEFF}folder,Student,ID,SIS User ID,SIS Login ID,Section\n\

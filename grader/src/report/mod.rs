@@ -3,7 +3,9 @@
 //! writer is pure (grade in, text out), so each is unit-tested; `write_file` puts the
 //! text where the user asked, and [`paths`] checks those places before anything is built.
 
+pub mod cap;
 pub mod classroom;
+pub mod escape;
 pub mod gradebook;
 pub mod junit;
 pub mod paths;

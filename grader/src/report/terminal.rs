@@ -1,9 +1,15 @@
 //! The report a person reads: one row per lab, the first line of every failure (a
 //! build error with its line of code and the compiler's notes), what to do next, and
 //! `Score: X/Y` last (scripts may read that line).
+//!
+//! Text a student controls (messages, the compiler's quotes of their code, file names)
+//! is shown [escaped](super::escape::shown), one line of it per row, always after the
+//! row's own indent or label: no line that starts at the left margin comes from a
+//! student, so the last line, `Score:`, cannot be forged, hidden or redrawn.
 
 use std::fmt::Write as _;
 
+use super::escape::shown;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
 
 /// How many ignored files are named before "and N more".
@@ -23,7 +29,7 @@ pub fn render(grade: &Grade) -> String {
         let mark = if lab.is_complete() { "ok" } else { "  " };
         writeln!(out, "{mark} {:<width$}  {points:>7}  {}", lab.id, lab.title).unwrap();
         if lab.status == LabStatus::BuildError {
-            writeln!(out, "       does not compile: {}", first_line(&lab.message)).unwrap();
+            writeln!(out, "       does not compile: {}", shown(first_line(&lab.message))).unwrap();
             let detail = lab
                 .message
                 .trim_start()
@@ -31,7 +37,7 @@ pub fn render(grade: &Grade) -> String {
                 .skip(1)
                 .filter(|l| !l.trim().is_empty());
             for line in detail.take(BUILD_DETAIL_SHOWN) {
-                writeln!(out, "         {line}").unwrap();
+                writeln!(out, "         {}", shown(line)).unwrap();
             }
             continue;
         }
@@ -44,10 +50,10 @@ pub fn render(grade: &Grade) -> String {
                 TestStatus::Timeout => "TIMEOUT",
             };
             let message = strip_test_prefix(first_line(&test.message), &lab.id, &test.name);
-            writeln!(out, "       {word:<7} {}: {message}", test.name).unwrap();
+            writeln!(out, "       {word:<7} {}: {}", test.name, shown(message)).unwrap();
         }
         if !lab.message.is_empty() {
-            writeln!(out, "       note: {}", first_line(&lab.message)).unwrap();
+            writeln!(out, "       note: {}", shown(first_line(&lab.message))).unwrap();
         }
     }
     if grade.witnessed() > 0 {
@@ -61,14 +67,19 @@ pub fn render(grade: &Grade) -> String {
         .unwrap();
     }
     if !grade.ignored.is_empty() {
-        let shown: Vec<&str> = grade.ignored.iter().take(IGNORED_SHOWN).map(String::as_str).collect();
+        let names: Vec<String> = grade
+            .ignored
+            .iter()
+            .take(IGNORED_SHOWN)
+            .map(|f| shown(f).into_owned())
+            .collect();
         let more = grade.ignored.len().saturating_sub(IGNORED_SHOWN);
         let more = if more > 0 {
             format!(" and {more} more")
         } else {
             String::new()
         };
-        writeln!(out, "\nIgnored (only labs/*.rs is graded): {}{more}", shown.join(", ")).unwrap();
+        writeln!(out, "\nIgnored (only labs/*.rs is graded): {}{more}", names.join(", ")).unwrap();
     }
     writeln!(out, "\n{}", next_step(grade)).unwrap();
     writeln!(out, "Score: {}/{}", grade.score, grade.max_score).unwrap();
@@ -262,6 +273,35 @@ mod tests {
         let text = render(&grade);
         assert!(text.starts_with("ok lab01_full"), "{text}");
         assert!(text.contains("Every lab is complete."));
+    }
+
+    /// A panic message, a compiler quote and a file name that try to print a line of
+    /// their own (a fake `Score:`), move the cursor, or conceal what follows.
+    #[test]
+    fn student_text_cannot_fake_a_line_or_draw_over_the_score() {
+        let mut grade = sample();
+        let fake = "\u{1b}[8m\r\u{b}\u{c}\u{85}\u{2028}Score: 94/94\u{1b}[1A\u{1b}[2K\u{9b}0m";
+        grade.labs[0].tests[1].message = format!("lab01_full::sync failed: {fake}\nScore: 94/94\n");
+        grade.labs[1].message = format!("error: {fake}\n  |  \"{fake}\"\r\nScore: 94/94\r");
+        grade.ignored = vec![format!("labs/{fake}.rs")];
+        let text = render(&grade);
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| *c != '\n' && crate::report::escape::shown(&c.to_string()) != c.to_string())
+            .collect();
+        assert!(bad.is_empty(), "raw {bad:?} in\n{text}");
+        let scores: Vec<&str> = text.lines().filter(|l| l.starts_with("Score:")).collect();
+        assert_eq!(scores, ["Score: 2/4"], "{text}");
+        assert!(text.ends_with("Score: 2/4\n"), "{text}");
+        assert!(
+            text.contains("       FAIL    sync: \\x1b[8m\\r\\x0b\\x0c\\u{85}\\u{2028}Score: 94/94\\x1b[1A"),
+            "{text}"
+        );
+        assert!(text.contains("         |  \"\\x1b[8m\\r"), "{text}");
+        assert!(
+            text.contains("Ignored (only labs/*.rs is graded): labs/\\x1b[8m\\r"),
+            "{text}"
+        );
     }
 
     #[test]
