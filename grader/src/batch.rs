@@ -24,6 +24,9 @@ pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
 /// Why a subfolder that is a symbolic link is not graded.
 pub const IS_A_LINK: &str = "is a symbolic link: the grader follows no links; copy the submission in instead";
 
+/// Stems of the grades folder's own JSON files (`stats.json`, `shard.json`), never a submission's.
+const RESERVED_STEMS: [&str; 2] = ["stats", "shard"];
+
 /// Longest output file stem, in bytes (a file name has at most 255).
 const MAX_STEM: usize = 200;
 
@@ -109,7 +112,8 @@ pub fn folders(dir: &Path) -> Result<Vec<Folder>> {
 pub fn file_stems(names: &[String]) -> Vec<String> {
     let key = |s: &str| s.to_lowercase();
     let names_taken: BTreeSet<String> = names.iter().map(|n| key(&cut(n, MAX_STEM))).collect();
-    let mut taken = BTreeSet::new();
+    // The grades folder's own files: a folder named `stats` is `stats~2.json`.
+    let mut taken: BTreeSet<String> = RESERVED_STEMS.iter().map(|s| s.to_string()).collect();
     names
         .iter()
         .map(|name| {
@@ -144,6 +148,8 @@ pub struct BatchSettings<'a> {
     pub roster: Option<&'a Roster>,
     /// Grade only this shard of the batch (and write its [`shard::MANIFEST`]).
     pub shard: Option<Shard>,
+    /// The class report names no student.
+    pub anonymous: bool,
     /// A line per submission on stderr.
     pub progress: bool,
 }
@@ -157,6 +163,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         reference,
         roster,
         shard,
+        anonymous,
         progress,
     } = *how;
     let labs = rubric::load(&root.join("rubric.toml"))?;
@@ -244,6 +251,16 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         .collect();
     let possible = points_possible(&labs, reference);
     write_gradebooks(out, &lab_ids, &possible, &rows, roster)?;
+    let report = crate::stats::write(
+        out,
+        &rows,
+        &crate::stats::Settings {
+            roster,
+            anonymous,
+            graded_at: std::time::SystemTime::now(),
+            seed: None,
+        },
+    )?;
     if let Some(shard) = shard {
         let manifest = shard::Manifest {
             version: crate::model::JSON_VERSION,
@@ -274,11 +291,12 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         None => String::new(),
     };
     eprintln!(
-        "graded {} of {} submission(s){of_shard} in {total:.1} s ({:.1} s each); gradebook: {}",
+        "graded {} of {} submission(s){of_shard} in {total:.1} s ({:.1} s each); gradebook: {}; class report: {}",
         graded.iter().filter(|g| g.result.is_ok()).count(),
         graded.len(),
         total / graded.len().max(1) as f64,
-        out.join("gradebook.csv").display()
+        out.join("gradebook.csv").display(),
+        report.display()
     );
     Ok(graded)
 }
@@ -380,6 +398,12 @@ mod tests {
             stems,
             ["a\u{FFFD}", "a\u{FFFD}~3", "a\u{FFFD}~2", "Bob", "bob~2", "carol"]
         );
+        let stems = file_stems(&["Stats".to_string(), "shard".to_string(), "stats~2".to_string()]);
+        assert_eq!(
+            stems,
+            ["Stats~3", "shard~2", "stats~2"],
+            "never the report's or the manifest's file"
+        );
         let long = "é".repeat(150);
         let stems = file_stems(&[long.clone(), long.clone() + "x"]);
         assert!(stems.iter().all(|s| s.len() <= MAX_STEM + 3), "{stems:?}");
@@ -411,6 +435,10 @@ mod tests {
         assert!(row.starts_with("bad\u{FFFD}name,,"), "{csv}");
         assert!(row.ends_with(&format!(",not graded: {NOT_UTF8}")), "{csv}");
         assert!(out.join("bad\u{FFFD}name.json").is_file());
+        // The class report follows every batch, from the same rows.
+        let stats = fs::read_to_string(out.join(crate::stats::STATS)).unwrap();
+        assert!(stats.contains("\"not_graded\": 1"), "{stats}");
+        assert!(out.join(crate::stats::PAGE).is_file());
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&out).unwrap();
     }

@@ -18,18 +18,23 @@ usage:
       --junit FILE                  also write JUnit XML
       --classroom FILE              also append GitHub Classroom's autograding results (v1,
                                     one runner per lab) to FILE, an Actions env file ($GITHUB_ENV)
-  cargo grade --batch DIR [--out OUT] [--roster FILE | --shard K/N]
-                                    grade every subfolder of DIR; writes OUT/gradebook.csv and
-                                    OUT/NAME.json per submission (OUT defaults to DIR-grades);
+  cargo grade --batch DIR [--out OUT] [--roster FILE | --shard K/N] [--anonymous]
+                                    grade every subfolder of DIR; writes OUT/gradebook.csv,
+                                    OUT/NAME.json per submission and the class report
+                                    OUT/report.html, OUT/stats.json (OUT defaults to DIR-grades);
                                     a roster (CSV: folder, then the gradebook's identifier
                                     columns) adds them and OUT/import.csv for Canvas or Moodle
+      --anonymous                   the class report names no student
       --shard K/N                   grade only shard K of N (a stable split by folder name;
                                     the roster goes to merge), on one machine of N
       --timeout SECS                how long one test may run, 0.5 to 600 (default 10,
                                     or MUNMAP_LAB_TEST_TIMEOUT)
-  cargo grade merge OUT SHARD_DIR... [--roster FILE]
+  cargo grade merge OUT SHARD_DIR... [--roster FILE] [--anonymous]
                                     combine the shards' grades folders into OUT: the same
                                     gradebook.csv and NAME.json one machine would write
+  cargo grade report OUT [--roster FILE] [--anonymous]
+                                    rebuild OUT/report.html and OUT/stats.json from the
+                                    grades (NAME.json) in OUT
   cargo grade handout DIR           export the student repository into DIR (new or empty)
   cargo grade rubric [--write FILE | --check FILE]
                                     print the points table, or rewrite / check it in FILE
@@ -127,6 +132,8 @@ pub enum Command {
         roster: Option<PathBuf>,
         /// Grade only this shard of the batch.
         shard: Option<Shard>,
+        /// The class report names no student.
+        anonymous: bool,
         options: Options,
     },
     /// `merge OUT SHARD_DIR...`: the shards' grades into one gradebook.
@@ -134,6 +141,13 @@ pub enum Command {
         out: PathBuf,
         shards: Vec<PathBuf>,
         roster: Option<PathBuf>,
+        anonymous: bool,
+    },
+    /// `report DIR`: the class report of the grades in DIR, rebuilt.
+    Report {
+        dir: PathBuf,
+        roster: Option<PathBuf>,
+        anonymous: bool,
     },
     Handout {
         dir: PathBuf,
@@ -197,15 +211,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             if args.clone().any(is_help) {
                 return Ok(Command::Help);
             }
-            let mut roster = None;
-            let mut paths = Vec::new();
-            while let Some(arg) = args.next() {
-                match arg {
-                    "--roster" => roster = Some(path_after(arg, args.next())?),
-                    other if other.starts_with('-') => return Err(unknown(other)),
-                    other => paths.push(PathBuf::from(other)),
-                }
-            }
+            let (paths, roster, anonymous) = report_args(args)?;
             if paths.len() < 2 {
                 return Err(
                     "`cargo grade merge` needs the output folder and the shards' grades folders: \
@@ -213,11 +219,28 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
                         .into(),
                 );
             }
+            let mut paths = paths;
             let out = paths.remove(0);
             return Ok(Command::Merge {
                 out,
                 shards: paths,
                 roster,
+                anonymous,
+            });
+        }
+        Some("report") => {
+            args.next();
+            if args.clone().any(is_help) {
+                return Ok(Command::Help);
+            }
+            let (mut paths, roster, anonymous) = report_args(args)?;
+            if paths.len() != 1 {
+                return Err("`cargo grade report` needs one grades folder: cargo grade report OUT".into());
+            }
+            return Ok(Command::Report {
+                dir: paths.remove(0),
+                roster,
+                anonymous,
             });
         }
         Some("rubric") => {
@@ -254,6 +277,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
     let mut out = None;
     let mut roster = None;
     let mut shard = None;
+    let mut anonymous = false;
     let mut outputs = Outputs::default();
     let mut options = Options::default();
     let mut timeout = None;
@@ -276,6 +300,7 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             "--out" => out = Some(path_after(arg, args.next())?),
             "--roster" => roster = Some(path_after(arg, args.next())?),
             "--shard" => shard = Some(Shard::parse(args.next().unwrap_or_default())?),
+            "--anonymous" => anonymous = true,
             "--json" => outputs.json = Some(path_after(arg, args.next())?),
             "--junit" => outputs.junit = Some(path_after(arg, args.next())?),
             "--classroom" => outputs.classroom = Some(path_after(arg, args.next())?),
@@ -324,8 +349,12 @@ fn parse_with_env(args: &[String], timeout_env: Option<OsString>) -> Result<Comm
             out,
             roster,
             shard,
+            anonymous,
             options,
         });
+    }
+    if anonymous {
+        return Err("--anonymous goes with --batch DIR, `merge` and `report` (it is about the class report)".into());
     }
     if shard.is_some() {
         return Err("--shard K/N goes with --batch DIR".into());
@@ -361,6 +390,22 @@ fn default_out(dir: &Path) -> Result<PathBuf, UsageError> {
     let mut out_name = name.to_os_string();
     out_name.push("-grades");
     Ok(named.with_file_name(out_name))
+}
+
+/// The paths, `--roster FILE` and `--anonymous` of `merge` and `report`.
+fn report_args<'a>(
+    mut args: impl Iterator<Item = &'a str>,
+) -> Result<(Vec<PathBuf>, Option<PathBuf>, bool), UsageError> {
+    let (mut paths, mut roster, mut anonymous) = (Vec::new(), None, false);
+    while let Some(arg) = args.next() {
+        match arg {
+            "--roster" => roster = Some(path_after(arg, args.next())?),
+            "--anonymous" => anonymous = true,
+            other if other.starts_with('-') => return Err(unknown(other)),
+            other => paths.push(PathBuf::from(other)),
+        }
+    }
+    Ok((paths, roster, anonymous))
 }
 
 fn path_after(flag: &str, value: Option<&str>) -> Result<PathBuf, UsageError> {
@@ -465,6 +510,7 @@ mod tests {
             "selftest --help",
             "merge --help",
             "merge out a b -h",
+            "report --help",
             "selftest -h",
         ] {
             assert!(matches!(parse_words(words), Ok(Command::Help)), "{words}");
@@ -558,12 +604,32 @@ mod tests {
         assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
         assert!(matches!(parse_words("sync").unwrap(), Command::Sync));
         assert!(parse_words("sync extra").is_err());
-        let Command::Merge { out, shards, roster } = parse_words("merge g s1 s2 --roster r.csv").unwrap() else {
+        let Command::Merge {
+            out,
+            shards,
+            roster,
+            anonymous,
+        } = parse_words("merge g s1 s2 --roster r.csv").unwrap()
+        else {
             panic!()
         };
         assert_eq!(out, PathBuf::from("g"));
         assert_eq!(shards, [PathBuf::from("s1"), PathBuf::from("s2")]);
         assert_eq!(roster, Some(PathBuf::from("r.csv")));
+        assert!(!anonymous);
+        assert!(matches!(
+            parse_words("merge g s1 --anonymous").unwrap(),
+            Command::Merge { anonymous: true, .. }
+        ));
+        assert!(matches!(
+            parse_words("--batch b --anonymous").unwrap(),
+            Command::Batch { anonymous: true, .. }
+        ));
+        let Command::Report { dir, roster, anonymous } = parse_words("report g --roster r.csv --anonymous").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((dir, roster, anonymous), ("g".into(), Some("r.csv".into()), true));
         let Command::Batch { shard, .. } = parse_words("--batch b --shard 2/4").unwrap() else {
             panic!()
         };
@@ -598,6 +664,10 @@ mod tests {
                 "--roster goes with `cargo grade merge`",
             ),
             ("merge out", "needs the output folder and the shards'"),
+            ("report", "needs one grades folder"),
+            ("report a b", "needs one grades folder"),
+            ("report a --frob", "unknown argument `--frob`"),
+            ("--solutions --anonymous", "--anonymous goes with --batch"),
             ("merge out s1 --frob", "unknown argument `--frob`"),
             ("merge out s1 --roster", "--roster needs a path"),
             ("rubric --write a --check b", "either --write or --check"),

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! cargo grade [--solutions | --submission DIR] [--json F] [--junit F] [--classroom F] [--timeout S]
-//! cargo grade --batch DIR [--out DIR] [--roster FILE | --shard K/N] [--timeout S]
-//! cargo grade merge OUT SHARD_DIR... [--roster FILE]
+//! cargo grade --batch DIR [--out DIR] [--roster FILE | --shard K/N] [--anonymous] [--timeout S]
+//! cargo grade merge OUT SHARD_DIR... [--roster FILE] [--anonymous]
+//! cargo grade report OUT [--roster FILE] [--anonymous]
 //! cargo grade handout DIR
 //! cargo grade rubric [--write FILE | --check FILE]
 //! cargo grade sync
@@ -32,6 +33,7 @@ mod scan;
 mod score;
 mod selftest;
 mod shard;
+mod stats;
 mod witness;
 mod workdir;
 
@@ -93,6 +95,7 @@ fn execute(command: Command) -> Result<Finished> {
             out,
             roster,
             shard,
+            anonymous,
             options,
         } => {
             // Read and checked before anything is graded.
@@ -101,6 +104,7 @@ fn execute(command: Command) -> Result<Finished> {
             let how = batch::BatchSettings {
                 roster: roster.as_ref(),
                 shard,
+                anonymous,
                 progress: true,
                 ..batch::BatchSettings::default()
             };
@@ -109,15 +113,30 @@ fn execute(command: Command) -> Result<Finished> {
                 return Ok(Finished::SomeNotGraded);
             }
         }
-        Command::Merge { out, shards, roster } => {
+        Command::Merge {
+            out,
+            shards,
+            roster,
+            anonymous,
+        } => {
             let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
-            let merged = shard::merge(&root, &out, &shards, roster.as_ref())?;
+            let merged = shard::merge_as(&root, &out, &shards, roster.as_ref(), anonymous)?;
             println!(
-                "merged {} shards: {} submission(s), {} graded; gradebook: {}",
+                "merged {} shards: {} submission(s), {} graded; gradebook: {}; class report: {}",
                 merged.shards,
                 merged.submissions,
                 merged.graded,
-                out.join("gradebook.csv").display()
+                out.join("gradebook.csv").display(),
+                out.join(stats::PAGE).display()
+            );
+        }
+        Command::Report { dir, roster, anonymous } => {
+            let roster = roster.as_deref().map(output::gradebook::Roster::read).transpose()?;
+            let page = stats::rebuild(&dir, roster.as_ref(), anonymous)?;
+            println!(
+                "class report: {} (numbers: {})",
+                page.display(),
+                dir.join(stats::STATS).display()
             );
         }
         Command::Handout { dir } => {

@@ -156,8 +156,13 @@ pub struct Merged {
 /// machine grading the whole batch writes them. Refused, before anything is written,
 /// when the shards do not make up one batch: a shard missing or given twice, shards of
 /// different batches or counts, a submission in no shard or in two, or machines that
-/// disagree on the points possible.
+/// disagree on the points possible. The class report (`stats`) follows.
 pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged> {
+    merge_as(root, out, dirs, roster, false)
+}
+
+/// [`merge`], its class report naming no student when `anonymous`.
+pub fn merge_as(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>, anonymous: bool) -> Result<Merged> {
     let shards: Vec<Read> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
     let first = shards.first().context("give at least one shard's grades folder")?;
     let n = first.shard.n;
@@ -301,8 +306,10 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
     paths::check_out_dir(out, &first.dir, &keep_out)?;
 
     let mut results = Vec::new();
+    let mut grade_files = Vec::new();
     for (read, entry) in &rows_of {
         let json_path = read.dir.join(format!("{}.json", entry.file));
+        grade_files.push(json_path.clone());
         let json = files::read_to_string(&json_path)?;
         let text_path = read.dir.join(format!("{}.txt", entry.file));
         let text = files::read_to_string(&text_path)?;
@@ -332,6 +339,16 @@ pub fn merge(root: &Path, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>)
         &possible.manifest.points_possible,
         &rows,
         roster,
+    )?;
+    crate::stats::write(
+        out,
+        &rows,
+        &crate::stats::Settings {
+            roster,
+            anonymous,
+            graded_at: crate::stats::newest_file(&grade_files),
+            seed: None,
+        },
     )?;
     Ok(Merged {
         submissions: rows.len(),
@@ -454,6 +471,11 @@ mod tests {
                 "{n} shards"
             );
             assert!(out.join("bob~2.json").is_file() && out.join("carol.txt").is_file());
+            let stats = std::fs::read_to_string(out.join(crate::stats::STATS)).unwrap();
+            assert!(
+                stats.contains("\"submissions\": 6") && stats.contains("\"graded\": 5"),
+                "{stats}"
+            );
             std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
         }
     }
