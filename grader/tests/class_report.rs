@@ -249,22 +249,21 @@ fn browse(chromium: &Path, work: &Path, page: &Path, mode: &[String]) -> (String
     command
         .args(["--headless", "--disable-gpu", "--disable-background-networking"])
         .args(["--disable-component-update", "--disable-sync", "--no-first-run"])
-        .args([
-            "--no-default-browser-check",
-            "--hide-scrollbars",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--no-default-browser-check", "--hide-scrollbars"])
+        // A container's small /dev/shm can crash Chromium: keep its shared memory in /tmp.
+        .arg("--disable-dev-shm-usage")
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()));
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        command.arg("--no-sandbox"); // Chromium's own sandbox refuses to start as root.
+    }
+    command
         .args(mode)
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        command.arg("--no-sandbox"); // Chromium's own sandbox refuses to start as root.
-    }
     let mut child = command
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", chromium.display()));
