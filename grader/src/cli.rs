@@ -43,6 +43,8 @@ enum Verb {
     Batch(BatchArgs),
     /// Combine the shards' grades folders into OUT, as one machine would write them
     Merge(MergeArgs),
+    /// Rebuild OUT's class report (report.html, stats.json) from the grades in OUT
+    Report(ReportArgs),
     /// Export the student repository into DIR (new or empty)
     Handout {
         /// The folder to write the handout into
@@ -103,6 +105,9 @@ struct BatchArgs {
     /// Grade only shard K of N (split by folder name); the roster goes to `merge`
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     shard: Option<Shard>,
+    /// The class report (OUT/report.html) names no student
+    #[arg(long)]
+    anonymous: bool,
     #[command(flatten)]
     timeout: Timeout,
 }
@@ -117,6 +122,21 @@ struct MergeArgs {
     /// A roster CSV, as for `batch`
     #[arg(long, value_name = "FILE")]
     roster: Option<PathBuf>,
+    /// The class report (OUT/report.html) names no student
+    #[arg(long)]
+    anonymous: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// A grades folder that `batch` or `merge` wrote
+    out: PathBuf,
+    /// A roster CSV: the report names students by it
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// The report names no student
+    #[arg(long)]
+    anonymous: bool,
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +224,8 @@ pub enum Command {
         roster: Option<PathBuf>,
         /// Grade only this shard of the batch.
         shard: Option<Shard>,
+        /// The class report names no student.
+        anonymous: bool,
         options: Options,
     },
     /// `merge OUT SHARD_DIR...`: the shards' grades into one gradebook.
@@ -211,6 +233,13 @@ pub enum Command {
         out: PathBuf,
         shards: Vec<PathBuf>,
         roster: Option<PathBuf>,
+        anonymous: bool,
+    },
+    /// `report DIR`: the class report of the grades in DIR, rebuilt.
+    Report {
+        dir: PathBuf,
+        roster: Option<PathBuf>,
+        anonymous: bool,
     },
     Handout {
         dir: PathBuf,
@@ -294,11 +323,18 @@ impl Cli {
                 dir: batch.dir,
                 roster: batch.roster,
                 shard: batch.shard,
+                anonymous: batch.anonymous,
             },
             Some(Verb::Merge(merge)) => Command::Merge {
                 out: merge.out,
                 shards: merge.shards,
                 roster: merge.roster,
+                anonymous: merge.anonymous,
+            },
+            Some(Verb::Report(report)) => Command::Report {
+                dir: report.out,
+                roster: report.roster,
+                anonymous: report.anonymous,
             },
             Some(Verb::Handout { dir }) => Command::Handout { dir },
             Some(Verb::Rubric(RubricArgs { write, check })) => Command::Rubric { write, check },
@@ -516,6 +552,7 @@ mod tests {
             "selftest --help",
             "merge out a b -h",
             "sync -h",
+            "report --help",
         ] {
             let error = parse(words.split_whitespace()).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::DisplayHelp, "{words}");
@@ -626,12 +663,28 @@ mod tests {
         ));
         assert!(matches!(parse_words("handout out").unwrap(), Command::Handout { dir } if dir == Path::new("out")));
         assert!(matches!(parse_words("sync").unwrap(), Command::Sync));
-        let Command::Merge { out, shards, roster } = parse_words("merge g s1 s2 --roster r.csv").unwrap() else {
+        let Command::Merge {
+            out, shards, roster, ..
+        } = parse_words("merge g s1 s2 --roster r.csv").unwrap()
+        else {
             panic!()
         };
         assert_eq!(out, PathBuf::from("g"));
         assert_eq!(shards, [PathBuf::from("s1"), PathBuf::from("s2")]);
         assert_eq!(roster, Some(PathBuf::from("r.csv")));
+        assert!(matches!(
+            parse_words("merge g s1 --anonymous").unwrap(),
+            Command::Merge { anonymous: true, .. }
+        ));
+        assert!(matches!(
+            parse_words("batch b --anonymous").unwrap(),
+            Command::Batch { anonymous: true, .. }
+        ));
+        let Command::Report { dir, roster, anonymous } = parse_words("report g --roster r.csv --anonymous").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((dir, roster, anonymous), ("g".into(), Some("r.csv".into()), true));
         let Command::Batch { shard, .. } = parse_words("batch b --shard 2/4").unwrap() else {
             panic!()
         };

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use class::{batch, merge};
+use class::{batch, merge, stats};
 use cli::Command;
 use project::{Project, files};
 use source::overlay::{self, Source};
@@ -73,6 +73,7 @@ fn execute(command: Command) -> Result<Finished> {
             out,
             roster,
             shard,
+            anonymous,
             options,
         } => {
             // Read and checked before anything is graded.
@@ -81,6 +82,7 @@ fn execute(command: Command) -> Result<Finished> {
             let how = batch::BatchSettings {
                 roster: roster.as_ref(),
                 shard,
+                anonymous,
                 progress: true,
                 ..batch::BatchSettings::default()
             };
@@ -89,15 +91,30 @@ fn execute(command: Command) -> Result<Finished> {
                 return Ok(Finished::SomeNotGraded);
             }
         }
-        Command::Merge { out, shards, roster } => {
+        Command::Merge {
+            out,
+            shards,
+            roster,
+            anonymous,
+        } => {
             let roster = roster.as_deref().map(report::gradebook::Roster::read).transpose()?;
-            let merged = merge::merge(&project()?, &out, &shards, roster.as_ref())?;
+            let merged = merge::merge_as(&project()?, &out, &shards, roster.as_ref(), anonymous)?;
             println!(
-                "merged {} shards: {} submission(s), {} graded; gradebook: {}",
+                "merged {} shards: {} submission(s), {} graded; gradebook: {}; class report: {}",
                 merged.shards,
                 merged.submissions,
                 merged.graded,
-                out.join("gradebook.csv").display()
+                out.join("gradebook.csv").display(),
+                out.join(stats::PAGE).display()
+            );
+        }
+        Command::Report { dir, roster, anonymous } => {
+            let roster = roster.as_deref().map(report::gradebook::Roster::read).transpose()?;
+            let page = stats::rebuild(&dir, roster.as_ref(), anonymous)?;
+            println!(
+                "class report: {} (numbers: {})",
+                page.display(),
+                dir.join(stats::STATS).display()
             );
         }
         Command::Handout { dir } => {

@@ -588,7 +588,11 @@ fn shards_merge(project: &Project, reference: &Grade) -> Result<(Vec<(String, Gr
             "files differ: one machine {one_files:?}, merged {many_files:?}"
         ));
     }
-    for name in one_files.iter().filter(|n| n.ends_with(".json")) {
+    // stats.json is the class report's, not a grade: its time and messages are the run's.
+    for name in one_files
+        .iter()
+        .filter(|n| n.ends_with(".json") && *n != crate::class::stats::STATS)
+    {
         let value = |dir: &Path| -> Result<serde_json::Value> {
             let mut value: serde_json::Value =
                 serde_json::from_str(&files::read_to_string(&dir.join(name))?).with_context(|| name.clone())?;

@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::class::shard::{self, Shard};
+use crate::class::stats;
 use crate::evidence::Reference;
 use crate::grade::{self, Options};
 use crate::model::Grade;
@@ -27,9 +28,10 @@ pub const NOT_UTF8: &str = "folder name is not UTF-8: rename it";
 pub const IS_A_LINK: &str = "is a symbolic link: the grader follows no links; copy the submission in instead";
 
 /// The stems of the files a batch writes beside the submissions' `NAME.json` and
-/// `NAME.txt` (`gradebook.csv`, `import.csv`, a shard's `shard.json`): no submission's
-/// files take them, on a grades folder that tells case apart or not.
-pub const BATCH_FILES: &[&str] = &["gradebook", "import", "shard"];
+/// `NAME.txt` (`gradebook.csv`, `import.csv`, a shard's `shard.json`, the class report's
+/// `stats.json`): no submission's files take them, on a grades folder that tells case
+/// apart or not.
+pub const BATCH_FILES: &[&str] = &["gradebook", "import", "shard", "stats"];
 
 /// Longest output file stem, in bytes (a file name has at most 255).
 const MAX_STEM: usize = 200;
@@ -156,6 +158,8 @@ pub struct BatchSettings<'a> {
     pub roster: Option<&'a Roster>,
     /// Grade only this shard of the batch (and write its [`shard::MANIFEST`]).
     pub shard: Option<Shard>,
+    /// The class report names no student.
+    pub anonymous: bool,
     /// A line per submission on stderr.
     pub progress: bool,
 }
@@ -175,6 +179,7 @@ pub fn grade_batch(
         reference,
         roster,
         shard,
+        anonymous,
         progress,
     } = *how;
     let labs = &project.labs;
@@ -261,6 +266,16 @@ pub fn grade_batch(
         .collect();
     let possible = points_possible(labs, reference);
     gradebook::write(out, &lab_ids, &possible, &rows, roster)?;
+    let report = stats::write(
+        out,
+        &rows,
+        &stats::Settings {
+            roster,
+            anonymous,
+            graded_at: std::time::SystemTime::now(),
+            seed: None,
+        },
+    )?;
     if let Some(shard) = shard {
         let manifest = shard::Manifest {
             version: crate::model::JSON_VERSION,
@@ -291,11 +306,12 @@ pub fn grade_batch(
         None => String::new(),
     };
     eprintln!(
-        "graded {} of {} submission(s){of_shard} in {total:.1} s ({:.1} s each); gradebook: {}",
+        "graded {} of {} submission(s){of_shard} in {total:.1} s ({:.1} s each); gradebook: {}; class report: {}",
         graded.iter().filter(|g| g.result.is_ok()).count(),
         graded.len(),
         total / graded.len().max(1) as f64,
-        out.join("gradebook.csv").display()
+        out.join("gradebook.csv").display(),
+        report.display()
     );
     Ok(graded)
 }
@@ -372,6 +388,14 @@ mod tests {
         );
         let manifest = shard::MANIFEST.strip_suffix(".json").unwrap();
         assert!(BATCH_FILES.contains(&manifest), "{manifest}");
+        let stats = stats::STATS.strip_suffix(".json").unwrap();
+        assert!(BATCH_FILES.contains(&stats), "{stats}");
+        let stems = file_stems(&["Stats".to_string(), "shard".to_string(), "stats~2".to_string()]);
+        assert_eq!(
+            stems,
+            ["Stats~3", "shard~2", "stats~2"],
+            "never the report's or the manifest's file"
+        );
         let long = "é".repeat(150);
         let stems = file_stems(&[long.clone(), long.clone() + "x"]);
         assert!(stems.iter().all(|s| s.len() <= MAX_STEM + 3), "{stems:?}");
@@ -403,6 +427,10 @@ mod tests {
         assert!(row.starts_with("bad\u{FFFD}name,,"), "{csv}");
         assert!(row.ends_with(&format!(",not graded: {NOT_UTF8}")), "{csv}");
         assert!(out.join("bad\u{FFFD}name.json").is_file());
+        // The class report follows every batch, from the same rows.
+        let stats = fs::read_to_string(out.join(stats::STATS)).unwrap();
+        assert!(stats.contains("\"not_graded\": 1"), "{stats}");
+        assert!(out.join(stats::PAGE).is_file());
         fs::remove_dir_all(&dir).unwrap();
         fs::remove_dir_all(&out).unwrap();
     }

@@ -65,8 +65,19 @@ pub struct Merged {
 /// machine grading the whole batch writes them. Refused, before anything is written,
 /// when the shards do not make up one batch: a shard missing or given twice, shards of
 /// different batches or counts, a submission in no shard or in two, or machines that
-/// disagree on the points possible.
+/// disagree on the points possible. The class report (`stats`) follows.
 pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged> {
+    merge_as(project, out, dirs, roster, false)
+}
+
+/// [`merge`], its class report naming no student when `anonymous`.
+pub fn merge_as(
+    project: &Project,
+    out: &Path,
+    dirs: &[PathBuf],
+    roster: Option<&Roster>,
+    anonymous: bool,
+) -> Result<Merged> {
     let shards: Vec<Read> = dirs.iter().map(|d| read_shard(d)).collect::<Result<_, _>>()?;
     let first = shards.first().context("give at least one shard's grades folder")?;
     let n = first.shard.n;
@@ -211,8 +222,10 @@ pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Ro
     paths::check_out_dir(out, &first.dir, &keep_out)?;
 
     let mut results = Vec::new();
+    let mut grade_files = Vec::new();
     for (read, entry) in &rows_of {
         let json_path = read.dir.join(format!("{}.json", entry.file));
+        grade_files.push(json_path.clone());
         let json = files::read_to_string(&json_path)?;
         let text_path = read.dir.join(format!("{}.txt", entry.file));
         let text = files::read_to_string(&text_path)?;
@@ -242,6 +255,16 @@ pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Ro
         &possible.manifest.points_possible,
         &rows,
         roster,
+    )?;
+    crate::class::stats::write(
+        out,
+        &rows,
+        &crate::class::stats::Settings {
+            roster,
+            anonymous,
+            graded_at: crate::class::stats::newest_file(&grade_files),
+            seed: None,
+        },
     )?;
     Ok(Merged {
         submissions: rows.len(),
@@ -368,6 +391,11 @@ mod tests {
             let shard = files::read_to_string(&out.join("shard~2.json")).unwrap();
             assert_eq!(grade_of(&shard).unwrap(), Ok(grade(6)), "{n} shards");
             assert!(!out.join("shard.json").exists(), "a merge writes no manifest");
+            let stats = std::fs::read_to_string(out.join(crate::class::stats::STATS)).unwrap();
+            assert!(
+                stats.contains("\"submissions\": 7") && stats.contains("\"graded\": 6"),
+                "{stats}"
+            );
             std::fs::remove_dir_all(dirs[0].parent().unwrap()).unwrap();
         }
     }
