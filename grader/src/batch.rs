@@ -36,7 +36,6 @@ pub struct Graded {
     /// The grade, or why there is none: the reason as the gradebook and `NAME.json`
     /// record it (the error's whole chain on one line).
     pub result: Result<Grade, String>,
-    pub seconds: f64,
 }
 
 /// Each lab's points possible on this machine: the rubric's points of the tests the
@@ -226,12 +225,7 @@ pub fn grade_batch(root: &Path, dir: &Path, out: &Path, options: &Options, how: 
         };
         output::write_file(&out.join(format!("{file}.json")), &json)?;
         output::write_file(&out.join(format!("{file}.txt")), &text)?;
-        graded.push(Graded {
-            name,
-            file,
-            result,
-            seconds,
-        });
+        graded.push(Graded { name, file, result });
     }
     crate::progress::clear();
     let rows: Vec<gradebook::Row> = graded

@@ -30,10 +30,6 @@ pub struct Options {
     /// Folders no test process may read (the batch of submissions, the grade outputs),
     /// besides the project itself and the submission being graded.
     pub hidden: Vec<PathBuf>,
-    /// Fixture grading only (`cargo selftest`): each test's token is also written into
-    /// its scratch folder, standing for lab code that found it in its process's memory.
-    /// No command-line option sets it.
-    pub token_in_scratch: bool,
 }
 
 impl Default for Options {
@@ -45,7 +41,6 @@ impl Default for Options {
         Options {
             timeout,
             hidden: Vec::new(),
-            token_in_scratch: false,
         }
     }
 }
@@ -230,7 +225,6 @@ pub fn finish(root: &Path, prepared: Prepared, options: &Options, reference: Opt
         timeout: options.timeout,
         sandbox: &sandbox,
         witness: reference.is_some() || matches!(source, Source::Solutions),
-        token_in_scratch: options.token_in_scratch,
     };
     // Only needed where test processes could write the work folder (no Landlock).
     let pristine = if sandbox.confines_writes() {

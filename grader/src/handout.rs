@@ -2,8 +2,9 @@
 //!
 //! Stubs, suites, snapshots, rubric, GRADING.md, the support code, the grader (so
 //! `cargo grade` works for them and on every push), a student README and a GitHub
-//! Actions workflow. Never `solutions/`, the fixtures (near-solutions with one
-//! mistake), CI scripts, or the `solutions` feature.
+//! Actions workflow. Never `solutions/`, CI scripts, the `solutions` feature, or the
+//! grader's own test rig: its fixtures (near-solutions with one mistake), its tests
+//! (`grader/tests/`) and its fixture hooks (the `fixture-hooks` feature and its file).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -28,9 +29,14 @@ const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", "rubric.tom
 /// Folders copied as they are (with the exceptions in [`is_withheld`]).
 const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "harness", "protocol", "grader"];
 
+/// The grader's test rig: what only its own tests use.
+const RIG: &[&str] = &["grader/fixtures/", "grader/tests/", "grader/src/fixture_hooks.rs"];
+/// The grader's feature that compiles its fixture hooks in.
+const HOOKS_FEATURE: &str = "fixture-hooks";
+
 /// Paths inside the copied folders that never go to students.
 fn is_withheld(rel: &str) -> bool {
-    rel.starts_with("grader/fixtures/")
+    RIG.iter().any(|rig| rel.starts_with(rig))
         || rel.starts_with("grader/target/")
         || rel.ends_with(".snap.new")
         || rel.ends_with(".pending-snap")
@@ -58,6 +64,7 @@ pub fn files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         })?;
     }
     files.insert("Cargo.toml".into(), student_manifest(root)?);
+    files.insert("grader/Cargo.toml".into(), grader_manifest(root)?);
     if let Some(grading) = files.get("GRADING.md") {
         let grading = for_students(&String::from_utf8_lossy(grading));
         files.insert("GRADING.md".into(), grading.into_bytes());
@@ -113,6 +120,25 @@ fn for_students(grading: &str) -> String {
 fn student_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
     let mut manifest = manifest::read(&root.join("Cargo.toml"))?;
     manifest::remove_feature(&mut manifest, "solutions");
+    Ok(manifest.to_string().into_bytes())
+}
+
+/// The grader's manifest without its test rig: no `fixture-hooks` feature, no test
+/// targets (their files are withheld). The hooks' `cfg` lines stay in the sources, so
+/// the feature's name stays known to the compiler, which would warn about it otherwise.
+fn grader_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut manifest = manifest::read(&root.join("grader/Cargo.toml"))?;
+    manifest.remove("features");
+    manifest.remove("test");
+    let known: toml_edit::DocumentMut = format!(
+        "# The test rig's feature is not handed out; its `cfg` lines are inert here.\n\
+         [lints.rust]\nunexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{HOOKS_FEATURE}\"))'] }}\n"
+    )
+    .parse()
+    .expect("a valid manifest fragment");
+    for (key, item) in known.iter() {
+        manifest.insert(key, item.clone());
+    }
     Ok(manifest.to_string().into_bytes())
 }
 

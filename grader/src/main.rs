@@ -15,7 +15,8 @@ mod blame;
 mod cargo_build;
 mod cli;
 mod files;
-mod fixtures;
+#[cfg(feature = "fixture-hooks")]
+mod fixture_hooks;
 mod grade;
 mod handout;
 mod manifest;
@@ -171,10 +172,13 @@ fn grade_command(
     let started = std::time::SystemTime::now();
     // A skip counts only where the reference solutions skip too: they are graded first,
     // before any lab code of the source runs.
-    let graded = match source {
+    let grade_it = || match source {
         Source::Solutions => grade::grade(root, source, options, None),
         _ => grade::against_reference(root, source, options),
     };
+    #[cfg(feature = "fixture-hooks")]
+    let grade_it = || fixture_hooks::given_grade().unwrap_or_else(grade_it);
+    let graded = grade_it();
     progress::clear();
     let grade = match graded {
         Ok(grade) => grade,
