@@ -130,16 +130,11 @@ fn grader_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
     let mut manifest = manifest::read(&root.join("grader/Cargo.toml"))?;
     manifest.remove("features");
     manifest.remove("test");
-    let known: toml_edit::DocumentMut = format!(
-        "# The test rig's feature is not handed out; its `cfg` lines are inert here.\n\
+    let known = format!(
+        "\n# The test rig's feature is not handed out; its `cfg` lines are inert here.\n\
          [lints.rust]\nunexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{HOOKS_FEATURE}\"))'] }}\n"
-    )
-    .parse()
-    .expect("a valid manifest fragment");
-    for (key, item) in known.iter() {
-        manifest.insert(key, item.clone());
-    }
-    Ok(manifest.to_string().into_bytes())
+    );
+    Ok((manifest.to_string() + &known).into_bytes())
 }
 
 #[cfg(test)]
@@ -196,5 +191,19 @@ mod tests {
             "the comment goes with the feature: {out}"
         );
         assert!(out.contains("[dev-dependencies]\nmunmap-lab-harness"), "{out}");
+    }
+
+    #[test]
+    fn the_grader_manifest_loses_the_test_rig_and_keeps_its_cfg_quiet() {
+        let out = String::from_utf8(grader_manifest(&crate::project::root()).unwrap()).unwrap();
+        let manifest: toml::Table = out.parse().unwrap();
+        assert!(manifest.get("features").is_none(), "{out}");
+        assert!(manifest.get("test").is_none(), "{out}");
+        assert!(!out.contains("Hooks for the grader's own tests"), "{out}");
+        let lint = &manifest["lints"]["rust"]["unexpected_cfgs"]["check-cfg"][0];
+        assert_eq!(lint.as_str(), Some("cfg(feature, values(\"fixture-hooks\"))"));
+        assert!(manifest["dependencies"].get("toml_edit").is_some(), "{out}");
+        assert!(is_withheld("grader/tests/common/mod.rs") && is_withheld("grader/src/fixture_hooks.rs"));
+        assert!(!is_withheld("grader/src/run.rs"));
     }
 }

@@ -95,7 +95,7 @@ fn grade_the_batch() -> Batch {
         .iter()
         .enumerate()
         .map(|(i, round)| {
-            let name = format!("mistakes-round-{:02}", i + 1);
+            let name = format!("round-{:02}", i + 1);
             catalogue::make_round(&root, round, &dir.join(&name)).unwrap();
             name
         })
