@@ -130,11 +130,19 @@ fn grader_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
     let mut manifest = manifest::read(&root.join("grader/Cargo.toml"))?;
     manifest.remove("features");
     manifest.remove("test");
-    let known = format!(
-        "\n# The test rig's feature is not handed out; its `cfg` lines are inert here.\n\
-         [lints.rust]\nunexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{HOOKS_FEATURE}\"))'] }}\n"
-    );
-    Ok((manifest.to_string() + &known).into_bytes())
+    let quiet: toml_edit::DocumentMut =
+        format!("unexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{HOOKS_FEATURE}\"))'] }}")
+            .parse()
+            .expect("a valid lint");
+    let mut rust = toml_edit::Table::new();
+    rust.insert("unexpected_cfgs", quiet["unexpected_cfgs"].clone());
+    rust.decor_mut()
+        .set_prefix("\n# The test rig's feature is not handed out; its `cfg` lines are inert here.\n");
+    let mut lints = toml_edit::Table::new();
+    lints.set_implicit(true);
+    lints.insert("rust", toml_edit::Item::Table(rust));
+    manifest.insert("lints", toml_edit::Item::Table(lints));
+    Ok(manifest.to_string().into_bytes())
 }
 
 #[cfg(test)]
@@ -205,5 +213,12 @@ mod tests {
         assert!(manifest["dependencies"].get("toml_edit").is_some(), "{out}");
         assert!(is_withheld("grader/tests/common/mod.rs") && is_withheld("grader/src/fixture_hooks.rs"));
         assert!(!is_withheld("grader/src/run.rs"));
+        // Idempotent: the handout's own manifest (already without the rig) comes out valid.
+        let dir = crate::project::temp_dir("grader-manifest");
+        std::fs::create_dir_all(dir.join("grader")).unwrap();
+        std::fs::write(dir.join("grader/Cargo.toml"), &out).unwrap();
+        let again = String::from_utf8(grader_manifest(&dir).unwrap()).unwrap();
+        assert_eq!(again, out);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
