@@ -526,7 +526,13 @@ mod tests {
     /// run them (shard 2 of its matrix).
     #[test]
     fn the_class_workflow_grades_every_shard_and_merges_them() {
-        let workflow = include_str!("../../docs/grade-class.yml");
+        let root = crate::project::root();
+        // An instructors' file, read at run time: the student handout has no docs/ (nor
+        // solutions/), and its `cargo test` of the grader must still build and pass.
+        let Ok(workflow) = std::fs::read_to_string(root.join("docs/grade-class.yml")) else {
+            assert!(!root.join("solutions").exists(), "docs/grade-class.yml is missing");
+            return;
+        };
         let shards = workflow
             .lines()
             .find_map(|l| l.trim().strip_prefix("shard: ["))
