@@ -211,6 +211,23 @@ fn the_pristine_solutions_keep_full_marks_in_the_batch() {
     assert_eq!(full.score, full.max_score, "{}", batch.root.display());
 }
 
+/// Every grade of the batch (real messages, build errors, partial points, labs not
+/// started) written in every output form, as their consumers read them.
+#[test]
+fn every_grade_of_the_batch_renders_as_its_consumers_read_it() {
+    let _serial = common::serial();
+    let batch = batch();
+    let dir = common::fresh_dir("fixtures-outputs");
+    let mut problems = Vec::new();
+    for (name, grade) in &batch.grades {
+        if grade.is_ok() {
+            let given = batch.out.join(format!("{name}.json"));
+            problems.extend(common::conform::problems_of_given(&dir, name, &given));
+        }
+    }
+    common::assert_no_problems(&problems, &dir);
+}
+
 /// Every file of the project that grading must never change (the grader's own binary
 /// included), with a digest of its content: path to digest.
 fn project_digest(root: &Path) -> BTreeMap<String, u64> {

@@ -8,42 +8,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::conform::{self, Validation};
+use common::conform::{self, GIVEN_GRADE_ENV, Validation, Written};
 use common::grader::{self, Call, Source};
 use common::json::{Grade, Lab, Test};
 use common::reporter;
-
-const GIVEN_GRADE_ENV: &str = "MUNMAP_LAB_FIXTURE_GRADE";
-
-/// What the grader wrote for a given grade.
-struct Written {
-    json: PathBuf,
-    junit: PathBuf,
-    classroom: PathBuf,
-}
 
 /// Has the grader write every output of `grade` into `dir/NAME.*`.
 fn write_outputs(dir: &Path, name: &str, grade: &Grade) -> Written {
     let given = dir.join(format!("{name}.given.json"));
     common::write(&given, serde_json::to_string(grade).unwrap());
-    let written = Written {
-        json: dir.join(format!("{name}.json")),
-        junit: dir.join(format!("{name}.xml")),
-        classroom: dir.join(format!("{name}.env")),
-    };
-    grader::run(
-        &Call::Grade {
-            source: Source::Checkout,
-            json: Some(&written.json),
-            junit: Some(&written.junit),
-            classroom: Some(&written.classroom),
-        },
-        &[(GIVEN_GRADE_ENV, given.as_os_str())],
-    )
-    .expect_success();
-    written
+    conform::write_outputs(dir, name, &given)
 }
 
 fn conform(dir: &Path, name: &str, grade: &Grade) -> Vec<String> {

@@ -7,7 +7,46 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::grader::{self, Call, Source};
 use super::json::Grade;
+
+/// The `fixture-hooks` feature's variable: the grade file `cargo grade` renders
+/// instead of grading (`grader/src/fixture_hooks.rs`).
+pub const GIVEN_GRADE_ENV: &str = "MUNMAP_LAB_FIXTURE_GRADE";
+
+/// What the grader wrote for a given grade.
+pub struct Written {
+    pub json: std::path::PathBuf,
+    pub junit: std::path::PathBuf,
+    pub classroom: std::path::PathBuf,
+}
+
+/// Has the grader (built with `fixture-hooks`) write every output of the grade in the
+/// file `given` into `dir/NAME.*`.
+pub fn write_outputs(dir: &Path, name: &str, given: &Path) -> Written {
+    let written = Written {
+        json: dir.join(format!("{name}.json")),
+        junit: dir.join(format!("{name}.xml")),
+        classroom: dir.join(format!("{name}.env")),
+    };
+    grader::run(
+        &Call::Grade {
+            source: Source::Checkout,
+            json: Some(&written.json),
+            junit: Some(&written.junit),
+            classroom: Some(&written.classroom),
+        },
+        &[(GIVEN_GRADE_ENV, given.as_os_str())],
+    )
+    .expect_success();
+    written
+}
+
+/// [`problems`] of the outputs the grader writes for the grade in the file `given`.
+pub fn problems_of_given(dir: &Path, name: &str, given: &Path) -> Vec<String> {
+    let written = write_outputs(dir, name, given);
+    problems(name, &written.json, &written.junit, &written.classroom)
+}
 
 /// How a validation came out when it could run at all.
 #[derive(Debug, PartialEq)]
