@@ -58,8 +58,6 @@ enum Verb {
     Selftest {
         /// Run only the checks whose name has CHECK (e.g. `cargo selftest mistakes`)
         check: Option<String>,
-        #[command(flatten)]
-        timeout: Timeout,
     },
 }
 
@@ -252,7 +250,6 @@ pub enum Command {
     Sync,
     Selftest {
         only: Option<String>,
-        options: Options,
     },
 }
 
@@ -339,10 +336,7 @@ impl Cli {
             Some(Verb::Handout { dir }) => Command::Handout { dir },
             Some(Verb::Rubric(RubricArgs { write, check })) => Command::Rubric { write, check },
             Some(Verb::Sync) => Command::Sync,
-            Some(Verb::Selftest { check, timeout }) => Command::Selftest {
-                only: check,
-                options: timeout.options(given)?,
-            },
+            Some(Verb::Selftest { check }) => Command::Selftest { only: check },
         };
         Ok(command)
     }
@@ -401,9 +395,7 @@ mod tests {
 
     fn timeout_of(command: Command) -> Duration {
         match command {
-            Command::Grade { options, .. } | Command::Batch { options, .. } | Command::Selftest { options, .. } => {
-                options.timeout
-            }
+            Command::Grade { options, .. } | Command::Batch { options, .. } => options.timeout,
             other => panic!("{other:?}"),
         }
     }
@@ -479,10 +471,6 @@ mod tests {
             timeout_of(parse_words("grade --timeout 600").unwrap()),
             Duration::from_secs(600)
         );
-        assert_eq!(
-            timeout_of(parse_words("selftest x --timeout 3").unwrap()),
-            Duration::from_secs(3)
-        );
         for bad in [
             "1e308", "1e19", "1e-9", "0", "-5", "0.49", "600.5", "inf", "NaN", "-inf", "ten",
         ] {
@@ -530,7 +518,7 @@ mod tests {
                 "{err}"
             );
             assert!(parse_words("batch b").unwrap_err().contains(protocol::TIMEOUT_ENV));
-            assert!(parse_words("selftest").is_err());
+            assert!(parse_words("selftest").is_ok());
             assert_eq!(timeout_of(parse_words("--timeout 3").unwrap()), Duration::from_secs(3));
             assert!(parse_words("rubric").is_ok());
             assert!(parse_words("handout h").is_ok());
@@ -751,7 +739,13 @@ mod class_workflow {
     /// run them (shard 2 of its matrix).
     #[test]
     fn the_class_workflow_grades_every_shard_and_merges_them() {
-        let workflow = include_str!("../../docs/grade-class.yml");
+        let root = crate::project::root();
+        // An instructors' file, read at run time: the student handout has no docs/ (nor
+        // solutions/), and its `cargo test` of the grader must still build and pass.
+        let Ok(workflow) = std::fs::read_to_string(root.join("docs/grade-class.yml")) else {
+            assert!(!root.join("solutions").exists(), "docs/grade-class.yml is missing");
+            return;
+        };
         let shards = workflow
             .lines()
             .find_map(|l| l.trim().strip_prefix("shard: ["))

@@ -37,10 +37,6 @@ pub struct Options {
     /// Folders no test process may read (the batch of submissions, the grade outputs),
     /// besides the project itself and the submission being graded.
     pub hidden: Vec<PathBuf>,
-    /// Fixture grading only (`cargo selftest`): each test's token is also written into
-    /// its scratch folder, standing for lab code that found it in its process's memory.
-    /// No command-line option sets it.
-    pub token_in_scratch: bool,
     /// Whether this grade's progress is shown (the reference's, beside a build, is not).
     pub progress: Progress,
 }
@@ -52,7 +48,6 @@ impl Default for Options {
         Options {
             timeout: protocol::DEFAULT_TIMEOUT,
             hidden: Vec::new(),
-            token_in_scratch: false,
             progress: Progress::Shown,
         }
     }
@@ -205,7 +200,6 @@ pub fn finish(
         timeout: options.timeout,
         sandbox: &sandbox,
         witness: reference.is_some() || matches!(source, Source::Solutions),
-        token_in_scratch: options.token_in_scratch,
         progress: options.progress,
     };
     // Only needed where test processes could write the work folder (no Landlock).

@@ -2,8 +2,9 @@
 //!
 //! Stubs, suites, snapshots, rubric, GRADING.md, the support code, the grader (so
 //! `cargo grade` works for them and on every push), a student README and a GitHub
-//! Actions workflow. Never `solutions/`, the fixtures (near-solutions with one
-//! mistake), CI scripts, or the `solutions` feature.
+//! Actions workflow. Never `solutions/`, CI scripts, the `solutions` feature, or the
+//! grader's own test rig: its fixtures (near-solutions with one mistake), its tests
+//! (`grader/tests/`) and its fixture hooks (the `fixture-hooks` feature and its file).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,9 +30,14 @@ const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", REGISTRY, "
 /// Folders copied as they are (with the exceptions in [`is_withheld`]).
 const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "harness", "protocol", "grader"];
 
+/// The grader's test rig: what only its own tests use.
+const RIG: &[&str] = &["grader/fixtures/", "grader/tests/", "grader/src/fixture_hooks.rs"];
+/// The grader's feature that compiles its fixture hooks in.
+const HOOKS_FEATURE: &str = "fixture-hooks";
+
 /// Paths inside the copied folders that never go to students.
 fn is_withheld(rel: &str) -> bool {
-    rel.starts_with("grader/fixtures/")
+    RIG.iter().any(|rig| rel.starts_with(rig))
         || rel.starts_with("grader/target/")
         || rel.ends_with(".snap.new")
         || rel.ends_with(".pending-snap")
@@ -60,6 +66,7 @@ pub fn files(project: &Project) -> Result<BTreeMap<String, Vec<u8>>> {
         })?;
     }
     files.insert("Cargo.toml".into(), student_manifest(root)?);
+    files.insert("grader/Cargo.toml".into(), grader_manifest(root)?);
     if let Some(grading) = files.get("GRADING.md") {
         let grading = for_students(&String::from_utf8_lossy(grading));
         files.insert("GRADING.md".into(), grading.into_bytes());
@@ -117,6 +124,28 @@ fn student_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
     Ok(manifest.to_string().into_bytes())
 }
 
+/// The grader's manifest without its test rig: no `fixture-hooks` feature, no test
+/// targets (their files are withheld). The hooks' `cfg` lines stay in the sources, so
+/// the feature's name stays known to the compiler, which would warn about it otherwise.
+fn grader_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut manifest = manifest::read(&root.join("grader/Cargo.toml"))?;
+    manifest.remove("features");
+    manifest.remove("test");
+    let quiet: toml_edit::DocumentMut =
+        format!("unexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{HOOKS_FEATURE}\"))'] }}")
+            .parse()
+            .expect("a valid lint");
+    let mut rust = toml_edit::Table::new();
+    rust.insert("unexpected_cfgs", quiet["unexpected_cfgs"].clone());
+    rust.decor_mut()
+        .set_prefix("\n# The test rig's feature is not handed out; its `cfg` lines are inert here.\n");
+    let mut lints = toml_edit::Table::new();
+    lints.set_implicit(true);
+    lints.insert("rust", toml_edit::Item::Table(rust));
+    manifest.insert("lints", toml_edit::Item::Table(lints));
+    Ok(manifest.to_string().into_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +199,26 @@ mod tests {
             "the comment goes with the feature: {out}"
         );
         assert!(out.contains("[dev-dependencies]\nmunmap-lab-harness"), "{out}");
+    }
+
+    #[test]
+    fn the_grader_manifest_loses_the_test_rig_and_keeps_its_cfg_quiet() {
+        let out = String::from_utf8(grader_manifest(&crate::project::root()).unwrap()).unwrap();
+        let manifest: toml::Table = out.parse().unwrap();
+        assert!(manifest.get("features").is_none(), "{out}");
+        assert!(manifest.get("test").is_none(), "{out}");
+        assert!(!out.contains("Hooks for the grader's own tests"), "{out}");
+        let lint = &manifest["lints"]["rust"]["unexpected_cfgs"]["check-cfg"][0];
+        assert_eq!(lint.as_str(), Some("cfg(feature, values(\"fixture-hooks\"))"));
+        assert!(manifest["dependencies"].get("toml_edit").is_some(), "{out}");
+        assert!(is_withheld("grader/tests/common/mod.rs") && is_withheld("grader/src/fixture_hooks.rs"));
+        assert!(!is_withheld("grader/src/run.rs"));
+        // Idempotent: the handout's own manifest (already without the rig) comes out valid.
+        let dir = crate::project::temp_dir("grader-manifest");
+        std::fs::create_dir_all(dir.join("grader")).unwrap();
+        std::fs::write(dir.join("grader/Cargo.toml"), &out).unwrap();
+        let again = String::from_utf8(grader_manifest(&dir).unwrap()).unwrap();
+        assert_eq!(again, out);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -45,7 +45,6 @@ pub struct Graded {
     /// The grade, or why there is none: the reason as the gradebook and `NAME.json`
     /// record it (the error's whole chain on one line).
     pub result: Result<Grade, String>,
-    pub seconds: f64,
 }
 
 /// Each lab's points possible on this machine: the rubric's points of the tests the
@@ -248,12 +247,7 @@ pub fn grade_batch(
         };
         report::write_file(&out.join(format!("{file}.json")), &json)?;
         report::write_file(&out.join(format!("{file}.txt")), &text)?;
-        graded.push(Graded {
-            name,
-            file,
-            result,
-            seconds,
-        });
+        graded.push(Graded { name, file, result });
     }
     crate::progress::clear();
     let rows: Vec<gradebook::Row> = graded

@@ -65,13 +65,9 @@ pub struct Merged {
 /// machine grading the whole batch writes them. Refused, before anything is written,
 /// when the shards do not make up one batch: a shard missing or given twice, shards of
 /// different batches or counts, a submission in no shard or in two, or machines that
-/// disagree on the points possible. The class report (`stats`) follows.
-pub fn merge(project: &Project, out: &Path, dirs: &[PathBuf], roster: Option<&Roster>) -> Result<Merged> {
-    merge_as(project, out, dirs, roster, false)
-}
-
-/// [`merge`], its class report naming no student when `anonymous`.
-pub fn merge_as(
+/// disagree on the points possible. The class report (`stats`) follows, naming no
+/// student when `anonymous`.
+pub fn merge(
     project: &Project,
     out: &Path,
     dirs: &[PathBuf],
@@ -380,7 +376,7 @@ mod tests {
         for n in [1, 2, 3, 5] {
             let (one, dirs) = class(&format!("merge{n}"), n);
             let out = dirs[0].parent().unwrap().join("merged");
-            let merged = merge(&project, &out, &dirs, None).unwrap();
+            let merged = merge(&project, &out, &dirs, None, false).unwrap();
             assert_eq!((merged.submissions, merged.graded, merged.shards), (7, 6, n));
             assert_eq!(
                 std::fs::read_to_string(out.join("gradebook.csv")).unwrap(),
@@ -405,7 +401,7 @@ mod tests {
         let project = crate::project::this_project();
         let (_, dirs) = class("refused", 3);
         let out = dirs[0].parent().unwrap().join("merged");
-        let refused = |dirs: &[PathBuf]| format!("{:#}", merge(&project, &out, dirs, None).err().unwrap());
+        let refused = |dirs: &[PathBuf]| format!("{:#}", merge(&project, &out, dirs, None, false).err().unwrap());
         let err = refused(&dirs[..2]);
         assert!(err.starts_with("shard 3/3 is missing"), "{err}");
         let err = refused(&[dirs[0].clone()]);
@@ -418,7 +414,9 @@ mod tests {
         assert!(err.contains("holds no shard's grades"), "{err}");
         let err = format!(
             "{:#}",
-            merge(&project, &dirs[0].join("merged"), &dirs, None).err().unwrap()
+            merge(&project, &dirs[0].join("merged"), &dirs, None, false)
+                .err()
+                .unwrap()
         );
         assert!(err.contains("is inside"), "{err}");
         assert!(!out.exists(), "nothing is written when refused");
@@ -442,7 +440,7 @@ mod tests {
         );
         // A shard that graded nothing (no reference) does not count for the points possible.
         edit_manifest(&dirs[2], |m| m.reference = false);
-        let one_empty = merge(&project, &out, &dirs, None);
+        let one_empty = merge(&project, &out, &dirs, None, false);
         assert!(one_empty.is_ok(), "{:?}", one_empty.err());
         std::fs::remove_dir_all(&out).unwrap();
 

@@ -6,7 +6,6 @@
 pub mod labs;
 pub mod mistakes;
 pub mod points;
-pub mod witnessed;
 
 use anyhow::{Context, Result, bail};
 

@@ -35,9 +35,6 @@ pub struct Bench<'a> {
     pub sandbox: &'a Sandbox,
     /// Witness every test: place its window and read it at each checkpoint.
     pub witness: bool,
-    /// Fixture grading only: each test's token is also written into its scratch folder
-    /// (`token`), standing for lab code that found it in its process's memory.
-    pub token_in_scratch: bool,
     /// Where each test's end is told (silent for the reference's grade beside a build).
     pub progress: crate::progress::Progress,
 }
@@ -95,13 +92,9 @@ pub fn libtest_names(binaries: &BTreeMap<String, PathBuf>) -> (BTreeMap<String, 
 fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) -> Ran {
     let mut transcript = Transcript::default();
     let token = protocol::new_token();
-    let prepared = fresh_dir(scratch).and_then(|()| {
-        if bench.token_in_scratch {
-            std::fs::write(scratch.join("token"), &token)
-        } else {
-            Ok(())
-        }
-    });
+    let prepared = fresh_dir(scratch);
+    #[cfg(feature = "fixture-hooks")]
+    let prepared = prepared.and_then(|()| crate::fixture_hooks::token_in_scratch(scratch, &token));
     if let Err(e) = prepared {
         let verdict = Verdict::Fail(format!(
             "{lab}::{test} was not run: cannot make its scratch folder: {e}"

@@ -14,7 +14,8 @@
 //! `<RUNNER>_RESULTS` from its environment. So no lab list is written in the workflow.
 //!
 //! The reporter records the sum of every test's `score` (right), but prints, per runner,
-//! (tests passed / tests) x `max_score` (see [`reporter`]). For every number it prints to
+//! (tests passed / tests) x `max_score` (`grader/tests/outputs.rs` redoes it from
+//! its source and holds these files to it). For every number it prints to
 //! be `cargo grade`'s, each lab is a runner of its own and each of its points is one
 //! entry: a test worth 3 points is three entries, `name (point 1 of 3)` and so on, all
 //! passing or all failing. Then tests passed / tests = score / max_score exactly, for
@@ -208,168 +209,6 @@ fn cut_chars(text: &str, max: usize) -> String {
     kept + "..."
 }
 
-/// What `classroom-resources/autograding-grading-reporter@v1` prints and records for
-/// the runners we write, redone in Rust from its source, so a test can check that
-/// every number equals `cargo grade`'s.
-///
-/// The v1 tag runs `dist/main.js`, built from:
-/// - `src/helpers/test-helpers.js`, `getTestScore`: (tests whose `status` is `pass`)
-///   / `tests.length` x (`max_score` || 0); `getMaxScoreForTest`: `max_score` || 0.
-///   (A later revision sums each test's `score` instead: `Printed::runner_scores_by_sum`.)
-/// - `src/console-results.js`, `ConsoleResults`: per runner whose `max_score` is not 0,
-///   `Total points for RUNNER: getTestScore.toFixed(2)/max_score`; at the end
-///   `Grand total tests passed: PASSED/TESTS` over every runner.
-/// - `src/aggregate-results.js`, `AggregateResults` (the "Test runner summary" table):
-///   a row `[runner, getTestScore, max_score]` per runner and a `Total:` row with the sums.
-/// - `src/notify-classroom.js`, `NotifyClassroom`: `Points SCORE/MAX`, where SCORE sums
-///   every test's `score` and MAX every `max_score`, over runners whose `max_score` is
-///   not 0: the number GitHub Classroom records.
-/// - `src/main.js`: runners split on `,`; each read from `<RUNNER>_RESULTS` (trimmed,
-///   upper case), base64-decoded.
-pub mod reporter {
-    use anyhow::{Context, Result, anyhow, bail};
-    use base64::Engine as _;
-
-    use super::{PAYLOAD_BYTES, RUNNERS_ENV, RunnerResult, render, results_var};
-    use crate::model::{Grade, LabGrade};
-
-    /// Everything the reporter prints with a number in it, as it prints it.
-    #[derive(Debug, Default, PartialEq)]
-    pub struct Printed {
-        /// `Total points for RUNNER: S/M`, one per runner whose `max_score` is not 0.
-        pub runner_lines: Vec<String>,
-        /// The summary table: `(runner, score, max_score)` per runner, then `("Total: ", ..)`.
-        pub table: Vec<(String, String, String)>,
-        /// `Grand total tests passed: P/T`.
-        pub tests_passed: String,
-        /// `Points S/M`: the notice GitHub Classroom reads.
-        pub points: String,
-        /// Each runner's score as the later revision computes it (sum of `score`).
-        pub runner_scores_by_sum: Vec<String>,
-    }
-
-    /// The runners an environment file sets up, as the reporter reads them: every
-    /// runner named in `CLASSROOM_RUNNERS`, its variable found, decoded and parsed.
-    pub fn read_env_file(text: &str) -> Result<Vec<(String, RunnerResult)>> {
-        let vars: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('=')).collect();
-        let get = |name: &str| vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| *v);
-        let list = get(RUNNERS_ENV).with_context(|| format!("no {RUNNERS_ENV} line"))?;
-        list.split(',')
-            .map(|runner| {
-                let var = results_var(runner);
-                let encoded = get(&var).with_context(|| format!("no {var} line"))?;
-                let json = base64::engine::general_purpose::STANDARD
-                    .decode(encoded)
-                    .with_context(|| format!("{var} is not base64"))?;
-                let result = serde_json::from_slice(&json).with_context(|| var.clone())?;
-                Ok((runner.to_string(), result))
-            })
-            .collect()
-    }
-
-    /// What the reporter prints for `runners`.
-    pub fn print(runners: &[(String, RunnerResult)]) -> Printed {
-        let mut printed = Printed::default();
-        let (mut passed, mut tests) = (0usize, 0usize);
-        let (mut table_score, mut table_max) = (0f64, 0f64);
-        let (mut points, mut points_max) = (0u64, 0u64);
-        for (runner, result) in runners {
-            let max = f64::from(result.max_score); // `max_score || 0`
-            let passing = result.tests.iter().filter(|t| t.status == "pass").count();
-            let score = passing as f64 / result.tests.len() as f64 * max; // getTestScore
-            if result.max_score != 0 {
-                printed.runner_lines.push(format!(
-                    "Total points for {runner}: {}/{}",
-                    to_fixed_2(score),
-                    js_string(max)
-                ));
-                points_max += u64::from(result.max_score);
-                points += result.tests.iter().map(|t| u64::from(t.score)).sum::<u64>();
-            }
-            printed
-                .table
-                .push((runner.trim().to_string(), js_string(score), js_string(max)));
-            table_score += score;
-            table_max += max;
-            passed += passing;
-            tests += result.tests.len();
-            let sum: u32 = result.tests.iter().map(|t| t.score).sum();
-            printed.runner_scores_by_sum.push(sum.to_string());
-        }
-        printed
-            .table
-            .push(("Total: ".into(), js_string(table_score), js_string(table_max)));
-        printed.tests_passed = format!("Grand total tests passed: {passed}/{tests}");
-        printed.points = format!("Points {points}/{points_max}");
-        printed
-    }
-
-    /// What the reporter must print for `grade`: `cargo grade`'s numbers, everywhere.
-    pub fn expected(grade: &Grade) -> Printed {
-        let counted: Vec<&LabGrade> = grade.labs.iter().filter(|l| l.max_score > 0).collect();
-        let mut table: Vec<(String, String, String)> = counted
-            .iter()
-            .map(|l| (l.id.clone(), l.score.to_string(), l.max_score.to_string()))
-            .collect();
-        table.push(("Total: ".into(), grade.score.to_string(), grade.max_score.to_string()));
-        Printed {
-            runner_lines: counted
-                .iter()
-                .map(|l| format!("Total points for {}: {}.00/{}", l.id, l.score, l.max_score))
-                .collect(),
-            table,
-            tests_passed: format!("Grand total tests passed: {}/{}", grade.score, grade.max_score),
-            points: format!("Points {}/{}", grade.score, grade.max_score),
-            runner_scores_by_sum: counted.iter().map(|l| l.score.to_string()).collect(),
-        }
-    }
-
-    /// Writes `grade` as `--classroom` does, reads it back as the reporter does, and
-    /// checks that every number the reporter prints and records is `cargo grade`'s,
-    /// and that no environment line is too long.
-    pub fn check(grade: &Grade) -> Result<()> {
-        let text = render(grade)?;
-        if let Some(line) = text.lines().find(|l| l.len() > PAYLOAD_BYTES) {
-            bail!("a line of {} bytes, over {PAYLOAD_BYTES}", line.len());
-        }
-        let printed = print(&read_env_file(&text)?);
-        if grade.max_score == 0 {
-            // Nothing to count: the reporter records nothing and says why.
-            return match printed.points.as_str() {
-                "Points 0/0" => Ok(()),
-                other => Err(anyhow!("nothing to count, yet the reporter records {other}")),
-            };
-        }
-        let expected = expected(grade);
-        if printed == expected {
-            Ok(())
-        } else {
-            Err(anyhow!(
-                "GitHub Classroom's reporter would print\n{printed:#?}\nwhere cargo grade has\n{expected:#?}"
-            ))
-        }
-    }
-
-    /// JavaScript's `String(x)` for the numbers met here: an integer without a point,
-    /// otherwise the shortest digits that read back (Rust's `{}` gives the same digits).
-    pub fn js_string(x: f64) -> String {
-        if x.is_nan() {
-            "NaN".into()
-        } else if x.fract() == 0.0 && x.abs() < 1e21 {
-            format!("{}", x as i64)
-        } else {
-            format!("{x}")
-        }
-    }
-
-    /// JavaScript's `x.toFixed(2)`. Rust rounds an exact tie to even where JavaScript
-    /// rounds it up; a tie needs a fraction of exactly .xx5 in binary, which no score
-    /// here has.
-    pub fn to_fixed_2(x: f64) -> String {
-        if x.is_nan() { "NaN".into() } else { format!("{x:.2}") }
-    }
-}
-
 /// The command that runs `test` of `lab` alone; an rstest case's libtest name carries a
 /// number its graded name does not, so a case is run with the other cases of its function.
 fn test_command(lab: &str, test: &str) -> String {
@@ -381,7 +220,6 @@ fn test_command(lab: &str, test: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::reporter::{self, js_string, print, read_env_file};
     use super::*;
     use crate::model::TestGrade;
 
@@ -396,16 +234,10 @@ mod tests {
         LabGrade::graded(id, "", tests)
     }
 
-    fn check(grade: &Grade) {
-        if let Err(e) = reporter::check(grade) {
-            panic!("{e}\n{grade:#?}");
-        }
-    }
-
     #[test]
-    fn the_reporter_prints_cargo_grades_numbers_for_unequal_points_and_skips() {
-        // The case, in small: one lab, unequal points, a skip. Passed / tests
-        // x max_score over the tests as they were would print 1/3 x 5 = 1.67, not 3.
+    fn each_point_is_an_entry_and_a_skip_is_left_out() {
+        // Unequal points and a skip: passed / tests x max_score over the tests as they
+        // were would print 1/3 x 5 = 1.67, not 3 (grader/tests/outputs.rs checks the sums).
         let grade = Grade::new(vec![
             lab(
                 "lab01_full",
@@ -421,7 +253,6 @@ mod tests {
             ),
         ]);
         assert_eq!((grade.score, grade.max_score), (3, 5));
-        check(&grade);
         let runners = runners(&grade);
         assert_eq!(runners.len(), 1, "a lab with nothing to count is no runner");
         let names: Vec<&str> = runners[0].1.tests.iter().map(|t| t.name.as_str()).collect();
@@ -446,59 +277,6 @@ mod tests {
         );
         assert_eq!(runners[0].1.tests[0].execution_time, "0.25s");
         assert_eq!(runners[0].1.status, "fail");
-    }
-
-    #[test]
-    fn the_reporter_prints_cargo_grades_numbers_for_every_lab_of_the_rubric() {
-        let labs = crate::project::this_project().labs;
-        let statuses = [TestStatus::Pass, TestStatus::Fail, TestStatus::Skipped];
-        // Every pass/fail/skip pattern of each lab's first six tests (the rest follow
-        // the pattern round), with a build error and an all-pass grade among them.
-        for pattern in 0..3usize.pow(6) {
-            let graded = labs
-                .iter()
-                .map(|l| {
-                    let tests = l
-                        .points
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (name, points))| {
-                            let status = statuses[pattern / 3usize.pow((i % 6) as u32) % 3];
-                            test_grade(name, status, *points, "window page 2 should be unmapped")
-                        })
-                        .collect();
-                    lab(&l.id, tests)
-                })
-                .collect();
-            check(&Grade::new(graded));
-        }
-        let broken = labs
-            .iter()
-            .map(|l| crate::judge::score::build_error_grade(l, "labs/x.rs:1:1: error: expected one of ..."))
-            .collect();
-        check(&Grade::new(broken));
-    }
-
-    #[test]
-    fn every_partial_score_of_every_lab_is_exact_in_the_reporters_arithmetic() {
-        // (passed / tests) x max_score in binary floating point is exactly `passed` for
-        // every count up to 21 (15 / 22 x 22 is not): every lab's points must stay below.
-        let labs = crate::project::this_project().labs;
-        for l in &labs {
-            let max: u32 = l.points.iter().map(|(_, p)| p).sum();
-            for n in 1..=max {
-                for a in 0..=n {
-                    let printed = f64::from(a) / f64::from(n) * f64::from(n);
-                    assert_eq!(
-                        js_string(printed),
-                        a.to_string(),
-                        "{}: {a} of {n} points would print as {printed}: split the lab",
-                        l.id
-                    );
-                }
-            }
-        }
-        assert_ne!(js_string(15.0 / 22.0 * 22.0), "15");
     }
 
     #[test]
@@ -531,21 +309,14 @@ mod tests {
         assert_eq!(result.tests[0].message.chars().count(), MESSAGE_CHARS);
         assert!(result.tests[0].message.ends_with("..."));
 
-        // A lab so big that its messages must go: it still fits, with the same numbers.
+        // A lab so big that its messages must go still fits (grader/tests/outputs.rs
+        // reads it back as the reporter does: the same numbers, messages cut to 100).
         let many: Vec<TestGrade> = (0..150)
             .map(|i| test_grade(&format!("t{i}"), TestStatus::Timeout, 1, &long))
             .collect();
-        let grade = Grade::new(vec![lab("lab09_release", many)]);
-        let text = render(&grade).unwrap();
+        let text = render(&Grade::new(vec![lab("lab09_release", many)])).unwrap();
         let line = text.lines().next().unwrap();
         assert!(line.len() <= PAYLOAD_BYTES, "{}", line.len());
-        check(&grade);
-        let runners = read_env_file(&text).unwrap();
-        assert!(
-            runners[0].1.tests[0].message.len() <= 100,
-            "{}",
-            runners[0].1.tests[0].message
-        );
 
         // One that cannot fit at all is an error, not a step that fails on GitHub.
         let huge: Vec<TestGrade> = (0..5000)
@@ -577,16 +348,11 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_grading_run_reports_the_reason_and_records_no_points() {
+    fn a_failed_grading_run_is_one_error_runner() {
+        // grader/tests/outputs.rs reads it as the reporter does: the reason, no points.
         let text = render_error("cannot prepare the sandbox: boom\nmore");
-        let runners = read_env_file(&text).unwrap();
-        assert_eq!(runners.len(), 1);
-        assert_eq!(runners[0].0, ERROR_RUNNER);
-        assert_eq!(runners[0].1.tests[0].status, "error");
-        assert_eq!(runners[0].1.tests[0].message, "cannot prepare the sandbox: boom");
-        let printed = print(&runners);
-        assert!(printed.runner_lines.is_empty());
-        assert_eq!(printed.points, "Points 0/0", "max 0: the reporter posts no notice");
+        assert!(text.starts_with(&format!("{}=", results_var(ERROR_RUNNER))), "{text}");
         assert!(text.ends_with(&format!("{RUNNERS_ENV}={ERROR_RUNNER}\n")), "{text}");
+        assert_eq!(text.lines().count(), 2, "{text}");
     }
 }

@@ -705,7 +705,14 @@ mod tests {
 
     #[test]
     fn every_stub_and_solution_of_this_repository_is_accepted() {
-        for folder in ["labs", "solutions"] {
+        // The student handout has no solutions/; its `cargo test` checks the stubs only.
+        let handout = !std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../solutions")
+            .is_dir();
+        for folder in ["labs", "solutions"]
+            .into_iter()
+            .filter(|f| !(handout && *f == "solutions"))
+        {
             let files = repo_files(folder);
             assert!(files.len() >= 9, "{folder}: only {} files", files.len());
             for (name, bytes) in files {

@@ -1,8 +1,13 @@
-//! Fixture submissions (`grader/fixtures/fixtures.toml`): made at test time from a
-//! copy of `solutions/` with one lab broken, graded as one batch, and checked
-//! against what the grader must say about them. See the catalogue's header for the
-//! format. The catalogue of classic student mistakes (`crate::mistakes`) uses the
-//! same format and the same per-lab patch and check.
+//! The fixture submissions (`grader/fixtures/fixtures.toml`) and the catalogue of
+//! classic mistakes (`grader/fixtures/mistakes.toml`): made at test time from a copy
+//! of `solutions/` with one lab broken, graded, and checked against what the grader
+//! must say about them. See the fixture catalogue's header for the format; a mistake
+//! uses the same format, limited to a patch of its lab file.
+//!
+//! To save whole-suite grades, the mistakes are graded in rounds: one submission per
+//! round, carrying at most one mistake per lab (a lab's grade depends on its own file
+//! only, which the one-broken-lab fixtures check). In a round, every patched lab must
+//! land exactly where its mistake says, and every other lab must keep full marks.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,10 +15,35 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::Deserialize;
 
-use crate::model::{Grade, LabGrade, LabStatus, TestStatus};
-use crate::project::files;
+use super::json::{Grade, Lab as LabGrade};
 
-pub const CATALOGUE: &str = "grader/fixtures/fixtures.toml";
+pub const FIXTURES: &str = "grader/fixtures/fixtures.toml";
+pub const MISTAKES: &str = "grader/fixtures/mistakes.toml";
+
+mod files {
+    use anyhow::{Context, Result};
+    use std::path::Path;
+
+    pub fn read_to_string(path: &Path) -> Result<String> {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    pub fn create_dir_all(path: &Path) -> Result<()> {
+        std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))
+    }
+
+    pub fn write(path: &Path, content: impl AsRef<[u8]>) -> Result<()> {
+        std::fs::write(path, content).with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// `write`, creating the folders on the way first.
+    pub fn write_creating(path: &Path, content: impl AsRef<[u8]>) -> Result<()> {
+        if let Some(parent) = path.parent() {
+            create_dir_all(parent)?;
+        }
+        write(path, content)
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,16 +116,18 @@ struct Edit {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Expect {
+    /// `fail`, `crash`, `timeout` (the grade's words).
     #[serde(default)]
-    statuses: Vec<TestStatus>,
+    statuses: Vec<String>,
     #[serde(default)]
     failing: Vec<String>,
     /// Only these tests of the lab (libtest names, prefixes allowed) keep their points;
     /// every other test must lose (a forged pass that only the unwitnessed tests keep).
     #[serde(default)]
     passing: Vec<String>,
+    /// `graded` or `build_error`.
     #[serde(default)]
-    lab_status: Option<LabStatus>,
+    lab_status: Option<String>,
     #[serde(default)]
     message: Option<String>,
     #[serde(default)]
@@ -110,9 +142,9 @@ struct Expect {
     pub no_survivor: Option<String>,
 }
 
-/// Reads the catalogue.
+/// Reads the fixture catalogue.
 pub fn load(root: &Path) -> Result<Vec<Fixture>> {
-    let path = root.join(CATALOGUE);
+    let path = root.join(FIXTURES);
     let text = files::read_to_string(&path)?;
     parse(&text).with_context(|| path.display().to_string())
 }
@@ -272,7 +304,7 @@ pub fn patch_lab(root: &Path, fixture: &Fixture, dir: &Path) -> Result<()> {
 }
 
 /// `code` put at the start of the body of every `pub fn` (and `pub unsafe fn`).
-fn inject(source: &str, code: &str) -> Option<String> {
+pub fn inject(source: &str, code: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = source;
     let mut found = false;
@@ -294,7 +326,7 @@ fn find_pub_fn(text: &str) -> Option<usize> {
         .min()
 }
 
-fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
+pub fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
     match text.matches(from).count() {
         1 => Ok(text.replacen(from, to, 1)),
         n => Err(anyhow!("`{from}` occurs {n} times (it must occur exactly once)")),
@@ -355,14 +387,11 @@ pub fn check_full_marks(lab: &LabGrade, full: &LabGrade) -> Vec<String> {
 pub fn check_lab(fixture: &Fixture, lab: &LabGrade, full: &LabGrade) -> Vec<String> {
     let expect = &fixture.expect;
     let mut problems = Vec::new();
-    let wanted_status = expect.lab_status.unwrap_or(LabStatus::Graded);
+    let wanted_status = expect.lab_status.as_deref().unwrap_or("graded");
     if lab.status != wanted_status {
-        problems.push(format!(
-            "{} should be {wanted_status:?}, but is {:?}",
-            lab.id, lab.status
-        ));
+        problems.push(format!("{} should be {wanted_status}, but is {}", lab.id, lab.status));
     }
-    if lab.status == LabStatus::BuildError
+    if lab.status == "build_error"
         && let Some(text) = &expect.message
         && !lab.message.contains(text.as_str())
     {
@@ -373,38 +402,26 @@ pub fn check_lab(fixture: &Fixture, lab: &LabGrade, full: &LabGrade) -> Vec<Stri
         let should_lose = !expect.full_marks
             && !named(&expect.passing, &test.name)
             && (expect.failing.is_empty() || named(&expect.failing, &test.name));
-        let lost = !matches!(test.status, TestStatus::Pass | TestStatus::Skipped);
-        let skipped_here = test.status == TestStatus::Skipped
-            && full
-                .tests
-                .iter()
-                .any(|t| t.name == test.name && t.status == TestStatus::Skipped);
+        let lost = test.lost();
+        let skipped_here =
+            test.status == "skipped" && full.tests.iter().any(|t| t.name == test.name && t.status == "skipped");
         if should_lose && !lost && !skipped_here {
             problems.push(format!(
                 "{}::{} should lose its points, but is {}",
-                lab.id,
-                test.name,
-                test.status.as_str()
+                lab.id, test.name, test.status
             ));
         }
         if !should_lose && lost {
             problems.push(format!(
                 "{}::{} should pass, but is {}: {}",
-                lab.id,
-                test.name,
-                test.status.as_str(),
-                test.message
+                lab.id, test.name, test.status, test.message
             ));
         }
-        if should_lose && lost && lab.status == LabStatus::Graded {
+        if should_lose && lost && lab.status == "graded" {
             if !expect.statuses.is_empty() && !expect.statuses.contains(&test.status) {
                 problems.push(format!(
                     "{}::{} should end as {:?}, but is {}: {}",
-                    lab.id,
-                    test.name,
-                    expect.statuses,
-                    test.status.as_str(),
-                    test.message
+                    lab.id, test.name, expect.statuses, test.status, test.message
                 ));
             }
             if let Some(text) = &expect.message
@@ -425,154 +442,79 @@ pub fn check_lab(fixture: &Fixture, lab: &LabGrade, full: &LabGrade) -> Vec<Stri
     problems
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::TestGrade;
+/// Reads the catalogue; every entry must patch one lab file and nothing else.
+pub fn load_mistakes(root: &Path) -> Result<Vec<Fixture>> {
+    let path = root.join(MISTAKES);
+    let text = files::read_to_string(&path)?;
+    parse_mistakes(&text).with_context(|| path.display().to_string())
+}
 
-    #[test]
-    fn inject_goes_into_every_pub_fn_body() {
-        let src = "fn private() {}\npub fn a(x: u8) -> u8 {\n    x\n}\npub unsafe fn b(\n    y: u8,\n) -> nix::Result<[(u8, u8); 2]> {\n    todo!()\n}\n";
-        let out = inject(src, "CODE;").unwrap();
-        assert_eq!(out.matches("CODE;").count(), 2, "{out}");
-        assert!(out.contains("pub fn a(x: u8) -> u8 {\n    CODE;\n"));
-        assert!(out.contains("-> nix::Result<[(u8, u8); 2]> {\n    CODE;\n"));
-        assert!(out.starts_with("fn private() {}"));
-        assert_eq!(inject("fn private() {}", "X"), None);
+pub fn parse_mistakes(text: &str) -> Result<Vec<Fixture>> {
+    let mistakes = parse(text)?;
+    for m in &mistakes {
+        if !m.patches_one_lab_only() {
+            bail!(
+                "mistake `{}` must patch its lab's solution (replace or inject) and change nothing else",
+                m.name
+            );
+        }
     }
-
-    #[test]
-    fn replace_must_match_exactly_once() {
-        assert_eq!(replace_once("a b a", "b", "c").unwrap(), "a c a");
-        assert!(
-            replace_once("a b a", "a", "c")
-                .unwrap_err()
-                .to_string()
-                .contains("2 times")
-        );
-        assert!(replace_once("a", "z", "c").unwrap_err().to_string().contains("0 times"));
+    for (i, m) in mistakes.iter().enumerate() {
+        if mistakes[..i].iter().any(|other| other.name == m.name) {
+            bail!("mistake `{}` is listed twice", m.name);
+        }
     }
+    Ok(mistakes)
+}
 
-    #[test]
-    fn replace_takes_one_pair_or_a_list_applied_in_order() {
-        let root = std::env::temp_dir().join(format!("munmap-grader-replace-{}", std::process::id()));
-        let dir = root.join("sub");
-        std::fs::create_dir_all(dir.join("labs")).unwrap();
-        std::fs::write(dir.join("labs/l.rs"), "a b c").unwrap();
-        let patched = |toml: &str| {
-            let fixture = &parse(toml).unwrap()[0];
-            std::fs::write(dir.join("labs/l.rs"), "a b c").unwrap();
-            patch_lab(&root, fixture, &dir).map(|()| std::fs::read_to_string(dir.join("labs/l.rs")).unwrap())
+/// The mistakes grouped into rounds, in catalogue order: each goes into the first
+/// round that has no mistake in its lab yet.
+pub fn rounds(mistakes: &[Fixture]) -> Vec<Vec<&Fixture>> {
+    let mut rounds: Vec<Vec<&Fixture>> = Vec::new();
+    for m in mistakes {
+        match rounds.iter_mut().find(|r| r.iter().all(|other| other.lab != m.lab)) {
+            Some(round) => round.push(m),
+            None => rounds.push(vec![m]),
+        }
+    }
+    rounds
+}
+
+/// Writes one round's submission into `dir` (a fresh folder): the solutions, with
+/// each mistake of the round applied to its lab.
+pub fn make_round(root: &Path, round: &[&Fixture], dir: &Path) -> Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    copy_solutions(root, dir)?;
+    for mistake in round {
+        patch_lab(root, mistake, dir)?;
+    }
+    Ok(())
+}
+
+/// What is wrong with a round's grade: `(mistake name or "round", problem)`.
+pub fn check_round(round: &[&Fixture], result: &Result<Grade, String>, reference: &Grade) -> Vec<(String, String)> {
+    let grade = match result {
+        Ok(grade) => grade,
+        Err(e) => return vec![("round".into(), format!("could not be graded: {e}"))],
+    };
+    let mut problems = Vec::new();
+    for full in &reference.labs {
+        let Some(lab) = grade.lab(&full.id) else {
+            problems.push(("round".into(), format!("{} is missing from the grade", full.id)));
+            continue;
         };
-        let head = "[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n";
-        assert_eq!(patched(&format!("{head}replace=['b', 'B']\n")).unwrap(), "a B c");
-        assert_eq!(
-            patched(&format!("{head}replace=[['a', 'A'], ['c', 'C'], ['A b', 'x']]\n")).unwrap(),
-            "x C"
-        );
-        let err = patched(&format!("{head}replace=[['a', 'A'], ['z', 'Z']]\n")).unwrap_err();
-        assert!(format!("{err:#}").contains("0 times"), "{err:#}");
-        assert!(
-            parse(&format!("{head}replace=[]\n"))
-                .unwrap_err()
-                .to_string()
-                .contains("lists no pair")
-        );
-        std::fs::remove_dir_all(&root).unwrap();
+        match round.iter().find(|m| m.lab.as_deref() == Some(lab.id.as_str())) {
+            Some(mistake) => problems.extend(
+                check_lab(mistake, lab, full)
+                    .into_iter()
+                    .map(|p| (mistake.name.clone(), p)),
+            ),
+            None => problems.extend(
+                check_full_marks(lab, full)
+                    .into_iter()
+                    .map(|p| ("round".to_string(), p)),
+            ),
+        }
     }
-
-    #[test]
-    fn the_catalogue_parses_and_each_fixture_is_well_formed() {
-        let fixtures = load(&crate::project::root()).unwrap();
-        assert!(fixtures.len() >= 8);
-        assert!(
-            parse("[[fixture]]\nname='x'\nwhy='y'\nlab='l'\n")
-                .unwrap_err()
-                .to_string()
-                .contains("one of inject, replace, text, stub")
-        );
-        assert!(parse("[[fixture]]\nname='x'\nwhy='y'\nbogus=1\n").is_err());
-    }
-
-    fn grade(labs: Vec<(&str, Vec<(TestStatus, u32)>)>) -> Grade {
-        Grade::new(
-            labs.into_iter()
-                .map(|(id, tests)| {
-                    let tests = tests
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (status, points))| {
-                            TestGrade::scored(format!("t{i}"), points, status, "killed by SIGSEGV")
-                        })
-                        .collect();
-                    LabGrade::graded(id, "", tests)
-                })
-                .collect(),
-        )
-    }
-
-    #[test]
-    fn check_demands_the_broken_lab_loses_and_the_others_keep_full_marks() {
-        let fixture = &parse(
-            "[[fixture]]\nname='x'\nwhy='y'\nlab='b'\ninject='X'\nexpect = { statuses = ['crash'], message = 'SIGSEGV' }\n",
-        )
-        .unwrap()[0];
-        let reference = grade(vec![
-            ("a", vec![(TestStatus::Pass, 2)]),
-            ("b", vec![(TestStatus::Pass, 1)]),
-        ]);
-        let good = grade(vec![
-            ("a", vec![(TestStatus::Pass, 2)]),
-            ("b", vec![(TestStatus::Crash, 1)]),
-        ]);
-        assert_eq!(check(fixture, &Ok(good), &reference), Vec::<String>::new());
-        let leaky = grade(vec![
-            ("a", vec![(TestStatus::Fail, 2)]),
-            ("b", vec![(TestStatus::Timeout, 1)]),
-        ]);
-        let problems = check(fixture, &Ok(leaky), &reference);
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains("a should keep full marks"));
-        assert!(problems[1].contains("should end as [Crash]"));
-        let passed = grade(vec![
-            ("a", vec![(TestStatus::Pass, 2)]),
-            ("b", vec![(TestStatus::Pass, 1)]),
-        ]);
-        assert!(check(fixture, &Ok(passed), &reference)[0].contains("should lose its points"));
-    }
-
-    #[test]
-    fn passing_names_the_only_tests_that_keep_their_points() {
-        let fixture =
-            &parse("[[fixture]]\nname='x'\nwhy='y'\nlab='b'\nstub=true\nexpect = { passing = ['t1'] }\n").unwrap()[0];
-        let reference = grade(vec![(
-            "b",
-            vec![(TestStatus::Pass, 1), (TestStatus::Pass, 1), (TestStatus::Pass, 1)],
-        )]);
-        let forged = grade(vec![(
-            "b",
-            vec![(TestStatus::Fail, 1), (TestStatus::Pass, 1), (TestStatus::Fail, 1)],
-        )]);
-        assert_eq!(check(fixture, &Ok(forged), &reference), Vec::<String>::new());
-        let all_forged = grade(vec![(
-            "b",
-            vec![(TestStatus::Fail, 1), (TestStatus::Pass, 1), (TestStatus::Pass, 1)],
-        )]);
-        let problems = check(fixture, &Ok(all_forged), &reference);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].contains("b::t2 should lose its points"), "{problems:?}");
-        let none_kept = grade(vec![(
-            "b",
-            vec![(TestStatus::Fail, 1), (TestStatus::Fail, 1), (TestStatus::Fail, 1)],
-        )]);
-        assert!(check(fixture, &Ok(none_kept), &reference)[0].contains("b::t1 should pass"));
-        assert!(
-            parse(
-                "[[fixture]]\nname='x'\nwhy='y'\nlab='b'\nstub=true\nexpect = { passing = ['t1'], failing = ['t2'] }\n"
-            )
-            .unwrap_err()
-            .to_string()
-            .contains("cannot go with failing")
-        );
-    }
+    problems
 }
