@@ -160,7 +160,12 @@ inject = "z"
 
     #[test]
     fn the_catalogue_of_this_project_reads() {
-        let mistakes = load(&crate::project::root()).unwrap();
+        let root = crate::project::root();
+        // The student handout withholds the catalogue (and the solutions it patches).
+        if !root.join("solutions").exists() {
+            return;
+        }
+        let mistakes = load(&root).unwrap();
         assert!(mistakes.len() >= 12);
     }
 
