@@ -59,7 +59,8 @@ fn past_capture(line: &str) {
     let _ = std::io::stderr().write_all(format!("\n    {line}\n").as_bytes());
 }
 
-fn timeout() -> std::time::Duration {
+/// This test's time limit: [`protocol::TIMEOUT_ENV`] when set to a valid number of seconds.
+pub(crate) fn timeout() -> std::time::Duration {
     std::env::var(protocol::TIMEOUT_ENV)
         .ok()
         .and_then(|s| protocol::parse_timeout(&s).ok())
