@@ -330,7 +330,7 @@ fn judge<T: Copy>(
     match status {
         None => {
             return AtLimit::Failed(format!(
-                "the process at the map-count limit did not finish within {:.1} s and was killed: look for a loop \
+                "the process at the map-count limit did not finish within {} s and was killed: look for a loop \
                  that never ends",
                 deadline().as_secs_f64()
             ));
