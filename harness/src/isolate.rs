@@ -59,6 +59,12 @@ fn past_capture(line: &str) {
     let _ = std::io::stderr().write_all(format!("\n    {line}\n").as_bytes());
 }
 
+/// This test's time limit (a bad [`protocol::TIMEOUT_ENV`] fails the test where it is
+/// read for the run; here it is the default).
+pub(crate) fn timeout() -> std::time::Duration {
+    protocol::timeout_from_env().unwrap_or(protocol::DEFAULT_TIMEOUT)
+}
+
 /// Runs this test alone in a new test process and judges how it ended; also returns its notes.
 fn run_alone(test: &TestContext) -> (Verdict, Vec<String>) {
     let token = protocol::new_token();

@@ -45,8 +45,13 @@ use super::{page_size, pages};
 /// would take seconds and hundreds of MB of kernel memory: those machines skip.
 pub const MAX_REACHABLE: usize = 131_072;
 
-/// How long the forked process may take, filling and running the body included.
-const DEADLINE: Duration = Duration::from_secs(5);
+/// How long the forked process may take, filling and running the body included: half the
+/// test's own time limit (5 s of the default 10), so a loop in the lab is named before the
+/// whole test is killed, and a slow machine given a longer limit (an emulated one:
+/// scripts/kernels under TCG) gets a longer deadline too.
+fn deadline() -> Duration {
+    super::isolate::timeout() / 2
+}
 
 /// Spare pages in the reservation beyond `vm.max_map_count` (it must never run out first).
 const SPARE_PAGES: usize = 64;
@@ -303,7 +308,7 @@ impl std::fmt::Write for StackText {
 
 /// Waits for the forked process until the deadline, then kills it; `None` means it was killed.
 fn wait_with_deadline(child: nix::unistd::Pid) -> Option<WaitStatus> {
-    let status = poll_until(DEADLINE, || match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+    let status = poll_until(deadline(), || match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
         Ok(WaitStatus::StillAlive) => None,
         Ok(status) => Some(Some(status)),
         Err(_) => Some(None),
@@ -327,7 +332,7 @@ fn judge<T: Copy>(
             return AtLimit::Failed(format!(
                 "the process at the map-count limit did not finish within {} s and was killed: look for a loop \
                  that never ends",
-                DEADLINE.as_secs()
+                deadline().as_secs_f64()
             ));
         }
         Some(WaitStatus::Signaled(_, signal, _)) => {
