@@ -34,7 +34,7 @@ pub fn given_grade() -> Option<Result<Grade>> {
     let path = std::env::var_os(GIVEN_GRADE_ENV)?;
     let path = Path::new(&path);
     Some(
-        crate::files::read_to_string(path)
+        crate::project::files::read_to_string(path)
             .and_then(|text| serde_json::from_str(&text).with_context(|| format!("{} is not a grade", path.display()))),
     )
 }

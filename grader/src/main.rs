@@ -6,6 +6,7 @@ mod build;
 mod children;
 mod class;
 mod cli;
+mod escape;
 mod evidence;
 #[cfg(feature = "fixture-hooks")]
 mod fixture_hooks;

@@ -174,7 +174,7 @@ impl Progress {
     pub fn grading(self, label: &str) {
         self.with(|s| {
             // A submission's folder name: escaped, it cannot redraw the terminal.
-            s.label = format!("{}{}", s.prefix, crate::report::escape::shown(label));
+            s.label = format!("{}{}", s.prefix, crate::escape::shown(label));
             s.compiled = 0;
             s.tests_done = 0;
             s.tests_total = 0;

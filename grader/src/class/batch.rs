@@ -13,11 +13,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::class::shard::{self, Shard};
 use crate::class::stats;
+use crate::escape::shown;
 use crate::evidence::Reference;
 use crate::grade::{self, Options};
 use crate::model::Grade;
 use crate::project::{Project, files, rubric};
-use crate::report::escape::shown;
 use crate::report::gradebook::{self, Roster};
 use crate::report::{self, terminal};
 use crate::source::overlay::Source;

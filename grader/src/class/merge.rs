@@ -9,9 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::class::batch;
 use crate::class::shard::{Entry, MANIFEST, Manifest, Shard};
+use crate::escape::shown;
 use crate::model::{Grade, JSON_VERSION};
 use crate::project::{Project, files};
-use crate::report::escape::shown;
 use crate::report::gradebook::{self, Roster, Row};
 use crate::report::{self, paths};
 

@@ -89,7 +89,7 @@ fn char_weight(c: char) -> usize {
         '&' => 5,
         '<' | '>' => 4,
         c if c.is_control() => 6,
-        c => c.len_utf8().max(super::escape::escaped_len(c)),
+        c => c.len_utf8().max(crate::escape::escaped_len(c)),
     }
 }
 

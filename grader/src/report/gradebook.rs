@@ -294,16 +294,13 @@ pub fn write(out: &Path, lab_ids: &[String], possible: &[u32], rows: &[Row], ros
             folders.len(),
             folders
                 .iter()
-                .map(|f| crate::report::escape::shown(f))
+                .map(|f| crate::escape::shown(f))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
     if !entries.is_empty() {
-        let names: Vec<_> = entries
-            .iter()
-            .map(|e| crate::report::escape::shown(&e.folder))
-            .collect();
+        let names: Vec<_> = entries.iter().map(|e| crate::escape::shown(&e.folder)).collect();
         eprintln!(
             "warning: in the roster but without a submission folder ({}): {}",
             entries.len(),

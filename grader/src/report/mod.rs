@@ -5,7 +5,6 @@
 
 pub mod cap;
 pub mod classroom;
-pub mod escape;
 pub mod gradebook;
 pub mod junit;
 pub mod paths;

@@ -3,13 +3,13 @@
 //! `Score: X/Y` last (scripts may read that line).
 //!
 //! Text a student controls (messages, the compiler's quotes of their code, file names)
-//! is shown [escaped](super::escape::shown), one line of it per row, always after the
+//! is shown [escaped](crate::escape::shown), one line of it per row, always after the
 //! row's own indent or label: no line that starts at the left margin comes from a
 //! student, so the last line, `Score:`, cannot be forged, hidden or redrawn.
 
 use std::fmt::Write as _;
 
-use super::escape::shown;
+use crate::escape::shown;
 use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
 
 /// How many ignored files are named before "and N more".
@@ -287,7 +287,7 @@ mod tests {
         let text = render(&grade);
         let bad: Vec<char> = text
             .chars()
-            .filter(|c| *c != '\n' && crate::report::escape::shown(&c.to_string()) != c.to_string())
+            .filter(|c| *c != '\n' && crate::escape::shown(&c.to_string()) != c.to_string())
             .collect();
         assert!(bad.is_empty(), "raw {bad:?} in\n{text}");
         let scores: Vec<&str> = text.lines().filter(|l| l.starts_with("Score:")).collect();
