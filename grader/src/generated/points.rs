@@ -51,22 +51,7 @@ pub fn with_table(doc: &str, table: &str) -> Result<String> {
 mod tests {
     use super::*;
     use crate::project::rubric::parse;
-
-    const RUBRIC: &str = r#"
-[lab02_partial]
-title = "Partial"
-[lab02_partial.points]
-"trim::a" = 1
-"trim::b" = 1
-"hole::a" = 2
-"hole::b" = 1
-single = 3
-
-[lab01_full]
-title = "Full"
-[lab01_full.points]
-map = 2
-"#;
+    use crate::project::rubric::tests::RUBRIC;
 
     #[test]
     fn table_folds_cases_and_totals() {

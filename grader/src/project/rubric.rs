@@ -74,10 +74,11 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const RUBRIC: &str = r#"
+    /// A small rubric for the unit tests of what reads one (here and `generated::points`).
+    pub(crate) const RUBRIC: &str = r#"
 [lab02_partial]
 title = "Partial"
 [lab02_partial.points]
@@ -95,7 +96,8 @@ map = 2
 
     #[test]
     fn parses_labs_sorted_and_tests_in_file_order() {
-        let labs = parse(RUBRIC).unwrap();
+        let labs = parse(&format!("{RUBRIC}\n[limits]\noutput_mib = 4\n")).unwrap();
+        assert_eq!(labs.len(), 2, "[limits] is no lab");
         assert_eq!(labs[0].id, "lab01_full");
         assert_eq!(labs[1].points[0], ("trim::a".to_string(), 1));
         assert_eq!(labs[1].points[4], ("single".to_string(), 3));

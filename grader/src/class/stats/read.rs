@@ -40,7 +40,7 @@ pub fn rows(dir: &Path) -> Result<Vec<ReadRow>> {
         let text = crate::project::files::read_to_string(&path)?;
         let result = grade_of(&text).with_context(|| {
             format!(
-                "{} is not a grade a batch writes: give the --out folder of `cargo grade --batch` or `merge`",
+                "{} is not a grade a batch writes: give the --out folder of `cargo grade batch` or `merge`",
                 path.display()
             )
         })?;
@@ -52,7 +52,7 @@ pub fn rows(dir: &Path) -> Result<Vec<ReadRow>> {
     }
     if rows.is_empty() {
         bail!(
-            "`{}` holds no grades (NAME.json): give the --out folder of `cargo grade --batch` or `merge`",
+            "`{}` holds no grades (NAME.json): give the --out folder of `cargo grade batch` or `merge`",
             dir.display()
         );
     }
