@@ -121,6 +121,9 @@ fn for_students(grading: &str) -> String {
 fn student_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
     let mut manifest = manifest::read(&root.join("Cargo.toml"))?;
     manifest::remove_feature(&mut manifest, "solutions");
+    // tests/lab08 names the feature in `cfg!` (which file its compile checks read).
+    let why = "\n# The `solutions` feature is not handed out; the suites' `cfg` lines naming it are inert here.\n";
+    quiet_cfg(&mut manifest, "solutions", why);
     Ok(manifest.to_string().into_bytes())
 }
 
@@ -131,19 +134,29 @@ fn grader_manifest(root: &Path) -> anyhow::Result<Vec<u8>> {
     let mut manifest = manifest::read(&root.join("grader/Cargo.toml"))?;
     manifest.remove("features");
     manifest.remove("test");
+    quiet_cfg(
+        &mut manifest,
+        HOOKS_FEATURE,
+        "\n# The test rig's feature is not handed out; its `cfg` lines are inert here.\n",
+    );
+    Ok(manifest.to_string().into_bytes())
+}
+
+/// Declares `feature` to the compiler's cfg check (`[lints.rust] unexpected_cfgs`), so
+/// code naming a feature that is not handed out builds without a warning that points
+/// students at a file they cannot change; `why` is the comment above the table.
+fn quiet_cfg(manifest: &mut toml_edit::DocumentMut, feature: &str, why: &str) {
     let quiet: toml_edit::DocumentMut =
-        format!("unexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{HOOKS_FEATURE}\"))'] }}")
+        format!("unexpected_cfgs = {{ level = \"warn\", check-cfg = ['cfg(feature, values(\"{feature}\"))'] }}")
             .parse()
             .expect("a valid lint");
     let mut rust = toml_edit::Table::new();
     rust.insert("unexpected_cfgs", quiet["unexpected_cfgs"].clone());
-    rust.decor_mut()
-        .set_prefix("\n# The test rig's feature is not handed out; its `cfg` lines are inert here.\n");
+    rust.decor_mut().set_prefix(why);
     let mut lints = toml_edit::Table::new();
     lints.set_implicit(true);
     lints.insert("rust", toml_edit::Item::Table(rust));
     manifest.insert("lints", toml_edit::Item::Table(lints));
-    Ok(manifest.to_string().into_bytes())
 }
 
 #[cfg(test)]
@@ -199,6 +212,8 @@ mod tests {
             "the comment goes with the feature: {out}"
         );
         assert!(out.contains("[dev-dependencies]\nmunmap-lab-harness"), "{out}");
+        let lint = &out.parse::<toml::Table>().unwrap()["lints"]["rust"]["unexpected_cfgs"]["check-cfg"][0];
+        assert_eq!(lint.as_str(), Some("cfg(feature, values(\"solutions\"))"), "{out}");
     }
 
     #[test]
