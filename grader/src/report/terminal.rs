@@ -16,6 +16,10 @@ use crate::model::{Grade, LabGrade, LabStatus, TestStatus, first_line};
 const IGNORED_SHOWN: usize = 8;
 /// Lines of a build error shown under its first (the code, the compiler's notes).
 const BUILD_DETAIL_SHOWN: usize = 8;
+/// Longest FAIL row, in characters: one line on a terminal of 120 columns.
+const ROW_CHARS: usize = 120;
+/// The message keeps at least this much of a row under a very long test name.
+const MESSAGE_CHARS_AT_LEAST: usize = 40;
 
 pub fn render(grade: &Grade) -> String {
     let mut out = String::new();
@@ -49,8 +53,12 @@ pub fn render(grade: &Grade) -> String {
                 TestStatus::Crash => "CRASH",
                 TestStatus::Timeout => "TIMEOUT",
             };
+            let row = format!("       {word:<7} {}: ", test.name);
             let message = strip_test_prefix(first_line(&test.message), &lab.id, &test.name);
-            writeln!(out, "       {word:<7} {}: {}", test.name, shown(message)).unwrap();
+            let room = ROW_CHARS
+                .saturating_sub(row.chars().count())
+                .max(MESSAGE_CHARS_AT_LEAST);
+            writeln!(out, "{row}{}", shown(&shortened(message, room))).unwrap();
         }
         if !lab.message.is_empty() {
             writeln!(out, "       note: {}", shown(first_line(&lab.message))).unwrap();
@@ -86,14 +94,35 @@ pub fn render(grade: &Grade) -> String {
     out
 }
 
-/// Harness messages start with `lab::test ...`; the row already names the test.
+/// Harness messages start with `lab::test failed: `, the test named as libtest names it
+/// (`case_2_middle` for the rubric's `middle`); the row already names the test once.
 fn strip_test_prefix<'a>(message: &'a str, lab: &str, test: &str) -> &'a str {
     let full = format!("{lab}::{test}");
-    let rest = message.strip_prefix(full.as_str()).unwrap_or(message);
-    rest.strip_prefix(" failed:")
-        .or_else(|| rest.strip_prefix(':'))
-        .unwrap_or(rest)
-        .trim()
+    if let Some(rest) = message.strip_prefix(full.as_str())
+        && let Some(rest) = rest.strip_prefix(" failed:").or_else(|| rest.strip_prefix(':'))
+    {
+        return rest.trim();
+    }
+    // libtest's name of an rstest case: one word (no space) from `lab::` to ` failed:`.
+    let libtest = message
+        .strip_prefix(lab)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .and_then(|rest| rest.split_once(" failed:"))
+        .filter(|(name, _)| !name.contains(char::is_whitespace));
+    match libtest {
+        Some((_, rest)) => rest.trim(),
+        None => message.trim(),
+    }
+}
+
+/// `text` cut to `room` characters, an ellipsis marking the cut (the full message is
+/// one `cargo test` away, and the next step names it).
+fn shortened(text: &str, room: usize) -> std::borrow::Cow<'_, str> {
+    if text.chars().count() <= room {
+        return text.into();
+    }
+    let kept: String = text.chars().take(room.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end()).into()
 }
 
 /// A lab nobody has started, in one line instead of a failure per test.
@@ -260,6 +289,35 @@ mod tests {
                  todo!(), then run `cargo test --test lab01_full`.\n"
             ),
             "{text}"
+        );
+    }
+
+    /// libtest names an rstest case `case_N_NAME`, the rubric `NAME`: the row names it
+    /// once, and a long message is cut to one row.
+    #[test]
+    fn a_fail_row_names_the_test_once_and_stays_short() {
+        let mut grade = sample();
+        grade.labs[0].tests[1].name = "skips_the_holes::longer_than_the_mapping".into();
+        grade.labs[0].tests[1].message = format!(
+            "lab01_full::skips_the_holes::case_1_longer_than_the_mapping failed: your code at labs/lab01_full.rs:40:5 \
+             is not written yet (todo!) while the test called release_range(0x7fe3fe3f9000, 28672): {}\nmore",
+            "one munmap over the whole range ".repeat(4)
+        );
+        let text = render(&grade);
+        let row = text.lines().find(|l| l.contains("FAIL")).unwrap();
+        assert!(
+            row.starts_with(
+                "       FAIL    skips_the_holes::longer_than_the_mapping: your code at labs/lab01_full.rs:40:5 is not"
+            ),
+            "{row}"
+        );
+        assert_eq!(row.matches("longer_than_the_mapping").count(), 1, "{row}");
+        assert_eq!(row.chars().count(), ROW_CHARS, "{row}");
+        assert!(row.ends_with('…'), "{row}");
+        // A message that is not the harness's keeps its start.
+        assert_eq!(
+            strip_test_prefix("lab01_full::x y failed: z", "lab01_full", "t"),
+            "lab01_full::x y failed: z"
         );
     }
 
