@@ -16,6 +16,7 @@ use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::build::cargo_build;
 use crate::build::cargo_build::Built;
+use crate::build::seed;
 use crate::children;
 use crate::evidence::{Reference, Transcript};
 use crate::handout;
@@ -290,6 +291,12 @@ fn build_suites(
     refused: BTreeMap<String, String>,
     progress: Progress,
 ) -> Result<Built> {
+    match seed::from_own_build(project, slot.name, &slot.work, files) {
+        Ok(Some(seeded)) => progress.reused(seeded.files, seeded.bytes),
+        Ok(None) => {}
+        // Only time is lost: the build compiles what it could not copy.
+        Err(e) => crate::progress::note(&format!("note: not reusing what `cargo test` built: {e:#}")),
+    }
     progress.building(suites.len(), !slot.work.join("target").exists());
     let built = cargo_build::build(
         project,

@@ -197,6 +197,16 @@ impl Progress {
         });
     }
 
+    /// The build starts from `files` (`bytes`) that the checkout's own `cargo test` compiled.
+    pub fn reused(self, files: usize, bytes: u64) {
+        self.with(|s| {
+            s.show(&format!(
+                "reusing the dependencies `cargo test` built ({files} files, {} MiB copied)",
+                bytes >> 20
+            ))
+        });
+    }
+
     /// The build is done.
     pub fn built(self) {
         self.with(|s| {
