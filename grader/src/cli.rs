@@ -74,6 +74,9 @@ struct GradeArgs {
     /// Also append GitHub Classroom's results to FILE, an Actions env file ($GITHUB_ENV)
     #[arg(long, value_name = "FILE")]
     classroom: Option<PathBuf>,
+    /// Grade again each time a file in labs/ is saved: that lab's tests, then every lab's points
+    #[arg(long, conflicts_with_all = ["source", "json", "junit", "classroom"])]
+    watch: bool,
     #[command(flatten)]
     timeout: Timeout,
 }
@@ -215,6 +218,10 @@ pub enum Command {
         outputs: Outputs,
         options: Options,
     },
+    /// `--watch`: this checkout graded again at each save of a lab file.
+    Watch {
+        options: Options,
+    },
     Batch {
         dir: PathBuf,
         out: PathBuf,
@@ -344,6 +351,11 @@ impl Cli {
 
 impl GradeArgs {
     fn into_command(self, given: &TimeoutSource) -> Result<Command, clap::Error> {
+        if self.watch {
+            return Ok(Command::Watch {
+                options: self.timeout.options(given)?,
+            });
+        }
         let source = match self.source {
             SourceArgs {
                 submission: Some(dir), ..
@@ -573,6 +585,11 @@ mod tests {
                     ..
                 }
             ));
+        }
+        assert!(matches!(parse_words("--watch").unwrap(), Command::Watch { .. }));
+        for words in ["--watch --json a.json", "--watch --submission s", "--watch --solutions"] {
+            let error = parse(words.split_whitespace()).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::ArgumentConflict, "{words}");
         }
         assert!(matches!(
             parse_words("--solutions --json a.json").unwrap(),

@@ -21,6 +21,7 @@ mod registry;
 mod report;
 mod selftest;
 mod source;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -69,6 +70,7 @@ fn execute(command: Command) -> Result<Finished> {
             outputs,
             options,
         } => grade_command(&project()?, &source, &outputs, &options)?,
+        Command::Watch { options } => watch_command(&project()?, &options)?,
         Command::Batch {
             dir,
             out,
@@ -199,6 +201,33 @@ fn grade_command(project: &Project, source: &Source, outputs: &cli::Outputs, opt
     }
     print!("{}", report::terminal::render(&grade));
     Ok(())
+}
+
+/// `cargo grade --watch`: every lab's points now; at each save of `labs/LAB.rs`, that
+/// lab's `cargo test` (its full messages), then every lab's points again.
+fn watch_command(project: &Project, options: &grade::Options) -> Result<()> {
+    let labs = project.labs.iter().map(|lab| lab.id.clone()).collect();
+    let no_outputs = cli::Outputs::default();
+    watch::watch(&project.root, &labs, |saved| {
+        if let Some(lab) = saved {
+            eprintln!("\n=== labs/{lab}.rs saved: cargo test --test {lab} ===");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let tested = std::process::Command::new(cargo)
+                .args(["test", "--quiet", "--test", lab])
+                .current_dir(&project.root)
+                .stdin(std::process::Stdio::null())
+                .status();
+            if let Err(e) = tested {
+                eprintln!("error: cannot run cargo test: {e}");
+            }
+            eprintln!("\n=== every lab: cargo grade ===");
+        }
+        // A round that cannot grade says why; the next save tries again.
+        if let Err(e) = grade_command(project, &Source::Checkout, &no_outputs, options) {
+            progress::clear();
+            eprintln!("error: {e:#}");
+        }
+    })
 }
 
 /// Prints the points table, or rewrites / checks the generated tables (points and
