@@ -31,6 +31,7 @@ use super::judged;
 /// `.cargo/config.toml` makes one test thread the default.
 pub fn isolated(body: impl FnOnce()) {
     if let Some(token) = judged::take_token() {
+        super::panic_hook::install();
         body();
         judged::emit(Kind::Pass, token, "");
         return;

@@ -15,6 +15,7 @@
 //! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
 //! - [`judged`]: inside that process: the judge's token, [`skip`], [`note`] and the markers.
 //! - `secret_env`, `insta_env`, `witness`: what that process hides, restores and stops for.
+//! - `panic_hook`: that process's panic message, its backtrace (if asked for) of lab code only.
 //! - [`expect`]: assertions whose failures say what the kernel should have done and show the window.
 //! - [`kernel`]: thin, checked wrappers for the few syscalls nix does not cover (cachestat, mseal).
 //! - [`map_limit`]: runs a few lines in a forked process filled up to `vm.max_map_count`.
@@ -42,6 +43,7 @@ pub mod map_limit;
 pub mod maps;
 pub mod memlock;
 pub mod page_state;
+mod panic_hook;
 pub mod probe_program;
 pub mod scratch;
 mod secret_env;
