@@ -26,7 +26,16 @@ grade = \"run --package munmap-grader --\"\n\
 RUST_TEST_THREADS = \"1\"\n";
 
 /// Top-level files copied as they are.
-const AS_IS: &[&str] = &["Cargo.lock", "rustfmt.toml", ".gitignore", REGISTRY, "GRADING.md"];
+/// `.config/insta.yaml`: a snapshot mismatch fails and leaves no `.snap.new`, under
+/// `cargo test` and `cargo insta test` alike.
+const AS_IS: &[&str] = &[
+    "Cargo.lock",
+    "rustfmt.toml",
+    ".gitignore",
+    ".config/insta.yaml",
+    REGISTRY,
+    "GRADING.md",
+];
 /// Folders copied as they are (with the exceptions in [`is_withheld`]).
 const FOLDERS: &[&str] = &["labs", "tests", "snapshots", "src", "harness", "protocol", "grader"];
 
@@ -183,6 +192,14 @@ mod tests {
             !grade_alias(CARGO_CONFIG).contains("--quiet"),
             "a first run must show cargo's progress"
         );
+    }
+
+    #[test]
+    fn students_get_the_insta_settings() {
+        let files = files(&crate::project::this_project()).unwrap();
+        let config = String::from_utf8(files[".config/insta.yaml"].clone()).unwrap();
+        assert!(config.contains("update: \"no\""), "{config}");
+        assert!(config.contains("force_pass: false"), "{config}");
     }
 
     #[test]

@@ -75,6 +75,10 @@ fn run_alone(test: &TestContext) -> (Verdict, Vec<String>) {
         .args(protocol::test_args(&test.test))
         .env(protocol::TOKEN_ENV, &token)
         .env_remove(protocol::WITNESS_ENV)
+        // A window that differs from its snapshot fails here as it does under plain
+        // `cargo test`, also under `cargo insta test`, which sets INSTA_FORCE_PASS to
+        // collect every mismatch for review (it still writes them: INSTA_UPDATE stays).
+        .env_remove("INSTA_FORCE_PASS")
         .env("INSTA_WORKSPACE_ROOT", super::PROJECT_ROOT);
     // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The test
     // process is killed when the thread that started it ends, so a suite killed from

@@ -259,6 +259,9 @@ fn summarize(panic: &Panic, call: Option<OpenCall>) -> String {
         let needed = call.map(|c| c.needed()).unwrap_or_default();
         return format!("your code panicked at {location}{during}: {}{needed}", sentence(first));
     }
+    if let Some(snapshot) = snapshot_mismatch(first) {
+        return snapshot;
+    }
     let (message, fold) = match panic.values {
         Some((left, _)) if first.starts_with("assertion `left != right` failed") => (
             first
@@ -283,6 +286,19 @@ fn summarize(panic: &Panic, call: Option<OpenCall>) -> String {
         },
         None => message.to_string(),
     }
+}
+
+/// insta's panic for a window that differs from its snapshot (`snapshot assertion for
+/// 'LAB__TEST' failed in line N`), said as what it means here, with our advice in
+/// place of insta's (which is to accept the new window).
+fn snapshot_mismatch(first: &str) -> Option<String> {
+    let name = first.strip_prefix("snapshot assertion for '")?.split_once('\'')?.0;
+    let lab = name.split_once("__").map_or(name, |(lab, _)| lab);
+    Some(format!(
+        "the window differs from its snapshot, snapshots/{name}.snap (in the diff, - is what the kernel \
+         should show, + what it showed): fix labs/{lab}.rs, and do not accept the new window, which \
+         would change only your own copy (README, \"Snapshots\")."
+    ))
 }
 
 /// `text` ending as a sentence does (a full stop added unless it has one).
@@ -636,6 +652,25 @@ mod tests {
                 "assertion `left == right` failed: same view\n  left: {long}\n right: y"
             )),
             "lab::t failed: same view"
+        );
+    }
+
+    /// insta's panic, from a real run (a window that differs from its snapshot), with
+    /// insta's advice before it; the summary says what it means and what to do instead.
+    #[test]
+    fn a_snapshot_mismatch_says_what_to_do() {
+        let out = "Stopped on the first failure. Run `cargo insta test` to run all snapshots.\n\
+                   thread 'trim_front_removes_the_first_pages::case_1_anonymous_one_page' (22732) panicked at \
+                   /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/insta-1.49.0/src/runtime.rs:734:13:\n\
+                   snapshot assertion for 'lab02_partial__trim_front_removes_the_first_pages__anonymous_one_page' \
+                   failed in line 76\n";
+        let verdict = judge("lab02_partial", "t", exited(101), out, "tok", LIMIT);
+        assert_eq!(
+            first_line(&verdict),
+            "lab02_partial::t failed: the window differs from its snapshot, \
+             snapshots/lab02_partial__trim_front_removes_the_first_pages__anonymous_one_page.snap (in the diff, - is \
+             what the kernel should show, + what it showed): fix labs/lab02_partial.rs, and do not accept the new \
+             window, which would change only your own copy (README, \"Snapshots\")."
         );
     }
 
