@@ -84,11 +84,13 @@ impl Scenario {
                 let run = view.run_at(page);
                 let shown = match &run.backing {
                     Shown::File { first_file_page, .. } => first_file_page + (page - run.first) as u64,
-                    other => panic!("window page {page} should still map the file, but is {other:?}\n{view}"),
+                    other => panic!(
+                        "mapping page {n} (window page {page}) should still map the file, but is {other:?}\n{view}"
+                    ),
                 };
                 assert_eq!(
                     shown, n as u64,
-                    "window page {page} should still show file page {n}: the file offset moves with a front trim\n{view}"
+                    "mapping page {n} (window page {page}) should still show file page {n}: the file offset moves with a front trim\n{view}"
                 );
             }
         }

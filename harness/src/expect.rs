@@ -2,8 +2,9 @@
 //! have shown, why, and prints the window as it really was.
 //!
 //! Every check is `#[track_caller]`: a failure points at the line of the test that
-//! made it, never at this file. Pages are named as the maps view prints them
-//! (`window page 4`, `window pages 4-5`).
+//! made it, never at this file. A page is named both ways: as the test's calls count
+//! it, from the slot's start (`trim_back(addr, 4 pages, 1)` cuts mapping page 3), and as
+//! the maps view prints it (`window page 4`): `mapping page 3 (window page 4)`.
 //!
 //! [`call`] wraps the test's call of lab code, so that a panic, crash, hang or exit
 //! inside it is reported as "your code panicked at labs/x.rs:L:C while the test called
@@ -17,7 +18,7 @@ use std::ops::Range;
 use std::ptr::NonNull;
 
 use super::maps::{Backing, MapsView, window_pages};
-use super::{judged, page_size, page_state};
+use super::{Slot, judged, page_size, page_state};
 
 /// Runs `f`, the test's call of lab code, which the test describes as `call` with
 /// its arguments as a student would write them (`"trim_front(addr, 4 pages, 1)"`);
@@ -44,23 +45,44 @@ pub fn unmapped(view: &MapsView, pages: Range<usize>, why: &str) {
         let run = view.run_at(page);
         assert!(
             run.backing == Backing::Unmapped,
-            "window page {page} should be unmapped ({why}), but it is still mapped ({} {}).\n{}{}",
+            "{} should be unmapped ({why}), but it is still mapped ({} {}).\n{}{}",
+            named(view, page..page + 1),
             run.perms,
             run.backing_text(),
-            gone(&pages),
+            gone(view, &pages),
             indented(view)
         );
     }
 }
 
-/// `window pages 4-5 should all be gone; the window is:` (one page: `the window is:`).
-fn gone(pages: &Range<usize>) -> String {
+/// `mapping pages 3-4 (window pages 4-5) should all be gone; the window is:` (one
+/// page: `the window is:`).
+fn gone(view: &MapsView, pages: &Range<usize>) -> String {
     let these = if pages.len() > 1 {
-        format!("{} should all be gone; ", window_pages(pages.clone()))
+        format!("{} should all be gone; ", named(view, pages.clone()))
     } else {
         String::new()
     };
     format!("{these}the window is:\n")
+}
+
+/// Window pages named as the calls count them and as the view prints them:
+/// `mapping page 3 (window page 4)`, `mapping pages 0-1 (window pages 1-2)`. The
+/// calls count from the slot's first page ([`Slot::START`]); a range that reaches a
+/// guard page (the window's first or last) has only its window name.
+fn named(view: &MapsView, pages: Range<usize>) -> String {
+    let window = window_pages(pages.clone());
+    let guard_after = view.runs().last().map_or(0, |run| run.end).saturating_sub(1);
+    if pages.is_empty() || pages.start < Slot::START || pages.end > guard_after {
+        return window;
+    }
+    let (first, last) = (pages.start - Slot::START, pages.end - 1 - Slot::START);
+    let mapping = if first == last {
+        format!("mapping page {first}")
+    } else {
+        format!("mapping pages {first}-{last}")
+    };
+    format!("{mapping} ({window})")
 }
 
 /// The view with each line indented, as the README and the snapshots show it.
@@ -79,9 +101,10 @@ pub fn mapped(view: &MapsView, pages: Range<usize>, perms: &str, why: &str) {
         };
         assert!(
             run.backing != Backing::Unmapped && run.perms == perms,
-            "window page {page} should be mapped {perms} ({why}), but it is {state}.\n{} should be mapped {perms}; \
+            "{} should be mapped {perms} ({why}), but it is {state}.\n{} should be mapped {perms}; \
              the window is:\n{}",
-            window_pages(pages.clone()),
+            named(view, page..page + 1),
+            named(view, pages.clone()),
             indented(view)
         );
     }

@@ -1,5 +1,5 @@
 //! The `expect` checks point at the test line that made them (`#[track_caller]`) and
-//! name pages as the maps view prints them. One test in this binary: it sets the
+//! name pages as the calls count them and as the maps view prints them. One test in this binary: it sets the
 //! process's panic hook to see where a failure points.
 
 use std::sync::Mutex;
@@ -41,15 +41,15 @@ fn failure(check: impl FnOnce() + std::panic::UnwindSafe) -> (String, String, u3
 }
 
 #[test]
-fn failed_checks_point_at_the_test_and_name_pages_as_the_view_does() {
+fn failed_checks_point_at_the_test_and_name_pages_both_ways() {
     let view = view();
     let line = line!() + 1;
     let (message, file, at) = failure(|| expect::unmapped(&view, 4..6, "a back trim removes the last pages"));
     assert_eq!((file.as_str(), at), ("harness/tests/expect_messages.rs", line));
     assert_eq!(
         message,
-        "window page 4 should be unmapped (a back trim removes the last pages), but it is still mapped (rw-p \
-         anonymous).\nwindow pages 4-5 should all be gone; the window is:\n  page  0     ---p  anonymous\n  \
+        "mapping page 3 (window page 4) should be unmapped (a back trim removes the last pages), but it is still \
+         mapped (rw-p anonymous).\nwindow pages 4-5 should all be gone; the window is:\n  page  0     ---p  anonymous\n  \
          pages 1-4   rw-p  anonymous\n  page  5     ---p  anonymous\n"
     );
 
@@ -66,7 +66,17 @@ fn failed_checks_point_at_the_test_and_name_pages_as_the_view_does() {
 
     // One page is named as the view names it, and a page outside the window points at the test too.
     let (message, _, _) = failure(|| expect::unmapped(&view, 2..3, "a front trim removes the first pages"));
+    assert!(
+        message.starts_with("mapping page 1 (window page 2) should be unmapped"),
+        "{message}"
+    );
     assert!(message.contains("(rw-p anonymous).\nthe window is:\n"), "{message}");
+    // Pages of the mapping, both ways; a range that reaches a guard page (above) by its window name only.
+    let (message, _, _) = failure(|| expect::unmapped(&view, 2..4, "a hole"));
+    assert!(
+        message.contains("\nmapping pages 1-2 (window pages 2-3) should all be gone; the window is:\n"),
+        "{message}"
+    );
     let line = line!() + 1;
     let (_, file, at) = failure(|| expect::unmapped(&view, 6..7, "past the end"));
     assert_eq!((file.as_str(), at), ("harness/tests/expect_messages.rs", line));
