@@ -9,7 +9,7 @@
 //! make the grader's build compile only the project's own crates (the lab crate, the
 //! harness, the protocol and the suites: a few seconds).
 //!
-//! Only registry crates are copied (the work folder's `cargo metadata` names them),
+//! Only registry crates are copied (the work folder's `Cargo.lock` names them),
 //! never the project's own crates: those are always compiled from the work folder's
 //! sources, so a test binary names the work folder as its home. And only the
 //! `checkout` slot is seeded, from the checkout's own target directory: a submission's
@@ -56,7 +56,7 @@ pub fn from_own_build(
         return Ok(None);
     }
     overlay::sync(work, &overlay::build_files(project, slot, labs)?)?;
-    let registry = registry_crates(project, work)?;
+    let registry = registry_crates(work)?;
     let mut seeded = Seeded::default();
     for unit_dir in UNIT_DIRS {
         let dir = from.join(unit_dir);
@@ -73,21 +73,30 @@ pub fn from_own_build(
     Ok(Some(seeded))
 }
 
-/// The names of every registry crate the work folder's build uses: package names and
-/// their library names (`proc-macro2`, `proc_macro2`), as artifacts are named by either.
-fn registry_crates(project: &Project, work: &Path) -> Result<BTreeSet<String>> {
-    let metadata = cargo_metadata::MetadataCommand::new()
-        .manifest_path(work.join("Cargo.toml"))
-        .current_dir(work)
-        .env("CARGO_TARGET_DIR", project.target_dir())
-        .other_options(vec!["--offline".to_string()])
-        .exec()
-        .with_context(|| format!("cannot ask cargo which crates {} uses", work.display()))?;
+/// The names of every registry crate the work folder's lock file lists, as package
+/// names and as the library names cargo derives from them (`proc-macro2`,
+/// `proc_macro2`), since artifacts are named by either. Read from `Cargo.lock` rather
+/// than `cargo metadata`, which would want every platform's crates downloaded; a crate
+/// whose library is named otherwise is only not copied, and compiles.
+fn registry_crates(work: &Path) -> Result<BTreeSet<String>> {
+    let path = work.join("Cargo.lock");
+    let lock: toml::Table = crate::project::files::read_to_string(&path)?
+        .parse()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let packages = lock
+        .get("package")
+        .and_then(|p| p.as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mut names = BTreeSet::new();
-    for package in metadata.packages.iter().filter(|p| p.source.is_some()) {
-        names.insert(package.name.to_string());
-        for target in &package.targets {
-            names.insert(target.name.replace('-', "_"));
+    for package in packages {
+        let from_registry = package
+            .get("source")
+            .and_then(|s| s.as_str())
+            .is_some_and(|s| s.starts_with("registry+") || s.starts_with("sparse+"));
+        if let (true, Some(name)) = (from_registry, package.get("name").and_then(|n| n.as_str())) {
+            names.insert(name.to_string());
+            names.insert(name.replace('-', "_"));
         }
     }
     Ok(names)
@@ -154,6 +163,20 @@ mod tests {
         assert_eq!(crate_of("lab01_full-0123456789abcdef"), Some("lab01_full"));
         assert_eq!(crate_of("munmap-lab-probe"), None, "no hash: an uplifted binary");
         assert_eq!(crate_of(".cargo-lock"), None);
+    }
+
+    #[test]
+    fn only_registry_crates_of_the_lock_file_are_copied() {
+        let dir = crate::project::temp_dir("seed-lock");
+        std::fs::write(
+            dir.join("Cargo.lock"),
+            "version = 4\n\n[[package]]\nname = \"munmap-lab\"\nversion = \"0.1.0\"\n\n[[package]]\n\
+             name = \"proc-macro2\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        )
+        .unwrap();
+        let names = registry_crates(&dir).unwrap();
+        assert_eq!(names, ["proc-macro2", "proc_macro2"].map(String::from).into());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
