@@ -291,7 +291,7 @@ fn build_suites(
     refused: BTreeMap<String, String>,
     progress: Progress,
 ) -> Result<Built> {
-    match seed::from_own_build(project, slot.name, &slot.work, files) {
+    match seed::from_own_build(project, slot.name, &slot.work) {
         Ok(Some(seeded)) => progress.reused(seeded.files, seeded.bytes),
         Ok(None) => {}
         // Only time is lost: the build compiles what it could not copy.

@@ -9,21 +9,21 @@
 //! make the grader's build compile only the project's own crates (the lab crate, the
 //! harness, the protocol and the suites: a few seconds).
 //!
-//! Only registry crates are copied (the work folder's `Cargo.lock` names them),
+//! Only registry crates are copied (the project's `Cargo.lock`, which the work folder
+//! builds with, names them),
 //! never the project's own crates: those are always compiled from the work folder's
 //! sources, so a test binary names the work folder as its home. And only the
 //! `checkout` slot is seeded, from the checkout's own target directory: a submission's
 //! build (one student of a batch after another) starts from its slot's own target and
 //! nothing else, so nothing of one student's build reaches another's.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
 use crate::project::Project;
-use crate::source::overlay;
 
 /// The slot whose sources are this checkout's own.
 const OWN_SLOT: &str = "checkout";
@@ -41,22 +41,16 @@ pub struct Seeded {
 }
 
 /// Seeds the `slot`'s build in `work` from the project's own target directory: only
-/// for the `checkout` slot and only while the slot has no build of its own. Lays out
-/// the work folder's sources with `labs` first (cargo is asked what they use).
-/// Returns None when nothing was to be seeded.
-pub fn from_own_build(
-    project: &Project,
-    slot: &str,
-    work: &Path,
-    labs: &BTreeMap<String, Vec<u8>>,
-) -> Result<Option<Seeded>> {
+/// for the `checkout` slot and only while the slot has no build of its own. Returns
+/// None when nothing was to be seeded.
+pub fn from_own_build(project: &Project, slot: &str, work: &Path) -> Result<Option<Seeded>> {
     let from = project.target_dir().join(PROFILE_DIR);
     let to = work.join("target").join(PROFILE_DIR);
     if slot != OWN_SLOT || to.exists() || !from.join("deps").is_dir() {
         return Ok(None);
     }
-    overlay::sync(work, &overlay::build_files(project, slot, labs)?)?;
-    let registry = registry_crates(work)?;
+    // The work folder's lock file is the project's (the overlay copies it as it is).
+    let registry = registry_crates(&project.root)?;
     let mut seeded = Seeded::default();
     for unit_dir in UNIT_DIRS {
         let dir = from.join(unit_dir);
@@ -73,13 +67,13 @@ pub fn from_own_build(
     Ok(Some(seeded))
 }
 
-/// The names of every registry crate the work folder's lock file lists, as package
+/// The names of every registry crate the lock file in `dir` lists, as package
 /// names and as the library names cargo derives from them (`proc-macro2`,
 /// `proc_macro2`), since artifacts are named by either. Read from `Cargo.lock` rather
 /// than `cargo metadata`, which would want every platform's crates downloaded; a crate
 /// whose library is named otherwise is only not copied, and compiles.
-fn registry_crates(work: &Path) -> Result<BTreeSet<String>> {
-    let path = work.join("Cargo.lock");
+fn registry_crates(dir: &Path) -> Result<BTreeSet<String>> {
+    let path = dir.join("Cargo.lock");
     let lock: toml::Table = crate::project::files::read_to_string(&path)?
         .parse()
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -200,14 +194,8 @@ mod tests {
 
         let project = Project::bare(&dir);
         fs::create_dir_all(dir.join("target/debug/deps")).unwrap();
-        assert_eq!(
-            from_own_build(&project, "submission", &dir.join("work"), &BTreeMap::new()).unwrap(),
-            None
-        );
-        assert_eq!(
-            from_own_build(&project, "solutions", &dir.join("work"), &BTreeMap::new()).unwrap(),
-            None
-        );
+        assert_eq!(from_own_build(&project, "submission", &dir.join("work")).unwrap(), None);
+        assert_eq!(from_own_build(&project, "solutions", &dir.join("work")).unwrap(), None);
         fs::remove_dir_all(&dir).unwrap();
     }
 }
