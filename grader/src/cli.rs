@@ -74,6 +74,9 @@ struct GradeArgs {
     /// Also append GitHub Classroom's results to FILE, an Actions env file ($GITHUB_ENV)
     #[arg(long, value_name = "FILE")]
     classroom: Option<PathBuf>,
+    /// Also append a Markdown summary to FILE ($GITHUB_STEP_SUMMARY)
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
     #[command(flatten)]
     timeout: Timeout,
 }
@@ -205,6 +208,7 @@ pub struct Outputs {
     pub json: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub classroom: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
 }
 
 /// A command line, parsed and ready to run.
@@ -357,6 +361,7 @@ impl GradeArgs {
                 json: self.json,
                 junit: self.junit,
                 classroom: self.classroom,
+                summary: self.summary,
             },
             options: self.timeout.options(given)?,
         })
