@@ -770,6 +770,7 @@ mod class_workflow {
                     .replace("${{ strategy.job-total }}", &shards.to_string())
                     .replace("\"$SUBMISSIONS\"", "submissions")
                     .replace("\"$ROSTER\"", "roster.csv")
+                    .replace("\"$SHARD\"", &format!("2/{shards}"))
                     .replace("shards/grades-*", "shards/grades-1 shards/grades-2")
                     .replace(" || [ $? -eq 3 ]", ""); // status 3: some submission not graded
                 let words: Vec<String> = command.split_whitespace().map(String::from).collect();
@@ -791,5 +792,6 @@ mod class_workflow {
             );
         }
         assert!(workflow.contains("name: grades-${{ matrix.shard }}") && workflow.contains("pattern: grades-*"));
+        assert!(workflow.contains("SHARD: ${{ matrix.shard }}/${{ strategy.job-total }}"));
     }
 }

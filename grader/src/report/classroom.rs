@@ -401,6 +401,9 @@ mod tests {
         let reporter = workflow.split("- name: Autograding Reporter").nth(1).unwrap();
         assert!(reporter.contains("if: always()"), "{reporter}");
         assert!(!workflow.contains("checks: write"));
+        // The run's page shows the grade in Markdown, written by cargo grade.
+        assert!(workflow.contains(r#"--summary "$GITHUB_STEP_SUMMARY""#), "{workflow}");
+        assert!(workflow.contains("persist-credentials: false"), "{workflow}");
     }
 
     #[test]
