@@ -105,7 +105,9 @@ fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std:
                         "failure",
                         "build_error",
                         format!("{file} does not compile: {}", first_line(&lab.message)),
-                        lab_paths(&lab.message),
+                        // A first line of its own: readers trim the text, and the
+                        // compiler's own first line may start with the path.
+                        format!("{file} does not compile:\n{}", lab_paths(&lab.message)),
                     ),
                     TestStatus::Skipped => ("skipped", "skipped", test.message.clone(), String::new()),
                     TestStatus::Fail => (
@@ -336,8 +338,8 @@ mod tests {
             suite
                 .matches(
                     "<failure type=\"build_error\" message=\"labs/lab03_spanning.rs does not compile: \
-                     error[E0425]: cannot find value `x` in this scope\">error[E0425]: cannot find value `x` \
-                     in this scope\n --&gt; labs/lab03_spanning.rs:12:5</failure>"
+                     error[E0425]: cannot find value `x` in this scope\">labs/lab03_spanning.rs does not compile:\n\
+                     error[E0425]: cannot find value `x` in this scope\n --&gt; labs/lab03_spanning.rs:12:5</failure>"
                 )
                 .count(),
             2,

@@ -85,14 +85,14 @@ fn next_step(grade: &Grade) -> String {
     }
 }
 
-/// `text` with every character Markdown could read as markup escaped (CommonMark lets
-/// any ASCII punctuation be escaped with a backslash), on one line.
+/// `text` with every character Markdown could read as markup inside a line escaped with
+/// a backslash (CommonMark takes any ASCII punctuation so), on one line.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '\n' | '\r' => out.push(' '),
-            c if c.is_ascii_punctuation() && !matches!(c, ',' | ':' | ';' | '\'' | '"' | '/' | '=' | '?') => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '&' => {
                 out.push('\\');
                 out.push(c);
             }
