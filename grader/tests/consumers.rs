@@ -223,7 +223,7 @@ fn write_outputs(dir: &Path, name: &str, grade: &Grade) -> conform::Written {
     conform::write_outputs(dir, name, &given)
 }
 
-/// cargo grade's one-line reason for a test that did not pass.
+/// cargo grade's one-line reason for a test that did not pass, as the Classroom entry says it.
 fn why(lab: &Lab, test: &Test) -> String {
     let first = |text: &str| {
         text.lines()
@@ -233,9 +233,13 @@ fn why(lab: &Lab, test: &Test) -> String {
             .to_string()
     };
     if lab.status == "build_error" {
-        format!("labs/{}.rs does not compile: {}", lab.id, first(&lab.message))
-    } else {
-        first(&test.message)
+        return format!("labs/{}.rs does not compile: {}", lab.id, first(&lab.message));
+    }
+    // Without the judge's leading `lab::test failed: `: the entry names the test.
+    let line = first(&test.message);
+    match line.split_once(" failed: ") {
+        Some((test, why)) if test.starts_with(&format!("{}::", lab.id)) && !test.contains(' ') => why.to_string(),
+        _ => line,
     }
 }
 

@@ -106,8 +106,18 @@ pub fn why(lab: &LabGrade, test: &crate::model::TestGrade) -> String {
         _ if lab.status == LabStatus::BuildError => {
             format!("labs/{}.rs does not compile: {}", lab.id, first_line(&lab.message))
         }
-        _ => first_line(&test.message).to_string(),
+        _ => without_test_name(&lab.id, first_line(&test.message)).to_string(),
     }
+}
+
+/// `line` without a leading `lab::test failed: ` (the judge's form): the entry, the
+/// summary's line, already name the test.
+fn without_test_name<'a>(lab: &str, line: &'a str) -> &'a str {
+    line.strip_prefix(lab)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .and_then(|rest| rest.split_once(" failed: "))
+        .filter(|(test, _)| !test.contains(' '))
+        .map_or(line, |(_, why)| why)
 }
 
 fn lab_result(lab: &LabGrade, libtest_names: &std::collections::BTreeMap<String, String>) -> RunnerResult {
@@ -440,6 +450,17 @@ mod tests {
             "cargo test --test lab02_partial -- --exact trim::case_2_middle"
         );
         assert_eq!(result.tests[1].name, "trim::front", "a pass is named as it is");
+        assert_eq!(
+            without_test_name(
+                "lab02_partial",
+                "lab02_partial::trim::case_2_middle failed: your code at x"
+            ),
+            "your code at x"
+        );
+        assert_eq!(
+            without_test_name("lab02_partial", "an odd failed: line"),
+            "an odd failed: line"
+        );
     }
 
     #[test]
