@@ -74,8 +74,11 @@ struct GradeArgs {
     /// Also append GitHub Classroom's results to FILE, an Actions env file ($GITHUB_ENV)
     #[arg(long, value_name = "FILE")]
     classroom: Option<PathBuf>,
+    /// Also append a Markdown summary to FILE ($GITHUB_STEP_SUMMARY)
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
     /// Grade again each time a file in labs/ is saved: that lab's tests, then every lab's points
-    #[arg(long, conflicts_with_all = ["source", "json", "junit", "classroom"])]
+    #[arg(long, conflicts_with_all = ["source", "json", "junit", "classroom", "summary"])]
     watch: bool,
     #[command(flatten)]
     timeout: Timeout,
@@ -208,6 +211,7 @@ pub struct Outputs {
     pub json: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub classroom: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
 }
 
 /// A command line, parsed and ready to run.
@@ -369,6 +373,7 @@ impl GradeArgs {
                 json: self.json,
                 junit: self.junit,
                 classroom: self.classroom,
+                summary: self.summary,
             },
             options: self.timeout.options(given)?,
         })
@@ -587,7 +592,12 @@ mod tests {
             ));
         }
         assert!(matches!(parse_words("--watch").unwrap(), Command::Watch { .. }));
-        for words in ["--watch --json a.json", "--watch --submission s", "--watch --solutions"] {
+        for words in [
+            "--watch --json a.json",
+            "--watch --summary s.md",
+            "--watch --submission s",
+            "--watch --solutions",
+        ] {
             let error = parse(words.split_whitespace()).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::ArgumentConflict, "{words}");
         }
@@ -782,6 +792,7 @@ mod class_workflow {
                     .replace("${{ strategy.job-total }}", &shards.to_string())
                     .replace("\"$SUBMISSIONS\"", "submissions")
                     .replace("\"$ROSTER\"", "roster.csv")
+                    .replace("\"$SHARD\"", &format!("2/{shards}"))
                     .replace("shards/grades-*", "shards/grades-1 shards/grades-2")
                     .replace(" || [ $? -eq 3 ]", ""); // status 3: some submission not graded
                 let words: Vec<String> = command.split_whitespace().map(String::from).collect();
@@ -803,5 +814,6 @@ mod class_workflow {
             );
         }
         assert!(workflow.contains("name: grades-${{ matrix.shard }}") && workflow.contains("pattern: grades-*"));
+        assert!(workflow.contains("SHARD: ${{ matrix.shard }}/${{ strategy.job-total }}"));
     }
 }

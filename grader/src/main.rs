@@ -151,6 +151,7 @@ fn grade_command(project: &Project, source: &Source, outputs: &cli::Outputs, opt
         ("--json", &outputs.json),
         ("--junit", &outputs.junit),
         ("--classroom", &outputs.classroom),
+        ("--summary", &outputs.summary),
     ]
     .into_iter()
     .filter_map(|(flag, path)| path.as_deref().map(|p| (flag, p)))
@@ -161,6 +162,10 @@ fn grade_command(project: &Project, source: &Source, outputs: &cli::Outputs, opt
         Source::Solutions => "the reference solutions".to_string(),
         Source::Submission(dir) => format!("the submission in {}", dir.display()),
     };
+    if let Some(path) = &outputs.classroom {
+        // Overwritten (later lines win) when grading ends: says so if it never does.
+        report::append_file(path, &report::classroom::render_pending())?;
+    }
     progress::start(progress::Mode::detect(false));
     eprintln!("munmap-grader: grading {what} (building, then one process per test)...");
     let started = std::time::SystemTime::now();
@@ -181,6 +186,9 @@ fn grade_command(project: &Project, source: &Source, outputs: &cli::Outputs, opt
             if let Some(path) = &outputs.classroom {
                 let _ = report::append_file(path, &report::classroom::render_error(&format!("{e:#}")));
             }
+            if let Some(path) = &outputs.summary {
+                let _ = report::append_file(path, &report::summary::render_error(&format!("{e:#}")));
+            }
             return Err(e);
         }
     };
@@ -198,6 +206,9 @@ fn grade_command(project: &Project, source: &Source, outputs: &cli::Outputs, opt
     }
     if let Some(path) = &outputs.classroom {
         report::append_file(path, &report::classroom::render(&grade)?)?;
+    }
+    if let Some(path) = &outputs.summary {
+        report::append_file(path, &report::summary::render(&grade))?;
     }
     print!("{}", report::terminal::render(&grade));
     Ok(())

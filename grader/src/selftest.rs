@@ -87,6 +87,11 @@ fn checks() -> Vec<Check> {
             run: suite("outputs", &[]),
         },
         Check {
+            name: "grade outputs in the real consumers",
+            // Not captured: a consumer it could not run is a `skipped:` line in the summary.
+            run: suite("consumers", &["--nocapture"]),
+        },
+        Check {
             name: "student handout",
             run: suite("handout", &[]),
         },
@@ -167,5 +172,15 @@ fn cargo_test(project: &Project, args: &[&str]) -> Result<String> {
     if passed == 0 {
         bail!("`{command}` ran no test");
     }
-    Ok(format!("{passed} passed"))
+    // What a test could not check here, and why, as it said (`skipped: ...`, uncaptured).
+    let mut skipped: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("skipped: "))
+        .collect();
+    skipped.sort_unstable();
+    skipped.dedup();
+    match skipped.is_empty() {
+        true => Ok(format!("{passed} passed")),
+        false => Ok(format!("{passed} passed; skipped: {}", skipped.join("; "))),
+    }
 }

@@ -21,6 +21,17 @@
 //! passing or all failing. Then tests passed / tests = score / max_score exactly, for
 //! each runner. A skipped test is left out (it counts neither for nor against), and a
 //! lab with nothing left to count is not a runner at all.
+//!
+//! The reporter prints an entry's `message` only when its status is `error`; for a `fail`
+//! it prints the name and `Test code:`. So the first entry of a failing test carries
+//! cargo grade's message in its name (`name: why`): what the student reads in the log,
+//! with the same statuses and scores. `test_code` runs exactly that test, an rstest
+//! case by its libtest name (`--exact fn::case_2_middle`).
+//!
+//! [`render_pending`] is written before grading starts: a step cancelled or timed out
+//! then still leaves the `grading` runner, saying that grading did not finish (the
+//! runner reads the env file whatever the step's end); the lines written when grading
+//! ends come after it, and the last line of a name is the one that counts.
 
 use anyhow::{Context, Result};
 
@@ -66,7 +77,17 @@ pub struct Entry {
     pub filename: String,
     pub line_no: u32,
     pub execution_time: String,
+    /// The name without the failure's reason (what is left when even that cannot fit).
+    #[serde(skip)]
+    pub bare_name: String,
 }
+
+/// The longest message a failing entry's name carries, in characters.
+pub const NAME_MESSAGE_CHARS: usize = 200;
+
+/// What the `grading` runner says while grading has not finished.
+pub const NOT_FINISHED: &str = "grading did not finish: the Grade step was cancelled or timed out before cargo grade \
+                                wrote the points (its log says how far it got)";
 
 /// The runners of `grade`: `(lab id, result)` for every lab with points to count.
 pub fn runners(grade: &Grade) -> Vec<(String, RunnerResult)> {
@@ -74,11 +95,32 @@ pub fn runners(grade: &Grade) -> Vec<(String, RunnerResult)> {
         .labs
         .iter()
         .filter(|lab| lab.max_score > 0)
-        .map(|lab| (lab.id.clone(), lab_result(lab)))
+        .map(|lab| (lab.id.clone(), lab_result(lab, &grade.libtest_names)))
         .collect()
 }
 
-fn lab_result(lab: &LabGrade) -> RunnerResult {
+/// The one-line reason a test did not pass, as cargo grade says it.
+pub fn why(lab: &LabGrade, test: &crate::model::TestGrade) -> String {
+    match test.status {
+        TestStatus::Pass => String::new(),
+        _ if lab.status == LabStatus::BuildError => {
+            format!("labs/{}.rs does not compile: {}", lab.id, first_line(&lab.message))
+        }
+        _ => without_test_name(&lab.id, first_line(&test.message)).to_string(),
+    }
+}
+
+/// `line` without a leading `lab::test failed: ` (the judge's form): the entry, the
+/// summary's line, already name the test.
+fn without_test_name<'a>(lab: &str, line: &'a str) -> &'a str {
+    line.strip_prefix(lab)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .and_then(|rest| rest.split_once(" failed: "))
+        .filter(|(test, _)| !test.contains(' '))
+        .map_or(line, |(_, why)| why)
+}
+
+fn lab_result(lab: &LabGrade, libtest_names: &std::collections::BTreeMap<String, String>) -> RunnerResult {
     let mut tests = Vec::new();
     for test in lab.tests.iter().filter(|t| t.status != TestStatus::Skipped) {
         let passed = test.status == TestStatus::Pass;
@@ -90,18 +132,25 @@ fn lab_result(lab: &LabGrade) -> RunnerResult {
             _ => test.message.clone(),
         };
         let points = test.max_score;
+        let libtest = libtest_names.get(&format!("{}::{}", lab.id, test.name));
         for point in 1..=points {
+            let name = if points == 1 {
+                test.name.clone()
+            } else {
+                format!("{} (point {point} of {points})", test.name)
+            };
             tests.push(Entry {
-                name: if points == 1 {
-                    test.name.clone()
+                bare_name: name.clone(),
+                name: if !passed && point == 1 {
+                    format!("{name}: {}", cut_chars(&why(lab, test), NAME_MESSAGE_CHARS))
                 } else {
-                    format!("{} (point {point} of {points})", test.name)
+                    name
                 },
                 status: if passed { "pass" } else { "fail" }.to_string(),
                 score: u32::from(passed),
                 max_score: 1,
                 message: cut_chars(&message, MESSAGE_CHARS),
-                test_code: test_command(&lab.id, &test.name),
+                test_code: test_command(&lab.id, &test.name, libtest.map(String::as_str)),
                 filename: format!("labs/{}.rs", lab.id),
                 line_no: 0,
                 execution_time: test.seconds.map(|s| format!("{s:.2}s")).unwrap_or_default(),
@@ -130,6 +179,7 @@ pub fn error_runner(why: &str) -> (String, RunnerResult) {
         filename: String::new(),
         line_no: 0,
         execution_time: String::new(),
+        bare_name: "cargo grade".into(),
     };
     let result = RunnerResult {
         version: 1,
@@ -157,6 +207,11 @@ pub fn render_error(why: &str) -> String {
     env_lines(&[error_runner(first_line(why))]).expect("one short entry always fits")
 }
 
+/// The environment-file lines written before grading starts (see the module comment).
+pub fn render_pending() -> String {
+    render_error(NOT_FINISHED)
+}
+
 fn env_lines(runners: &[(String, RunnerResult)]) -> Result<String> {
     let mut out = String::new();
     for (name, result) in runners {
@@ -181,14 +236,19 @@ pub fn results_var(runner: &str) -> String {
 }
 
 /// `result` as base64 JSON of at most `limit` bytes: messages are cut to
-/// [`MESSAGE_CHARS`], then to 100 characters, then left out, until it fits.
+/// [`MESSAGE_CHARS`], then to 100 characters (names, which carry a failure's reason, to
+/// 160), then left out (names without the reason), until it fits.
 fn fit(result: &RunnerResult, limit: usize) -> Option<String> {
-    for chars in [MESSAGE_CHARS, 100, 0] {
+    for (chars, name_chars) in [(MESSAGE_CHARS, usize::MAX), (100, 160), (0, 0)] {
         let mut cut = result.clone();
         for entry in &mut cut.tests {
             entry.message = match chars {
                 0 if !entry.message.is_empty() => "(message left out: see the Grade step's log)".into(),
                 _ => cut_chars(&entry.message, chars),
+            };
+            entry.name = match name_chars {
+                0 => entry.bare_name.clone(),
+                _ => cut_chars(&entry.name, name_chars),
             };
         }
         let json = serde_json::to_string(&cut).expect("always valid JSON");
@@ -209,12 +269,14 @@ fn cut_chars(text: &str, max: usize) -> String {
     kept + "..."
 }
 
-/// The command that runs `test` of `lab` alone; an rstest case's libtest name carries a
-/// number its graded name does not, so a case is run with the other cases of its function.
-fn test_command(lab: &str, test: &str) -> String {
-    match test.split_once("::") {
-        Some((function, _)) => format!("cargo test --test {lab} -- {function}::"),
-        None => format!("cargo test --test {lab} -- --exact {test}"),
+/// The command that runs `test` of `lab` alone: by its libtest name when the build
+/// told it (an rstest case's carries a number its graded name does not); otherwise, for
+/// a case, every case of its function.
+fn test_command(lab: &str, test: &str, libtest: Option<&str>) -> String {
+    match (libtest, test.split_once("::")) {
+        (Some(libtest), _) => format!("cargo test --test {lab} -- --exact {libtest}"),
+        (None, Some((function, _))) => format!("cargo test --test {lab} -- {function}::"),
+        (None, None) => format!("cargo test --test {lab} -- --exact {test}"),
     }
 }
 
@@ -262,7 +324,7 @@ mod tests {
                 "a (point 1 of 3)",
                 "a (point 2 of 3)",
                 "a (point 3 of 3)",
-                "b (point 1 of 2)",
+                "b (point 1 of 2): killed by SIGSEGV",
                 "b (point 2 of 2)"
             ]
         );
@@ -272,8 +334,12 @@ mod tests {
             "cargo test --test lab01_full -- --exact b"
         );
         assert_eq!(
-            test_command("lab02_partial", "trim::anonymous"),
+            test_command("lab02_partial", "trim::anonymous", None),
             "cargo test --test lab02_partial -- trim::"
+        );
+        assert_eq!(
+            test_command("lab02_partial", "trim::anonymous", Some("trim::case_2_anonymous")),
+            "cargo test --test lab02_partial -- --exact trim::case_2_anonymous"
         );
         assert_eq!(runners[0].1.tests[0].execution_time, "0.25s");
         assert_eq!(runners[0].1.status, "fail");
@@ -345,6 +411,9 @@ mod tests {
         let reporter = workflow.split("- name: Autograding Reporter").nth(1).unwrap();
         assert!(reporter.contains("if: always()"), "{reporter}");
         assert!(!workflow.contains("checks: write"));
+        // The run's page shows the grade in Markdown, written by cargo grade.
+        assert!(workflow.contains(r#"--summary "$GITHUB_STEP_SUMMARY""#), "{workflow}");
+        assert!(workflow.contains("persist-credentials: false"), "{workflow}");
     }
 
     #[test]
@@ -354,5 +423,56 @@ mod tests {
         assert!(text.starts_with(&format!("{}=", results_var(ERROR_RUNNER))), "{text}");
         assert!(text.ends_with(&format!("{RUNNERS_ENV}={ERROR_RUNNER}\n")), "{text}");
         assert_eq!(text.lines().count(), 2, "{text}");
+    }
+
+    #[test]
+    fn a_failing_entry_names_why_and_runs_exactly_its_case() {
+        let mut grade = Grade::new(vec![lab(
+            "lab02_partial",
+            vec![
+                test_grade(
+                    "trim::middle",
+                    TestStatus::Fail,
+                    1,
+                    "window page 2 should be unmapped\nmore",
+                ),
+                test_grade("trim::front", TestStatus::Pass, 1, ""),
+            ],
+        )]);
+        grade
+            .libtest_names
+            .insert("lab02_partial::trim::middle".into(), "trim::case_2_middle".into());
+        let (_, result) = &runners(&grade)[0];
+        assert_eq!(result.tests[0].name, "trim::middle: window page 2 should be unmapped");
+        assert_eq!(result.tests[0].status, "fail");
+        assert_eq!(
+            result.tests[0].test_code,
+            "cargo test --test lab02_partial -- --exact trim::case_2_middle"
+        );
+        assert_eq!(result.tests[1].name, "trim::front", "a pass is named as it is");
+        assert_eq!(
+            without_test_name(
+                "lab02_partial",
+                "lab02_partial::trim::case_2_middle failed: your code at x"
+            ),
+            "your code at x"
+        );
+        assert_eq!(
+            without_test_name("lab02_partial", "an odd failed: line"),
+            "an odd failed: line"
+        );
+    }
+
+    #[test]
+    fn before_grading_the_runner_says_grading_did_not_finish() {
+        let text = render_pending();
+        assert!(text.ends_with(&format!("{RUNNERS_ENV}={ERROR_RUNNER}\n")), "{text}");
+        let payload = text.lines().next().unwrap().split_once('=').unwrap().1;
+        let json = base64::engine::general_purpose::STANDARD.decode(payload).unwrap();
+        let result: RunnerResult = serde_json::from_slice(&json).unwrap();
+        assert!(
+            result.tests[0].message.starts_with("grading did not finish"),
+            "{result:?}"
+        );
     }
 }

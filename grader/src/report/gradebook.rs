@@ -11,6 +11,14 @@
 //! (the submission's folder name in the batch) and the identifier columns the gradebook
 //! matches students by, copied as they are, in their order (Canvas: `Student, ID,
 //! SIS User ID, SIS Login ID, Section`; Moodle: any one, e.g. `Email address`).
+//!
+//! A roster with `Student` and `ID` is Canvas's: its identifier columns are put in
+//! Canvas's order ([`CANVAS_COLUMNS`]: Canvas refuses an `import.csv` whose header does
+//! not start `Student,ID`, and takes a column after them that is not one of its own for
+//! an assignment), and any other identifier column is refused. An empty identifier is
+//! refused before grading (Moodle gives a row with a blank identifier to the student
+//! before it); in Canvas's roster only `Student` and `ID` must be filled, as in Canvas's
+//! own export, where the SIS columns of a student without SIS data are empty.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,6 +30,18 @@ use crate::model::{Grade, LabStatus};
 /// Why a roster entry is not in Canvas's `import.csv` (see [`Roster::reads_as_points_row`]).
 const READS_AS_POINTS: &str =
     "its Student holds `Points Possible`, which Canvas reads as the points row: enter this grade by hand";
+
+/// Canvas's identifier columns, in the order its export writes them and its import
+/// reads them: the header must start with the first two.
+pub const CANVAS_COLUMNS: [&str; 7] = [
+    "Student",
+    "ID",
+    "SIS User ID",
+    "SIS Login ID",
+    "Integration ID",
+    "Root Account",
+    "Section",
+];
 
 /// What the first column of the points-possible row says (Canvas reads that row by it).
 pub const POINTS_POSSIBLE: &str = "Points Possible";
@@ -103,7 +123,57 @@ impl Roster {
                 .collect();
             entries.push(RosterEntry { folder, ids });
         }
-        Ok(Roster { columns, entries })
+        let roster = Roster { columns, entries }.in_canvas_order()?;
+        roster.check_identifiers(&lines)?;
+        Ok(roster)
+    }
+
+    /// A roster with `Student` and `ID`, its columns in Canvas's order; refused when it
+    /// has a column Canvas would read as an assignment. Any other roster as it is.
+    fn in_canvas_order(self) -> Result<Roster> {
+        let has = |name: &str| self.columns.iter().any(|c| c == name);
+        if !(has("Student") && has("ID")) {
+            return Ok(self);
+        }
+        let order = CANVAS_COLUMNS.join(",");
+        if let Some(other) = self.columns.iter().find(|c| !CANVAS_COLUMNS.contains(&c.as_str())) {
+            bail!(
+                "it has Student and ID, so it is Canvas's, and Canvas takes only its own identifier columns,                  in its order (folder,{order}): `{other}` is none of them"
+            );
+        }
+        let at: Vec<usize> = CANVAS_COLUMNS
+            .iter()
+            .filter_map(|name| self.columns.iter().position(|c| c == name))
+            .collect();
+        Ok(Roster {
+            columns: at.iter().map(|&i| self.columns[i].clone()).collect(),
+            entries: self
+                .entries
+                .into_iter()
+                .map(|e| RosterEntry {
+                    ids: at.iter().map(|&i| e.ids[i].clone()).collect(),
+                    folder: e.folder,
+                })
+                .collect(),
+        })
+    }
+
+    /// Every identifier the gradebook matches by is filled in (see the module comment).
+    fn check_identifiers(&self, lines: &BTreeMap<String, u64>) -> Result<()> {
+        let needed = |column: &str| !self.is_canvas() || column == "Student" || column == "ID";
+        for entry in &self.entries {
+            for (column, id) in self.columns.iter().zip(&entry.ids) {
+                if id.is_empty() && needed(column) {
+                    bail!(
+                        "line {} (folder `{}`) has no {column}: give every student one (a gradebook \
+                         import gives a row with an empty identifier to another student, or drops it)",
+                        lines.get(&entry.folder).copied().unwrap_or(0),
+                        entry.folder
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     fn entry(&self, folder: &str) -> Option<&RosterEntry> {
@@ -582,5 +652,39 @@ mod tests {
             let err = Roster::parse(text).unwrap_err().to_string();
             assert!(err.contains(expected), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_canvas_roster_in_another_order_is_put_in_canvass_order() {
+        let roster = Roster::parse("folder,Section,ID,Student\nalice,Lab A,101,\"Liddell, Alice\"\n").unwrap();
+        assert_eq!(roster.columns, ["Student", "ID", "Section"]);
+        assert_eq!(roster.entries[0].ids, ["Liddell, Alice", "101", "Lab A"]);
+        assert!(roster.is_canvas());
+        let err = Roster::parse("folder,ID,Student,Email\nalice,101,Alice,a@x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("folder,Student,ID,SIS User ID,SIS Login ID,Integration ID,Root Account,Section"),
+            "{err}"
+        );
+        assert!(err.contains("`Email`"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
+    fn an_empty_identifier_is_refused() {
+        for (text, expected) in [
+            (
+                "folder,Email address\nalice,a@x\nbob,\n",
+                "line 3 (folder `bob`) has no Email address",
+            ),
+            ("folder,Student,ID\nalice,Alice,\n", "line 2 (folder `alice`) has no ID"),
+            ("folder,Student,ID\nalice,,1\n", "has no Student"),
+        ] {
+            let err = Roster::parse(text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+        // Canvas's own export leaves the SIS columns of a student without SIS data empty.
+        Roster::parse("folder,Student,ID,SIS User ID\nalice,Alice,1,\n").unwrap();
     }
 }

@@ -1,6 +1,6 @@
 //! The `--junit` form: one `<testsuite>` per lab, one `<testcase>` per graded test,
-//! valid against the strictest common schema, Jenkins xunit's `junit-10.xsd` (a copy
-//! written from it is `grader/schema/junit-10.xsd`; `grader/tests/outputs.rs` validates
+//! valid against the strictest common schema, Jenkins xunit's `junit-10.xsd` (an
+//! unmodified copy is `grader/schema/junit-10.xsd`; `grader/tests/outputs.rs` validates
 //! every output against it).
 //!
 //! - every `<testcase>` has a `time` (its process's wall time; 0 for a test not run),
@@ -12,7 +12,12 @@
 //! - points are the suite's properties (`score`, `max_score`); the schema allows no
 //!   properties on a test case, so each test's points are in the `--json` form only;
 //! - fail is `<failure>`, crash and timeout are `<error>`, skipped is `<skipped>`; a lab
-//!   that does not compile fails every test with the compiler's error.
+//!   that does not compile fails every test with the compiler's error;
+//! - every lab file in a failure's text is written ` labs/<lab>.rs:LINE` (see
+//!   [`lab_paths`]): mikepenz/action-junit-report annotates the last ` [^ ]*FILE...:LINE`
+//!   of the text, FILE being the suite's `file`;
+//! - times are milliseconds, and a suite's (and the root's) is the sum of its tests'
+//!   written times, so a reader that adds them up shows the number written.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -30,7 +35,7 @@ pub fn render(grade: &Grade, started: SystemTime) -> String {
     let tests = count(&|_| true).to_string();
     let failures = count(&|s| s == TestStatus::Fail).to_string();
     let errors = count(&|s| matches!(s, TestStatus::Crash | TestStatus::Timeout)).to_string();
-    let seconds = grade.labs.iter().map(lab_seconds).fold(0.0, |a, b| a + b);
+    let millis: u64 = grade.labs.iter().map(lab_millis).sum();
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 2);
     let written: std::io::Result<()> = (|| {
         writer.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -41,7 +46,7 @@ pub fn render(grade: &Grade, started: SystemTime) -> String {
                 ("tests", tests.as_str()),
                 ("failures", failures.as_str()),
                 ("errors", errors.as_str()),
-                ("time", time(seconds).as_str()),
+                ("time", time(millis).as_str()),
             ])
             .write_inner_content(|w| {
                 for lab in &grade.labs {
@@ -68,7 +73,7 @@ fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std:
                 count(&|s| matches!(s, TestStatus::Crash | TestStatus::Timeout)).as_str(),
             ),
             ("skipped", count(&|s| s == TestStatus::Skipped).as_str()),
-            ("time", time(lab_seconds(lab)).as_str()),
+            ("time", time(lab_millis(lab)).as_str()),
             ("timestamp", timestamp),
             ("file", file.as_str()),
         ])
@@ -89,7 +94,7 @@ fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std:
                 let case = w.create_element("testcase").with_attributes([
                     ("name", test.name.as_str()),
                     ("classname", lab.id.as_str()),
-                    ("time", time(test.seconds.unwrap_or(0.0)).as_str()),
+                    ("time", time(test_millis(test.seconds)).as_str()),
                 ]);
                 let (tag, kind, message, text) = match test.status {
                     TestStatus::Pass => {
@@ -100,20 +105,22 @@ fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std:
                         "failure",
                         "build_error",
                         format!("{file} does not compile: {}", first_line(&lab.message)),
-                        lab.message.clone(),
+                        // A first line of its own: readers trim the text, and the
+                        // compiler's own first line may start with the path.
+                        format!("{file} does not compile:\n{}", lab_paths(&lab.message)),
                     ),
                     TestStatus::Skipped => ("skipped", "skipped", test.message.clone(), String::new()),
                     TestStatus::Fail => (
                         "failure",
                         "fail",
                         first_line(&test.message).into(),
-                        test.message.clone(),
+                        lab_paths(&test.message),
                     ),
                     TestStatus::Crash | TestStatus::Timeout => (
                         "error",
                         test.status.as_str(),
                         first_line(&test.message).into(),
-                        test.message.clone(),
+                        lab_paths(&test.message),
                     ),
                 };
                 case.write_inner_content(|w| {
@@ -133,14 +140,69 @@ fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std:
     Ok(())
 }
 
-/// The lab's time: its tests' wall times added up.
-fn lab_seconds(lab: &LabGrade) -> f64 {
-    lab.tests.iter().filter_map(|t| t.seconds).fold(0.0, |a, b| a + b)
+/// A test's wall time as written: whole milliseconds (0 for a test not run).
+fn test_millis(seconds: Option<f64>) -> u64 {
+    (seconds.unwrap_or(0.0).max(0.0) * 1000.0).round() as u64
 }
 
-/// Seconds as JUnit writes them: `12.345`.
-fn time(seconds: f64) -> String {
-    format!("{seconds:.3}")
+/// The lab's time: its tests' written times added up.
+fn lab_millis(lab: &LabGrade) -> u64 {
+    lab.tests.iter().map(|t| test_millis(t.seconds)).sum()
+}
+
+/// Milliseconds as JUnit writes seconds: `12.345` (at most 3 decimals: Jenkins' pattern).
+fn time(millis: u64) -> String {
+    format!("{}.{:03}", millis / 1000, millis % 1000)
+}
+
+/// `text` with every path to a lab file written ` labs/<lab>.rs:...`: libtest's
+/// `src/../labs/x.rs:3:5` (the work folder's path, which the student's repository does
+/// not have) loses its folders, and a path at the start of a line or after a bracket
+/// gets a space before it, as mikepenz/action-junit-report's reader needs.
+pub fn lab_paths(text: &str) -> String {
+    text.split('\n').map(lab_paths_in_line).collect::<Vec<_>>().join("\n")
+}
+
+fn lab_paths_in_line(line: &str) -> String {
+    let path_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | '~');
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut rest = line;
+    while let Some(at) = find_lab_file(rest) {
+        // The path holding `labs/` starts after the last character no path has.
+        let start = rest[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| path_char(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        out.push_str(&rest[..start]);
+        if !out.ends_with(' ') {
+            out.push(' ');
+        }
+        out.push_str("labs/");
+        rest = &rest[at + "labs/".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the next `labs/NAME.rs:DIGIT` of `text` starts (`labs` a whole path component).
+fn find_lab_file(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = text[from..].find("labs/") {
+        let at = from + found;
+        let whole = at == 0 || !text[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let after = &text[at + "labs/".len()..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        let rs = after[name_len..].strip_prefix(".rs:");
+        if whole && name_len > 0 && rs.is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())) {
+            return Some(at);
+        }
+        from = at + "labs/".len();
+    }
+    None
 }
 
 /// `2025-06-01T12:00:00`: UTC, to the second, without a zone (Ant's form; the stricter
@@ -276,8 +338,8 @@ mod tests {
             suite
                 .matches(
                     "<failure type=\"build_error\" message=\"labs/lab03_spanning.rs does not compile: \
-                     error[E0425]: cannot find value `x` in this scope\">error[E0425]: cannot find value `x` \
-                     in this scope\n --&gt; labs/lab03_spanning.rs:12:5</failure>"
+                     error[E0425]: cannot find value `x` in this scope\">labs/lab03_spanning.rs does not compile:\n\
+                     error[E0425]: cannot find value `x` in this scope\n --&gt; labs/lab03_spanning.rs:12:5</failure>"
                 )
                 .count(),
             2,
@@ -287,5 +349,51 @@ mod tests {
             suite.contains(r#"<testcase name="a" classname="lab03_spanning" time="0.000">"#),
             "{suite}"
         );
+    }
+
+    #[test]
+    fn every_lab_path_in_a_failures_text_is_labs_lab_rs_after_a_space() {
+        for (text, expected) in [
+            (
+                "thread 't' (21050) panicked at src/../labs/lab05_errors.rs:14:9:",
+                "thread 't' (21050) panicked at labs/lab05_errors.rs:14:9:",
+            ),
+            (
+                "labs/lab07_exec.rs:37:18: error[E0425]: x\n --> /w/slot/work/src/../labs/lab07_exec.rs:37:18",
+                " labs/lab07_exec.rs:37:18: error[E0425]: x\n --> labs/lab07_exec.rs:37:18",
+            ),
+            ("at (src/../labs/a.rs:1:2)", "at ( labs/a.rs:1:2)"),
+            (
+                "tests/lab01_full.rs:12:5 and mylabs/x.rs:1 and labs/ alone",
+                "tests/lab01_full.rs:12:5 and mylabs/x.rs:1 and labs/ alone",
+            ),
+        ] {
+            assert_eq!(lab_paths(text), expected, "{text}");
+        }
+        // Where mikepenz/action-junit-report looks: ` [^ ]*labs/x.rs.*?:\d+`, the last one.
+        let text = lab_paths("your code panicked at labs/a.rs:3:1: boom\nthread 'x' panicked at src/../labs/a.rs:3:1:");
+        for found in text.match_indices("labs/a.rs") {
+            assert_eq!(&text[found.0 - 1..found.0], " ", "{text}");
+        }
+        assert!(!text.contains("src/"), "{text}");
+    }
+
+    #[test]
+    fn suite_times_are_the_sum_of_the_written_test_times() {
+        let tests = [0.0006, 0.0006, 0.0006, 1.0004]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| t(&format!("t{i}"), TestStatus::Pass, "", Some(*s)))
+            .collect();
+        let lab = LabGrade::graded("lab01_full", "", tests);
+        let xml = render(&Grade::new(vec![lab]), at());
+        // Written: 0.001 x 3 + 1.000 = 1.003, where the unrounded sum, 1.0022, would say 1.002.
+        assert!(
+            xml.contains(r#"<testsuites name="munmap-lab" tests="4" failures="0" errors="0" time="1.003">"#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"skipped="0" time="1.003""#), "{xml}");
+        assert_eq!(time(12_345), "12.345");
+        assert_eq!(time(7), "0.007");
     }
 }

@@ -8,6 +8,7 @@ pub mod classroom;
 pub mod gradebook;
 pub mod junit;
 pub mod paths;
+pub mod summary;
 pub mod terminal;
 
 use std::path::Path;

@@ -41,7 +41,7 @@ pub fn project_keep_out(project: &Project) -> Vec<KeepOut> {
     keep
 }
 
-/// Checks the files `--json`, `--junit` and `--classroom` will write (`flag`, path):
+/// Checks the files `--json`, `--junit`, `--classroom` and `--summary` will write (`flag`, path):
 /// each names a file, not a folder, in a folder that exists and is writable (or is
 /// itself writable); no two are the same file; none is inside a `keep_out` path.
 pub fn check_files(outputs: &[(&str, &Path)], keep_out: &[KeepOut]) -> Result<()> {
@@ -163,7 +163,11 @@ fn refuse_inside(flag: &str, path: &Path, resolved: &Path, keep_out: &[KeepOut])
 }
 
 fn extension(flag: &str) -> &'static str {
-    if flag == "--junit" { "xml" } else { "json" }
+    match flag {
+        "--junit" => "xml",
+        "--summary" => "md",
+        _ => "json",
+    }
 }
 
 /// Whether this process may write `path` (a file) or create files in it (a folder).

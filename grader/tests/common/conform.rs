@@ -1,7 +1,7 @@
 //! Every grade output as its consumers read it: GitHub Classroom's reporter
 //! ([`super::reporter`]) must print exactly the `--json` grade's numbers, and the
-//! JUnit XML must be valid against the strict `grader/schema/junit-10.xsd` (Jenkins
-//! xunit's), with xmllint where it is installed.
+//! JUnit XML must be valid against `grader/schema/junit-10.xsd` (Jenkins
+//! xunit's own, unmodified), with xmllint where it is installed.
 
 use std::io::Write as _;
 use std::path::Path;

@@ -24,7 +24,7 @@ use serde::Deserialize;
 use super::json::{Grade, Lab as LabGrade};
 
 /// The variable that lists the runners, and the longest line the grader may write
-/// (GRADING.md; `grader/src/output/classroom.rs`).
+/// (GRADING.md; `grader/src/report/classroom.rs`).
 const RUNNERS_ENV: &str = "CLASSROOM_RUNNERS";
 const PAYLOAD_BYTES: usize = 64 * 1024;
 
