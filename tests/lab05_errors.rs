@@ -51,6 +51,9 @@ enum Invalid {
     LengthPastTheAddressSpace,
     /// NULL, length 0: the length is checked whatever the address, NULL included.
     NullAddressZeroLength,
+    /// The mapping's address, with a length one byte short of `usize::MAX`: not a page
+    /// multiple, so rounding it up to whole pages overflows (to 0 if it wraps).
+    LengthNearUsizeMaxNotAPageMultiple,
 }
 
 #[rstest]
@@ -60,6 +63,7 @@ enum Invalid {
 #[case::address_beyond_the_address_space(Invalid::AddressBeyondTheAddressSpace)]
 #[case::length_past_the_address_space(Invalid::LengthPastTheAddressSpace)]
 #[case::null_address_zero_length(Invalid::NullAddressZeroLength)]
+#[case::length_near_usize_max_not_a_page_multiple(Invalid::LengthNearUsizeMaxNotAPageMultiple)]
 fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
     isolated(|| {
         let slot = four_pages();
@@ -90,6 +94,13 @@ fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
                 0,
                 "unmap(NULL, 0)",
                 "a length of 0 is invalid at any address, NULL included: only munmap(NULL, len > 0) succeeds",
+            ),
+            Invalid::LengthNearUsizeMaxNotAPageMultiple => (
+                addr.as_ptr(),
+                usize::MAX - 1,
+                "unmap(addr, usize::MAX - 1 bytes)",
+                "the range must end inside the user address space, and a length rounded up to whole pages \
+                 here overflows: code that rounds it itself must not wrap it to 0 or to a small length",
             ),
         };
         let needs = format!("Err(EINVAL), the kernel's errno unchanged: munmap fails with EINVAL here ({why})");
