@@ -3,7 +3,8 @@
 //! When the grader witnesses the test ([`protocol::WITNESS_ENV`], read with the token),
 //! the test's first arena goes where the grader said, and every step of the story that
 //! shows that window stops the process ([`checkpoint`]) until the grader has read the
-//! window from the kernel. Under `cargo test` nothing is witnessed and nothing stops.
+//! window from the kernel, and so does the end of the test's body ([`end_of_body`]).
+//! Under `cargo test` nothing is witnessed and nothing stops.
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -70,6 +71,21 @@ pub(crate) fn checkpoint(view: &MapsView) {
     if view.start_in_this_process() != Some(witness.base as u64) {
         return;
     }
+    stop();
+}
+
+/// The last checkpoint of every witnessed test: its body returned. Whatever the test's
+/// story showed, the grader reads the window once more here, so a test process that
+/// ends before its body returned (a forged pass, an early `exit`) has fewer checkpoints
+/// than the reference's and fails, whether its story has steps in the window or not.
+pub(crate) fn end_of_body() {
+    if this_process().is_some() {
+        stop();
+    }
+}
+
+/// Stops this process (SIGSTOP) until the grader, which reads the window meanwhile, continues it.
+fn stop() {
     let _ = std::io::stdout().flush();
     // SAFETY: raise sends a signal to this thread; SIGSTOP stops the whole process.
     unsafe { libc::raise(libc::SIGSTOP) };
