@@ -161,7 +161,11 @@ fn grade_the_batch() -> Batch {
         batch_problems,
     };
     if enforced {
-        let gaps = &batch.full_marks().not_enforced;
+        // The caps that bind only for some users (the process cap, a memory cgroup) are no wall.
+        let caps = ["is not capped", "No cgroup v2"];
+        let gaps: Vec<&String> = (batch.full_marks().not_enforced.iter())
+            .filter(|gap| !caps.iter().any(|cap| gap.contains(cap)))
+            .collect();
         assert!(
             gaps.is_empty(),
             "Landlock ABI 6 is here, yet the grader could not enforce: {gaps:?}"
