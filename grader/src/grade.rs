@@ -455,7 +455,8 @@ fn confinement(project: &Project, source: &Source, options: &Options, workdir: &
         hidden.push(dir.clone());
     }
     hidden.extend(options.hidden.iter().cloned());
-    Sandbox::new(&hidden, &[workdir.to_path_buf()]).context("cannot prepare the sandbox")
+    let sandbox = Sandbox::new(&hidden, &[workdir.to_path_buf()]).context("cannot prepare the sandbox")?;
+    Ok(sandbox.with_limits(project.limits))
 }
 
 /// Tests of the (trusted) reference build that the rubric gives no points: a warning

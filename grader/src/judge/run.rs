@@ -105,11 +105,10 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
             seconds: None,
         };
     }
-    let mut cmd = project::clean_command(exe);
+    let mut cmd = bench.sandbox.command(exe, scratch);
     cmd.args(protocol::test_args(test))
         .env(protocol::TOKEN_ENV, &token)
         .env(protocol::SCRATCH_ENV, scratch)
-        .env("TMPDIR", scratch)
         .env("INSTA_WORKSPACE_ROOT", bench.workdir)
         .current_dir(bench.workdir);
     if bench.witness {
@@ -124,14 +123,11 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
     };
     let seconds = ended.as_ref().ok().map(|e| e.elapsed.as_secs_f64());
     let verdict = match ended {
-        Ok(ended) => protocol::judge(
-            lab,
-            test,
-            ended.status,
-            &String::from_utf8_lossy(&ended.output),
-            &token,
-            bench.timeout,
-        ),
+        Ok(ended) => {
+            let output = String::from_utf8_lossy(&ended.output);
+            let verdict = protocol::judge(lab, test, ended.status, &output, &token, bench.timeout);
+            bench.sandbox.explain(verdict, ended.status, &output)
+        }
         Err(e) => Verdict::Fail(format!(
             "{lab}::{test} was not run: cannot start {}: {e}",
             exe.display()

@@ -10,6 +10,17 @@
 //! Process groups do not hold a `setsid` daemon: it leaves the group and outlives the test.
 //! A child subreaper inherits such orphans, and `crate::children::kill_orphans` ends them
 //! between tests.
+//!
+//! Around Landlock stand the other walls isolate, nsjail and bubblewrap build, each in a
+//! module of its own: an environment from an allow-list ([`env`]), no inherited
+//! descriptor, namespaces with socket folders covered ([`namespaces`]), resource limits
+//! ([`rlimits`]) and a seccomp filter ([`seccomp`]). What a machine cannot enforce is
+//! named in [`Sandbox::not_enforced`].
+
+mod env;
+mod namespaces;
+mod rlimits;
+mod seccomp;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -20,6 +31,11 @@ use std::os::unix::fs::FileTypeExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
+
+use munmap_lab_protocol::Verdict;
+
+use self::namespaces::Plan;
+use crate::project::limits::Limits;
 
 use landlock::{
     ABI, Access, AccessFs, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
@@ -59,6 +75,11 @@ const NO_SIGNAL_SCOPE: &str = "This kernel's Landlock cannot scope signals (Linu
     the grader and any process of the grader's user.";
 const NO_SOCKET_SCOPE: &str = "This kernel's Landlock cannot scope abstract unix sockets (Linux 6.12+): a test \
     process can connect to those of any process.";
+const NO_PROCESS_CAP: &str = "The number of processes of a test is not capped: RLIMIT_NPROC binds neither root \
+    nor a test without a user namespace of its own on Linux 5.14+ (it would count every process of the grading user).";
+const NO_MEMORY_CGROUP: &str = "No cgroup v2 memory.max or pids.max is set (no delegated cgroup v2 here): memory \
+    is capped by RLIMIT_AS (address space, not resident memory).";
+
 /// The sandbox every test process of a submission runs in. Built once per grading run.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -66,6 +87,11 @@ pub struct Sandbox {
     beside: Vec<Grant>,
     readable: Vec<PathBuf>,
     landlock: bool,
+    /// The namespaces each test process gets (None: this machine lets us make none).
+    namespaces: Option<Plan>,
+    limits: Limits,
+    /// The seccomp programs each test process installs last (empty: none could be made).
+    seccomp: Vec<seccompiler::BpfProgram>,
     not_enforced: Vec<String>,
 }
 
@@ -109,12 +135,56 @@ impl Sandbox {
         } else {
             not_enforced.push(NO_LANDLOCK.to_string());
         }
+        let namespaces = match Plan::probe(&namespaces::folders_to_cover(readable)) {
+            Some((plan, true)) => Some(plan),
+            Some((plan, false)) => {
+                not_enforced.push(namespaces::NO_MOUNT_NAMESPACE.to_string());
+                Some(plan)
+            }
+            None => {
+                not_enforced.push(namespaces::NO_NAMESPACES.to_string());
+                None
+            }
+        };
+        if !namespaces.as_ref().is_some_and(Plan::counts_processes_alone) {
+            not_enforced.push(NO_PROCESS_CAP.to_string());
+        }
+        not_enforced.push(NO_MEMORY_CGROUP.to_string());
+        let seccomp = seccomp::programs().unwrap_or_else(|why| {
+            not_enforced.push(format!(
+                "No seccomp filter can be made here ({why}): test processes may call ptrace, keyctl, bpf, \
+                 io_uring and the other system calls GRADING.md lists as refused."
+            ));
+            Vec::new()
+        });
         Ok(Sandbox {
             beside,
             readable: readable.to_vec(),
             landlock,
+            namespaces,
+            limits: Limits::default(),
+            seccomp,
             not_enforced,
         })
+    }
+
+    /// The same sandbox with these limits (rubric.toml's `[limits]`) on each test process.
+    pub fn with_limits(mut self, limits: Limits) -> Sandbox {
+        self.limits = limits;
+        self
+    }
+
+    /// A command for the test binary `exe` whose environment is the allow-list's only
+    /// (see [`env`]): nothing of the grader's own environment reaches lab code.
+    pub fn command(&self, exe: &Path, scratch: &Path) -> Command {
+        env::command(exe, scratch)
+    }
+
+    /// `verdict` of a test process that ended with `status` and `output`, its first line
+    /// naming the limit it hit when it hit one ("used more than 1024 MiB of memory").
+    pub fn explain(&self, verdict: Verdict, status: Option<std::process::ExitStatus>, output: &str) -> Verdict {
+        let signal = status.and_then(|s| std::os::unix::process::ExitStatusExt::signal(&s));
+        rlimits::explain(&self.limits, verdict, signal, output)
     }
 
     /// Whether test processes are confined to their scratch folder for writes (Landlock
@@ -144,13 +214,23 @@ impl Sandbox {
             eprintln!("sandbox: cannot confine a test process (scratch {scratch:?}): {e}");
             e.raw_os_error().unwrap_or(libc::EPERM)
         });
+        let namespaces = self.namespaces.as_ref().map(|plan| plan.for_scratch(scratch));
+        let alone = namespaces.as_ref().is_some_and(Plan::counts_processes_alone);
+        let rlimits = rlimits::rlimits(&self.limits, alone);
+        let seccomp = self.seccomp.clone();
         let pre_exec = move || -> io::Result<()> {
             let ruleset = prepared
                 .as_ref()
                 .map_err(|&errno| io::Error::from_raw_os_error(errno))?;
-            // SAFETY: prctl, capset and landlock_restrict_self are plain system calls, safe
-            // between fork and exec; the ruleset fd stays open until the Command is dropped.
+            // SAFETY: close_range, fcntl, unshare, mount, setrlimit, prctl, capset and
+            // landlock_restrict_self are plain system calls, safe between fork and exec; the
+            // ruleset fd stays open until the Command is dropped.
             unsafe {
+                close_on_exec_above_stderr();
+                if let Some(namespaces) = &namespaces {
+                    namespaces.enter()?;
+                }
+                rlimits::apply(&rlimits)?;
                 drop_capabilities();
                 if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
                     return Err(io::Error::last_os_error());
@@ -161,7 +241,7 @@ impl Sandbox {
                     return Err(io::Error::last_os_error());
                 }
             }
-            Ok(())
+            seccomp::install(&seccomp)
         };
         // SAFETY: the closure allocates nothing and makes only async-signal-safe calls.
         unsafe { cmd.pre_exec(pre_exec) };
@@ -325,6 +405,38 @@ fn open_path(path: &Path) -> io::Result<OwnedFd> {
     }
     // SAFETY: fd was just opened and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Marks every descriptor but stdin, stdout and stderr close-on-exec, so the test process
+/// inherits none: not one its grader inherited (a shell's fd 9), not the sandbox's own
+/// O_PATH fds and ruleset. CLOSE_RANGE_CLOEXEC (Linux 5.11) in one call; before it, fcntl
+/// on each number up to the descriptor limit. Closing them instead would close std's
+/// pipe that reports a failed exec to the parent.
+///
+/// # Safety
+/// Async-signal-safe (system calls only): callable between fork and exec.
+unsafe fn close_on_exec_above_stderr() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range, getrlimit and fcntl on numbers: no memory but the stack.
+    unsafe {
+        if libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        ) == 0
+        {
+            return;
+        }
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        for fd in 3..limit.rlim_cur.min(1 << 20) as libc::c_int {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
 }
 
 /// Leaves the process, and whatever it execs, without any capability, even as root:
@@ -564,7 +676,202 @@ mod tests {
     fn no_capability_is_left_even_as_root() {
         let tree = Tree::new();
         let out = tree.confined_sh("grep -E '^Cap(Eff|Prm|Bnd|Amb)' /proc/self/status");
-        assert_eq!(out.matches("0000000000000000").count(), 4, "{out}");
+        // Emptying the bounding set takes CAP_SETPCAP: root has it, and so does a user in a
+        // namespace of its own; a user without one keeps it full, but has no capability to
+        // gain through it (no_new_privs: no file capabilities, no setuid).
+        // SAFETY: getuid only returns a number.
+        let can_drop_bounding = unsafe { libc::getuid() } == 0 || tree.sandbox().namespaces.is_some();
+        let empty = if can_drop_bounding { 4 } else { 3 };
+        assert_eq!(out.matches("0000000000000000").count(), empty, "{out}");
+    }
+
+    #[test]
+    fn no_descriptor_is_inherited_but_the_standard_three() {
+        let tree = Tree::new();
+        let file = fs::File::open("/dev/null").unwrap();
+        // SAFETY: dup gives a new descriptor without CLOEXEC, as a shell's fd 9 is.
+        let leaked = unsafe { libc::dup(file.as_raw_fd()) };
+        assert!(leaked > 2);
+        let out = tree.confined_sh(&format!(
+            "[ -e /proc/$$/fd/{leaked} ] && echo inherited; exec ls /proc/self/fd"
+        ));
+        // SAFETY: closing the descriptor dup gave us.
+        unsafe { libc::close(leaked) };
+        assert!(!out.contains("inherited"), "{out}");
+        // ls's own descriptor of the folder it lists is the 3.
+        assert_eq!(
+            out.split_whitespace().collect::<Vec<_>>(),
+            ["0", "1", "2", "3"],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn namespaces_keep_ipc_and_the_network_to_the_test() {
+        let tree = Tree::new();
+        if tree.sandbox().namespaces.is_none() {
+            eprintln!("skipped namespaces_keep_ipc_and_the_network_to_the_test: no namespaces here");
+            return;
+        }
+        let out = tree.confined_sh(
+            r#"
+            ipcmk -Q > /dev/null && echo made-a-queue
+            [ "$(readlink /proc/self/ns/ipc)" != "$OUTER_IPC" ] && echo own-ipc
+            [ "$(readlink /proc/self/ns/net)" != "$OUTER_NET" ] && echo own-net
+            grep -c . /proc/net/route
+            cat /sys/class/net/lo/operstate 2>/dev/null; grep -q ' lo:' /proc/net/dev && echo has-lo
+            ls /sys/class/net 2>/dev/null | tr '
+' ' '
+            "#,
+        );
+        for yes in ["made-a-queue", "own-ipc", "own-net", "has-lo"] {
+            assert!(out.contains(yes), "{yes} missing: {out}");
+        }
+        // The route table's header only: no route out.
+        assert!(out.lines().any(|l| l.trim() == "1"), "{out}");
+        let queues = Command::new("ipcs").arg("-q").output().unwrap();
+        let key_lines = String::from_utf8_lossy(&queues.stdout)
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .count();
+        eprintln!("queues left outside: {key_lines}");
+    }
+
+    #[test]
+    fn the_seccomp_filter_refuses_with_eperm() {
+        let tree = Tree::new();
+        // unshare(1) calls unshare(2); `true` runs, so clone/fork/exec still work.
+        let out = tree.confined_sh("unshare --ipc true 2>&1; echo unshare=$?; true && echo still-runs");
+        assert!(out.contains("Operation not permitted"), "{out}");
+        assert!(!out.contains("unshare=0"), "{out}");
+        assert!(out.contains("still-runs"), "{out}");
+        let threads = tree.confined_sh("grep -c . /proc/self/status > /dev/null && echo ok");
+        assert!(threads.contains("ok"), "{threads}");
+    }
+
+    #[test]
+    fn a_test_over_its_cpu_time_ends_with_sigxcpu_named_in_its_message() {
+        use std::os::unix::process::ExitStatusExt;
+        let tree = Tree::new();
+        let limits = Limits {
+            cpu_seconds: 1,
+            ..Limits::default()
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("while :; do :; done");
+        tree.sandbox().with_limits(limits).confine(&mut cmd, &tree.scratch);
+        let signal = cmd.status().unwrap().signal();
+        assert_eq!(signal, Some(libc::SIGXCPU));
+        let verdict = rlimits::explain(&limits, Verdict::Crash("crashed".into()), signal, "");
+        assert!(
+            format!("{verdict:?}").contains("used more than 1 s of CPU"),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn processes_are_capped_in_a_user_namespace_of_their_own() {
+        let tree = Tree::new();
+        let sandbox = tree.sandbox();
+        if !sandbox.namespaces.as_ref().is_some_and(Plan::counts_processes_alone) {
+            eprintln!(
+                "skipped processes_are_capped_in_a_user_namespace_of_their_own: no user namespace of its own (root?)"
+            );
+            return;
+        }
+        let limits = Limits {
+            processes: 8,
+            ..Limits::default()
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg("for i in $(seq 20); do sleep 3 & echo started; done");
+        sandbox.with_limits(limits).confine(&mut cmd, &tree.scratch);
+        let out = cmd.output().unwrap();
+        let started = String::from_utf8_lossy(&out.stdout).matches("started").count();
+        // The shell gives up at the first fork the limit refuses.
+        assert!(started < 8, "{started} processes started beside the shell");
+        assert!(started > 0, "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    fn covered_folders_hide_their_sockets_and_nothing_leaks_out() {
+        use std::os::unix::net::UnixListener;
+        let tree = Tree::new();
+        let _agent = UnixListener::bind(tree.other.join("agent.sock")).unwrap();
+        let mut sandbox = tree.sandbox();
+        sandbox.namespaces = match Plan::probe(std::slice::from_ref(&tree.other)) {
+            Some((plan, true)) => Some(plan),
+            _ => {
+                eprintln!("skipped covered_folders_hide_their_sockets_and_nothing_leaks_out: no mount namespace here");
+                return;
+            }
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(r#"[ -S "$OTHER/agent.sock" ] && echo socket-seen; touch "$OTHER/x" 2>/dev/null && echo wrote; echo done"#)
+            .env("OTHER", &tree.other);
+        sandbox.confine(&mut cmd, &tree.scratch);
+        let out = String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned();
+        assert_eq!(out.trim(), "done", "{out}");
+        assert!(
+            tree.other.join("agent.sock").exists(),
+            "the socket is still there outside"
+        );
+        let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(!mounts.contains("munmap-grader-cover"), "a cover leaked out: {mounts}");
+    }
+
+    #[test]
+    fn folders_holding_what_a_test_needs_are_not_covered() {
+        let tree = Tree::new();
+        let cover = namespaces::folders_to_cover(std::slice::from_ref(&tree.work));
+        let work = tree.work.canonicalize().unwrap();
+        assert!(!cover.iter().any(|dir| work.starts_with(dir)), "{cover:?}");
+        let elsewhere = namespaces::folders_to_cover(&[PathBuf::from("/usr/share")]);
+        assert!(
+            elsewhere.contains(&PathBuf::from("/run")) || !Path::new("/run").is_dir(),
+            "{elsewhere:?}"
+        );
+        assert!(
+            !elsewhere.contains(&PathBuf::from("/var/run")),
+            "a symlink is covered through its target"
+        );
+        let plan = Plan::probe(&[PathBuf::from("/run")]);
+        if let Some((plan, _)) = plan {
+            let for_scratch = plan.for_scratch(Path::new("/run/user/scratch"));
+            assert!(
+                format!("{for_scratch:?}").matches("/run").count() == 0,
+                "{for_scratch:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn limits_are_set_before_the_first_instruction() {
+        let tree = Tree::new();
+        let limits = Limits {
+            memory_mib: 700,
+            processes: 33,
+            open_files: 77,
+            file_size_mib: 3,
+            cpu_seconds: 9,
+            ..Limits::default()
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("ulimit -v; ulimit -n; ulimit -f; ulimit -c; ulimit -t; grep 'Max processes' /proc/self/limits");
+        tree.sandbox().with_limits(limits).confine(&mut cmd, &tree.scratch);
+        let out = String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned();
+        let lines: Vec<&str> = out.lines().collect();
+        // ulimit -v is in KiB, -f in 512-byte blocks.
+        assert_eq!(&lines[..5], ["716800", "77", "6144", "0", "9"], "{out}");
+        let own_userns = tree
+            .sandbox()
+            .namespaces
+            .as_ref()
+            .is_some_and(Plan::counts_processes_alone);
+        let processes = lines[5].split_whitespace().nth(2);
+        assert_eq!(processes == Some("33"), own_userns, "{out}");
     }
 
     #[test]
