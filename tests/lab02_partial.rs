@@ -2,7 +2,8 @@
 //!
 //! Every scenario is a 4-page mapping at window pages 1-4 of a 6-page arena; pages 0
 //! and 5 stay PROT_NONE reservation, so the lab code must not touch them. Mapping page
-//! `i` (window page `i + 1`) holds the byte `'A' + i`.
+//! `i` (window page `i + 1`) holds the byte `'A' + i`. When graded, the mapping's length
+//! and the cut's place and length are drawn ([`draw`]); a one-page case stays one page.
 //!
 //! Every function faces a cut of several pages on each backing: the kernel rounds a
 //! length up to a whole page, so a page count passed to munmap as a byte length
@@ -11,6 +12,7 @@
 use std::ptr::NonNull;
 
 use munmap_lab::lab02_partial::{punch_hole, trim_back, trim_front};
+use munmap_lab_harness::draw;
 use munmap_lab_harness::maps::Backing as Shown;
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages};
@@ -18,7 +20,9 @@ use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
 use serial_test::serial;
 
+/// The mapping's length under `cargo test` (its snapshot's), and the lengths a grading draws.
 const MAPPING_PAGES: usize = 4;
+const DRAWN_MAPPING_PAGES: std::ops::RangeInclusive<usize> = 4..=9;
 
 #[derive(Clone, Copy, Debug)]
 enum Backing {
@@ -26,9 +30,11 @@ enum Backing {
     SharedFile,
 }
 
-/// A 4-page mapping filling its slot, and what its pages look like in maps.
+/// A mapping filling its slot (4 pages, or as drawn), and what its pages look like in maps.
 struct Scenario {
     slot: Slot,
+    /// The mapping's length in pages.
+    len: usize,
     _dir: ScratchDir,
     addr: NonNull<u8>,
     perms: &'static str,
@@ -39,23 +45,22 @@ fn content(mapping_page: usize) -> u8 {
     b'A' + mapping_page as u8
 }
 
-fn four_pages(backing: Backing) -> Scenario {
-    let slot = Slot::new(MAPPING_PAGES);
+/// The scenario: a mapping of `len` pages filling its slot.
+fn mapping(backing: Backing, len: usize) -> Scenario {
+    let slot = Slot::new(len);
     let dir = scratch_dir!();
     let (addr, perms) = match backing {
-        Backing::Anonymous => (slot.map_filled(MAPPING_PAGES, content), "rw-p"),
+        Backing::Anonymous => (slot.map_filled(len, content), "rw-p"),
         Backing::SharedFile => {
-            let path = dir.file("lab02.data", MAPPING_PAGES, content);
+            let path = dir.file("lab02.data", len, content);
             let file = ScratchDir::open_rw(&path);
             let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-            (
-                slot.map_file(MAPPING_PAGES, prot, MapFlags::MAP_SHARED, &file, 0),
-                "rw-s",
-            )
+            (slot.map_file(len, prot, MapFlags::MAP_SHARED, &file, 0), "rw-s")
         }
     };
     Scenario {
         slot,
+        len,
         _dir: dir,
         addr,
         perms,
@@ -64,10 +69,10 @@ fn four_pages(backing: Backing) -> Scenario {
 }
 
 impl Scenario {
-    fn describe(&self) -> &'static str {
+    fn describe(&self) -> String {
         match self.backing {
-            Backing::Anonymous => "a 4-page anonymous read-write mapping",
-            Backing::SharedFile => "a 4-page MAP_SHARED mapping of lab02.data",
+            Backing::Anonymous => format!("a {}-page anonymous read-write mapping", self.len),
+            Backing::SharedFile => format!("a {}-page MAP_SHARED mapping of lab02.data", self.len),
         }
     }
 
@@ -97,6 +102,15 @@ impl Scenario {
     }
 }
 
+/// The cut of a case: a one-page cut stays one page (the kernel's rounding makes one
+/// page the easy case); a longer one is drawn from 2 pages up to all but one.
+fn drawn_cut(cut: usize, len: usize) -> usize {
+    match cut {
+        1 => 1,
+        _ => draw::count("cut pages", cut, 2..=len - 1),
+    }
+}
+
 #[rstest]
 #[serial]
 #[case::anonymous_one_page(Backing::Anonymous, 1)]
@@ -105,7 +119,12 @@ impl Scenario {
 #[case::shared_file_two_pages(Backing::SharedFile, 2)]
 fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usize) {
     isolated(|| {
-        let s = four_pages(backing);
+        let s = mapping(
+            backing,
+            draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES),
+        );
+        let cut = drawn_cut(cut, s.len);
+        let len = s.len;
         let mut story = Story::new(format!(
             "{} at {}; trim_front removes its first {cut} page(s): one mapping remains, starting later",
             s.describe(),
@@ -114,21 +133,21 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         story.step("before", &s.slot.view());
 
         let (rest, rest_len) = expect::call(
-            format!("trim_front(addr, 4 pages, {cut})"),
+            format!("trim_front(addr, {len} pages, {cut})"),
             "the first pages unmapped and Ok((address, length)) of the rest returned",
-            || unsafe { trim_front(s.addr, pages(MAPPING_PAGES), cut) },
+            || unsafe { trim_front(s.addr, pages(len), cut) },
         )
         .expect("a front trim should succeed");
 
         let view = s.slot.view();
-        story.step(format!("after trim_front(addr, 4 pages, {cut})"), &view);
+        story.step(format!("after trim_front(addr, {len} pages, {cut})"), &view);
         assert_eq!(
             s.slot.range(rest, rest_len),
-            s.slot.range(s.slot.page(cut), pages(MAPPING_PAGES - cut)),
+            s.slot.range(s.slot.page(cut), pages(len - cut)),
             "trim_front should return the remaining mapping: it starts {cut} page(s) later and is {cut} page(s) shorter"
         );
         expect::unmapped(&view, s.slot.window(0..cut), "a front trim removes the first pages");
-        s.check_kept(&view, cut..MAPPING_PAGES, "a front trim keeps the later pages");
+        s.check_kept(&view, cut..len, "a front trim keeps the later pages");
         s.slot.check_guards(&view);
         story.assert_snapshot();
     });
@@ -142,7 +161,12 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
 #[case::shared_file_two_pages(Backing::SharedFile, 2)]
 fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize) {
     isolated(|| {
-        let s = four_pages(backing);
+        let s = mapping(
+            backing,
+            draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES),
+        );
+        let cut = drawn_cut(cut, s.len);
+        let len = s.len;
         let mut story = Story::new(format!(
             "{} at {}; trim_back removes its last {cut} page(s): one mapping remains, ending earlier",
             s.describe(),
@@ -151,25 +175,21 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         story.step("before", &s.slot.view());
 
         let (rest, rest_len) = expect::call(
-            format!("trim_back(addr, 4 pages, {cut})"),
+            format!("trim_back(addr, {len} pages, {cut})"),
             "the last pages unmapped and Ok((address, length)) of the rest returned",
-            || unsafe { trim_back(s.addr, pages(MAPPING_PAGES), cut) },
+            || unsafe { trim_back(s.addr, pages(len), cut) },
         )
         .expect("a back trim should succeed");
 
         let view = s.slot.view();
-        story.step(format!("after trim_back(addr, 4 pages, {cut})"), &view);
+        story.step(format!("after trim_back(addr, {len} pages, {cut})"), &view);
         assert_eq!(
             s.slot.range(rest, rest_len),
-            s.slot.range(s.addr, pages(MAPPING_PAGES - cut)),
+            s.slot.range(s.addr, pages(len - cut)),
             "trim_back should return the remaining mapping: same start, {cut} page(s) shorter"
         );
-        let kept = MAPPING_PAGES - cut;
-        expect::unmapped(
-            &view,
-            s.slot.window(kept..MAPPING_PAGES),
-            "a back trim removes the last pages",
-        );
+        let kept = len - cut;
+        expect::unmapped(&view, s.slot.window(kept..len), "a back trim removes the last pages");
         s.check_kept(&view, 0..kept, "a back trim keeps the earlier pages");
         s.slot.check_guards(&view);
         story.assert_snapshot();
@@ -183,7 +203,13 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
 #[case::shared_file_two_page_hole(Backing::SharedFile, 1, 2)]
 fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first: usize, #[case] count: usize) {
     isolated(|| {
-        let s = four_pages(backing);
+        let s = mapping(
+            backing,
+            draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES),
+        );
+        let len = s.len;
+        // A page or more stays on either side of the hole.
+        let first = draw::count("first page of the hole", first, 1..=len - count - 1);
         let mut story = Story::new(format!(
             "{} at {}; punch_hole removes {count} page(s) from mapping page {first}: \
              the kernel splits it into two mappings",
@@ -193,26 +219,26 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         story.step("before", &s.slot.view());
 
         let sides = expect::call(
-            format!("punch_hole(addr, 4 pages, {first}, {count})"),
+            format!("punch_hole(addr, {len} pages, {first}, {count})"),
             "the hole's pages unmapped and Ok([lower side, upper side]) returned",
-            || unsafe { punch_hole(s.addr, pages(MAPPING_PAGES), first, count) },
+            || unsafe { punch_hole(s.addr, pages(len), first, count) },
         )
         .expect("punching a hole should succeed");
 
         let view = s.slot.view();
-        story.step(format!("after punch_hole(addr, 4 pages, {first}, {count})"), &view);
+        story.step(format!("after punch_hole(addr, {len} pages, {first}, {count})"), &view);
         let upper = first + count;
         assert_eq!(
             sides.map(|(addr, len)| s.slot.range(addr, len)),
             [
                 s.slot.range(s.addr, pages(first)),
-                s.slot.range(s.slot.page(upper), pages(MAPPING_PAGES - upper))
+                s.slot.range(s.slot.page(upper), pages(len - upper))
             ],
             "punch_hole should return the two mappings on either side of the hole, lower first"
         );
         expect::unmapped(&view, s.slot.window(first..upper), "the hole's pages are removed");
         s.check_kept(&view, 0..first, "pages below the hole stay");
-        s.check_kept(&view, upper..MAPPING_PAGES, "pages above the hole stay");
+        s.check_kept(&view, upper..len, "pages above the hole stay");
         assert_ne!(
             view.run_at(s.slot.all().start).first,
             view.run_at(s.slot.all().end - 1).first,

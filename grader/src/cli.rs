@@ -81,7 +81,7 @@ struct GradeArgs {
     #[arg(long, conflicts_with_all = ["source", "json", "junit", "classroom", "summary"])]
     watch: bool,
     #[command(flatten)]
-    timeout: Timeout,
+    timeout: RunArgs,
 }
 
 /// What is graded: this checkout's labs/ when neither is given.
@@ -113,7 +113,7 @@ struct BatchArgs {
     #[arg(long)]
     anonymous: bool,
     #[command(flatten)]
-    timeout: Timeout,
+    timeout: RunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -154,8 +154,9 @@ struct RubricArgs {
     check: Option<PathBuf>,
 }
 
+/// How the tests run: the time limit and the seed of the drawn scenarios.
 #[derive(Debug, Args)]
-struct Timeout {
+struct RunArgs {
     /// How long one test may run, 0.5 to 600 s [default: 10]
     #[arg(
         long = "timeout",
@@ -165,6 +166,10 @@ struct Timeout {
         value_parser = check_timeout
     )]
     secs: Option<CheckedTimeout>,
+    /// Draw every test's scenario from seed N (default: a fresh seed each run, printed
+    /// with the grade); the same seed draws the same scenarios
+    #[arg(long, value_name = "N", env = "MUNMAP_LAB_SEED", hide_env_values = true)]
+    seed: Option<u64>,
 }
 
 /// The protocol's parser's verdict on a `--timeout` or `MUNMAP_LAB_TEST_TIMEOUT` value,
@@ -177,7 +182,7 @@ fn check_timeout(text: &str) -> Result<CheckedTimeout, std::convert::Infallible>
     Ok(protocol::parse_timeout(text))
 }
 
-impl Timeout {
+impl RunArgs {
     /// The grading options with this timeout: the flag, else the environment, else the
     /// default; a bad value is a usage error saying where it came from.
     fn options(self, from: &TimeoutSource) -> Result<Options, clap::Error> {
@@ -194,6 +199,7 @@ impl Timeout {
         };
         Ok(Options {
             timeout,
+            seed: self.seed.unwrap_or_else(crate::grade::fresh_seed),
             ..Options::default()
         })
     }

@@ -40,6 +40,15 @@ pub struct Options {
     pub hidden: Vec<PathBuf>,
     /// Whether this grade's progress is shown (the reference's, beside a build, is not).
     pub progress: Progress,
+    /// The seed every test draws its scenario from, the reference's and the source's
+    /// alike (see `munmap_lab_harness::draw`): fresh for each run unless `--seed` gave one.
+    pub seed: u64,
+}
+
+/// A seed no one can know before the grading run starts (the kernel's random bytes).
+pub fn fresh_seed() -> u64 {
+    let token = protocol::new_token();
+    u64::from_str_radix(&token[..16], 16).expect("the token is hex")
 }
 
 /// The protocol's default timeout: the command line sets another (`--timeout`, or
@@ -50,6 +59,7 @@ impl Default for Options {
             timeout: protocol::DEFAULT_TIMEOUT,
             hidden: Vec::new(),
             progress: Progress::Shown,
+            seed: fresh_seed(),
         }
     }
 }
@@ -201,6 +211,7 @@ pub fn finish(
         timeout: options.timeout,
         sandbox: &sandbox,
         witness: reference.is_some() || matches!(source, Source::Solutions),
+        seed: options.seed,
         progress: options.progress,
     };
     // Only needed where test processes could write the work folder (no Landlock).
@@ -232,6 +243,7 @@ pub fn finish(
     }
     grade.warnings.extend(warnings);
     grade.not_enforced = not_enforced;
+    grade.seed = bench.witness.then_some(options.seed);
     // Before any form is written: every form shows the same, capped messages.
     crate::report::cap::apply(&mut grade, project.limits.output_mib);
     grade.transcripts = ran.transcripts;

@@ -37,6 +37,10 @@ pub struct Grade {
     /// (an old kernel without Landlock, for instance); empty when it all held.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_enforced: Vec<String>,
+    /// The seed the tests drew their scenarios from (`--seed N` grades them again the
+    /// same way); None where nothing was drawn (no reference to hold a draw to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The window the grader read from the kernel at each checkpoint of every passing
     /// test that stopped at one (`lab::test`): kept to grade others against when this is
     /// the reference solutions' grade, never written out.
@@ -155,6 +159,7 @@ impl Grade {
             not_started: Vec::new(),
             warnings: Vec::new(),
             not_enforced: Vec::new(),
+            seed: None,
             transcripts: BTreeMap::new(),
             libtest_names: BTreeMap::new(),
         }

@@ -76,6 +76,8 @@ fn run_alone(test: &TestContext) -> (Verdict, Vec<String>) {
         .args(protocol::test_args(&test.test))
         .env(protocol::TOKEN_ENV, &token)
         .env_remove(protocol::WITNESS_ENV)
+        // Under `cargo test` every scenario is its default, the one its snapshot shows.
+        .env_remove(protocol::DRAW_ENV)
         // A window that differs from its snapshot fails here as it does under plain
         // `cargo test`, also under `cargo insta test`, which sets INSTA_FORCE_PASS to
         // collect every mismatch for review (it still writes them: INSTA_UPDATE stays).

@@ -15,7 +15,7 @@ use munmap_lab_protocol::{self as protocol, Kind};
 /// The token of this test process, once taken from the environment.
 static TOKEN: OnceLock<String> = OnceLock::new();
 
-/// In a test process started by a judge: takes the token (and the witness window) out
+/// In a test process started by a judge: takes the token (and the witness window and seed) out
 /// of the environment, and remembers the `INSTA_*` settings, before any lab code runs.
 pub(crate) fn take_token() -> Option<&'static String> {
     if let Some(token) = TOKEN.get() {
@@ -24,6 +24,7 @@ pub(crate) fn take_token() -> Option<&'static String> {
     let token = super::secret_env::take(protocol::TOKEN_ENV)?;
     super::insta_env::remember();
     super::witness::take_from_env();
+    super::draw::take_from_env();
     Some(TOKEN.get_or_init(|| token))
 }
 

@@ -12,6 +12,7 @@
 //! - [`scratch`]: files on a disk-backed filesystem for file mappings, removed afterwards.
 //! - [`snapshot`]: one named insta snapshot per test case, with a sentence for the reviewer.
 //! - [`context`]: which test is running (lab and libtest name), read once.
+//! - [`draw`]: sizes and cuts a test draws from the grader's seed (its defaults under `cargo test`).
 //! - [`isolate`]: runs each test body in its own process, so a crash or hang costs only that test.
 //! - [`judged`]: inside that process: the judge's token, [`skip`], [`note`] and the markers.
 //! - `secret_env`, `insta_env`, `witness`: what that process hides, restores and stops for.
@@ -32,6 +33,7 @@ pub mod arena;
 pub mod children;
 pub mod compile_fail;
 pub mod context;
+pub mod draw;
 pub mod expect;
 pub mod fault;
 pub mod fork_rule;

@@ -57,6 +57,12 @@ pub const WITNESS_BASE: usize = 0x3a_0000_0000;
 /// test's window, so the judge never asks the process how big its window is.
 pub const WITNESS_PAGES: usize = 64;
 
+/// Set by the grader (and only the grader) when it draws the scenarios: the seed, in
+/// decimal, from which every test draws its scenario ([`draw_index`]). The reference
+/// solutions run under the same seed, and their run is the expectation; without it each
+/// test takes its defaults, which are what its snapshot shows.
+pub const DRAW_ENV: &str = "MUNMAP_LAB_DRAW";
+
 const MARKER: &str = "@@munmap-lab";
 
 /// What a marker line says.
@@ -157,6 +163,27 @@ pub fn parse_witness(text: &str) -> Option<usize> {
     usize::from_str_radix(hex, 16).ok().filter(|base| *base != 0)
 }
 
+/// The seed in a value of [`DRAW_ENV`]: a decimal `u64`.
+pub fn parse_draw(text: &str) -> Option<u64> {
+    text.trim().parse().ok()
+}
+
+/// Which of `count` choices the test `test` (its graded name, `lab::test`) draws for
+/// `what` under `seed`: the same for the same three, whatever else was drawn before, so
+/// adding a drawn value to one test changes no other draw. `count` must be at least 1.
+pub fn draw_index(seed: u64, test: &str, what: &str, count: usize) -> usize {
+    let key = format!("{test}\u{0}{what}");
+    fastrand::Rng::with_seed(seed ^ fnv1a(key.as_bytes())).usize(..count.max(1))
+}
+
+/// 64-bit FNV-1a: a hash that is the same on every machine and toolchain (std's
+/// `DefaultHasher` promises neither), so `--seed N` draws the same scenarios everywhere.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// The name a test is graded, listed in `rubric.toml` and snapshotted under: libtest's
 /// name with rstest's case number taken out (`trim::case_2_anonymous` is graded as
 /// `trim::anonymous`), so inserting a case renames no other. An unnamed case
@@ -243,6 +270,19 @@ mod tests {
     #[test]
     fn the_witness_base_goes_there_and_back() {
         assert_eq!(parse_witness(&witness_value(WITNESS_BASE)), Some(WITNESS_BASE));
+    }
+
+    #[test]
+    fn a_draw_depends_on_the_seed_the_test_and_what_is_drawn_only() {
+        let draw = |seed, test, what| draw_index(seed, test, what, 1000);
+        assert_eq!(draw(7, "lab::t", "pages"), draw(7, "lab::t", "pages"));
+        // Over a few seeds the three inputs each change the draw somewhere.
+        assert!((0..8).any(|s| draw(s, "lab::t", "pages") != draw(s + 100, "lab::t", "pages")));
+        assert!((0..8).any(|s| draw(s, "lab::t", "pages") != draw(s, "lab::u", "pages")));
+        assert!((0..8).any(|s| draw(s, "lab::t", "pages") != draw(s, "lab::t", "cut")));
+        assert_eq!(draw_index(7, "lab::t", "one", 1), 0);
+        assert_eq!(parse_draw(" 42 "), Some(42));
+        assert_eq!(parse_draw("x"), None);
         assert_eq!(parse_witness("3a00000000"), Some(0x3a_0000_0000));
         for bad in ["", "0", "0x", "zz", "-1"] {
             assert_eq!(parse_witness(bad), None, "{bad}");

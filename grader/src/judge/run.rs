@@ -33,8 +33,12 @@ pub struct Bench<'a> {
     pub scratch: &'a Path,
     pub timeout: Duration,
     pub sandbox: &'a Sandbox,
-    /// Witness every test: place its window and read it at each checkpoint.
+    /// Witness every test: place its window and read it at each checkpoint, and draw
+    /// its scenario from `seed`.
     pub witness: bool,
+    /// The seed of the drawn scenarios (used only where the bench witnesses: a drawn
+    /// scenario is judged against the reference's, never against its snapshot).
+    pub seed: u64,
     /// Where each test's end is told (silent for the reference's grade beside a build).
     pub progress: crate::progress::Progress,
 }
@@ -112,7 +116,8 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         .env("INSTA_WORKSPACE_ROOT", bench.workdir)
         .current_dir(bench.workdir);
     if bench.witness {
-        cmd.env(protocol::WITNESS_ENV, protocol::witness_value(protocol::WITNESS_BASE));
+        cmd.env(protocol::WITNESS_ENV, protocol::witness_value(protocol::WITNESS_BASE))
+            .env(protocol::DRAW_ENV, bench.seed.to_string());
     }
     bench.sandbox.confine(&mut cmd, scratch);
     let ended = if bench.witness {

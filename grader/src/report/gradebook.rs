@@ -211,7 +211,8 @@ impl Roster {
     }
 }
 
-/// `gradebook.csv`: `[identifier columns...,]submission,<lab>...,total,max_score,note`,
+/// `gradebook.csv`: `[identifier columns...,]submission,<lab>...,total,max_score,seed,note`
+/// (`seed`: what the submission's scenarios were drawn from, to grade it again alike),
 /// then the points-possible row (`possible`: each lab's points), then one row per
 /// submission folder; with a roster, a row for each roster entry without a folder. A lab
 /// that did not compile shows its points and a note, a submission that could not be
@@ -224,7 +225,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     let mut header: Vec<String> = guarded(id_columns);
     header.push("submission".into());
     header.extend(lab_ids.iter().cloned());
-    header.extend(["total".into(), "max_score".into(), "note".into()]);
+    header.extend(["total".into(), "max_score".into(), "seed".into(), "note".into()]);
     out.write_record(&header).expect("writing to memory");
 
     let total: u32 = possible.iter().sum();
@@ -234,6 +235,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
     points_row.extend([
         total.to_string(),
         total.to_string(),
+        String::new(),
         "each lab's points on this machine".into(),
     ]);
     out.write_record(&points_row).expect("writing to memory");
@@ -262,6 +264,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
                 }
                 fields.push(grade.score.to_string());
                 fields.push(grade.max_score.to_string());
+                fields.push(grade.seed.map(|seed| seed.to_string()).unwrap_or_default());
                 let broken: Vec<&str> = grade
                     .labs
                     .iter()
@@ -274,7 +277,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
             }
             Err(why) => {
                 fields.extend(lab_ids.iter().map(|_| String::new()));
-                fields.extend([String::new(), String::new()]);
+                fields.extend([String::new(), String::new(), String::new()]);
                 notes.push(format!("not graded: {why}"));
             }
         }
@@ -289,7 +292,7 @@ pub fn render(lab_ids: &[String], possible: &[u32], rows: &[Row], roster: Option
             let mut fields = guarded(&entry.ids);
             fields.push(String::new());
             fields.extend(lab_ids.iter().map(|_| String::new()));
-            fields.extend([String::new(), String::new()]);
+            fields.extend([String::new(), String::new(), String::new()]);
             fields.push(guard(&format!(
                 "no submission: the batch has no folder `{}`",
                 entry.folder
@@ -447,15 +450,15 @@ mod tests {
             None,
         );
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "submission,lab01,lab02,total,max_score,note");
-        assert_eq!(lines[1], "Points Possible,8,9,17,17,each lab's points on this machine");
-        assert_eq!(lines[2], "alice,3,0,3,17,does not compile: lab02");
-        assert_eq!(lines[3], "'=cmd,,,,,\"not graded: `bob` has no labs/ folder, sadly\"");
+        assert_eq!(lines[0], "submission,lab01,lab02,total,max_score,seed,note");
+        assert_eq!(lines[1], "Points Possible,8,9,17,17,,each lab's points on this machine");
+        assert_eq!(lines[2], "alice,3,0,3,17,,does not compile: lab02");
+        assert_eq!(lines[3], "'=cmd,,,,,,\"not graded: `bob` has no labs/ folder, sadly\"");
         assert_eq!(
             lines[4],
-            "Alice,3,0,3,17,\"does not compile: lab02; files: Alice~2.json, Alice~2.txt\""
+            "Alice,3,0,3,17,,\"does not compile: lab02; files: Alice~2.json, Alice~2.txt\""
         );
-        assert_eq!(lines[5], "x\u{FFFD},,,,,not graded: is a symbolic link");
+        assert_eq!(lines[5], "x\u{FFFD},,,,,,not graded: is a symbolic link");
         assert_eq!(lines.len(), 6);
     }
 
@@ -528,7 +531,7 @@ mod tests {
         assert_eq!(firsts[2..], ["Points_Possible", "my_points_possible"], "{csv}");
         assert_eq!(
             cells(&csv)[2],
-            ["Points_Possible", "", "", "", &format!("not graded: {why}")]
+            ["Points_Possible", "", "", "", "", &format!("not graded: {why}")]
         );
     }
 
@@ -585,27 +588,27 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines[0],
-            "Student,ID,SIS User ID,SIS Login ID,Section,submission,lab01,lab02,total,max_score,note"
+            "Student,ID,SIS User ID,SIS Login ID,Section,submission,lab01,lab02,total,max_score,seed,note"
         );
         assert_eq!(
             lines[1],
-            "Points Possible,,,,,,8,9,17,17,each lab's points on this machine"
+            "Points Possible,,,,,,8,9,17,17,,each lab's points on this machine"
         );
         assert_eq!(
             lines[2],
-            "\"Liddell, Alice\",101,S1,alice,Lab A,alice,3,0,3,17,does not compile: lab02"
+            "\"Liddell, Alice\",101,S1,alice,Lab A,alice,3,0,3,17,,does not compile: lab02"
         );
         assert_eq!(
             lines[3],
-            "\"Roe, Bob\",102,S2,bob,Lab B,bob,,,,,not graded: `bob` has no labs/ folder"
+            "\"Roe, Bob\",102,S2,bob,Lab B,bob,,,,,,not graded: `bob` has no labs/ folder"
         );
         assert_eq!(
             lines[4],
-            ",,,,,dave,3,0,3,17,not in the roster; does not compile: lab02"
+            ",,,,,dave,3,0,3,17,,not in the roster; does not compile: lab02"
         );
         assert_eq!(
             lines[5],
-            "\"Doe, Carol\",103,S3,carol,Lab A,,,,,,no submission: the batch has no folder `carol`"
+            "\"Doe, Carol\",103,S3,carol,Lab A,,,,,,,no submission: the batch has no folder `carol`"
         );
         assert_eq!(lines.len(), 6);
 

@@ -50,7 +50,7 @@ pub fn render(grade: &Grade, started: SystemTime) -> String {
             ])
             .write_inner_content(|w| {
                 for lab in &grade.labs {
-                    write_suite(w, lab, &timestamp)?;
+                    write_suite(w, lab, grade.seed, &timestamp)?;
                 }
                 Ok(())
             })?;
@@ -60,7 +60,8 @@ pub fn render(grade: &Grade, started: SystemTime) -> String {
     String::from_utf8(writer.into_inner()).expect("quick-xml writes UTF-8") + "\n"
 }
 
-fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std::io::Result<()> {
+/// One lab's suite; `seed` (the draw's, when there was one) is one of its properties.
+fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, seed: Option<u64>, timestamp: &str) -> std::io::Result<()> {
     let count = |f: &dyn Fn(TestStatus) -> bool| lab.tests.iter().filter(|t| f(t.status)).count().to_string();
     let file = format!("labs/{}.rs", lab.id);
     w.create_element("testsuite")
@@ -79,11 +80,15 @@ fn write_suite(w: &mut Writer<Vec<u8>>, lab: &LabGrade, timestamp: &str) -> std:
         ])
         .write_inner_content(|w| {
             w.create_element("properties").write_inner_content(|w| {
+                let seed = seed.map(|seed| ("seed", seed.to_string()));
                 for (name, value) in [
                     ("title", lab.title.clone()),
                     ("score", lab.score.to_string()),
                     ("max_score", lab.max_score.to_string()),
-                ] {
+                ]
+                .into_iter()
+                .chain(seed)
+                {
                     w.create_element("property")
                         .with_attributes([("name", name), ("value", &xml_chars(&value))])
                         .write_empty()?;

@@ -74,6 +74,14 @@ pub fn render(grade: &Grade) -> String {
         )
         .unwrap();
     }
+    if let Some(seed) = grade.seed {
+        writeln!(
+            out,
+            "Scenarios drawn from seed {seed} (sizes and cuts differ from the snapshots'; `--seed {seed}` \
+             draws them again)"
+        )
+        .unwrap();
+    }
     if !grade.ignored.is_empty() {
         let names: Vec<String> = grade
             .ignored
