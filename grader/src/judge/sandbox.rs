@@ -724,12 +724,21 @@ mod tests {
 ' ' '
             "#,
         );
-        for yes in ["made-a-queue", "own-ipc", "own-net", "has-lo"] {
+        // ipcmk is util-linux's: a system without it (the kernel matrix's busybox guest)
+        // still shows the namespaces, but makes no queue.
+        let has_ipcmk = Command::new("sh")
+            .args(["-c", "command -v ipcmk"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let expected = ["made-a-queue", "own-ipc", "own-net", "has-lo"];
+        for yes in expected.into_iter().filter(|&yes| has_ipcmk || yes != "made-a-queue") {
             assert!(out.contains(yes), "{yes} missing: {out}");
         }
         // The route table's header only: no route out.
         assert!(out.lines().any(|l| l.trim() == "1"), "{out}");
-        let queues = Command::new("ipcs").arg("-q").output().unwrap();
+        let Ok(queues) = Command::new("ipcs").arg("-q").output() else {
+            return;
+        };
         let key_lines = String::from_utf8_lossy(&queues.stdout)
             .lines()
             .filter(|l| l.starts_with("0x"))
