@@ -14,6 +14,9 @@ pub struct Lab {
     pub title: String,
     pub summary: Option<String>,
     pub points: Vec<(String, u32)>,
+    /// Tests whose scenario is the same under every seed (`[NAME.undrawn]`), each with
+    /// why it cannot vary: every other test draws its scenario when graded.
+    pub undrawn: Vec<(String, String)>,
 }
 
 impl Lab {
@@ -62,11 +65,28 @@ pub fn parse(text: &str) -> Result<Vec<Lab>> {
             }
             points.push((test.clone(), n as u32));
         }
+        let mut undrawn = Vec::new();
+        if let Some(entries) = lab.get("undrawn") {
+            let entries = entries
+                .as_table()
+                .with_context(|| format!("[{id}] `undrawn` must be a table ([{id}.undrawn])"))?;
+            for (test, why) in entries {
+                let why = why
+                    .as_str()
+                    .filter(|why| !why.trim().is_empty())
+                    .with_context(|| format!("[{id}.undrawn] \"{test}\" must say why it cannot vary (a string)"))?;
+                if !points.iter().any(|(t, _)| t == test) {
+                    bail!("[{id}.undrawn] \"{test}\" is not a graded test of [{id}.points]");
+                }
+                undrawn.push((test.clone(), why.to_string()));
+            }
+        }
         labs.push(Lab {
             id,
             title,
             summary,
             points,
+            undrawn,
         });
     }
     labs.sort_by(|a, b| a.id.cmp(&b.id));
