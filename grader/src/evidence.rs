@@ -28,6 +28,9 @@ pub struct Ran {
     pub transcript: Transcript,
     /// From start to end of the test's process (None when it could not start).
     pub seconds: Option<f64>,
+    /// What its scenario drew (`mapping pages = 7`), as the test process noted it:
+    /// shown with a failure, never weighed.
+    pub drawn: Vec<String>,
 }
 
 /// What the reference solutions did on this machine, in this grading run.

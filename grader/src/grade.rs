@@ -414,11 +414,17 @@ fn run_labs(
                 .iter()
                 .filter_map(|(test, r)| Some((format!("{}::{test}", lab.id), r.seconds?))),
         );
+        let mut drawn: BTreeMap<String, Vec<String>> = outcomes
+            .iter()
+            .map(|(test, r)| (test.clone(), r.drawn.clone()))
+            .collect();
         let (verdicts, witnessed): (BTreeMap<String, Verdict>, _) =
             witness::judge_lab(&lab.id, outcomes, reference, &mut ran.transcripts);
         let mut lab_grade = score::lab_grade(lab, &verdicts);
         for test in &mut lab_grade.tests {
             test.witnessed = witnessed.contains(&test.name);
+            test.drawn = drawn.remove(&test.name).unwrap_or_default();
+            score::tell_what_was_drawn(test, bench.seed);
         }
         ran.graded.push(lab_grade);
     }

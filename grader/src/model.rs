@@ -91,6 +91,10 @@ pub struct TestGrade {
     /// stopped at a checkpoint), so the verdict does not rest on the test process alone.
     #[serde(default)]
     pub witnessed: bool,
+    /// What the test's scenario drew in this grading (`mapping pages = 7`), as its
+    /// process noted it: empty where nothing was drawn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drawn: Vec<String>,
 }
 
 impl TestGrade {
@@ -110,6 +114,7 @@ impl TestGrade {
             message: message.into(),
             seconds: None,
             witnessed: false,
+            drawn: Vec::new(),
         }
     }
 }

@@ -61,6 +61,7 @@ fn solutions_get_full_marks() {
         problems.push("details: cargo test --features solutions".into());
     }
     problems.extend(witnessed_list_problem(&grade));
+    problems.extend(draw_problems(&grade));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     eprintln!(
         "{}/{}, {} kernel-witnessed, skipped here: {:?}",
@@ -69,6 +70,69 @@ fn solutions_get_full_marks() {
         grade.witnessed(),
         grade.tests_with("skipped")
     );
+}
+
+/// Every graded test draws its scenario when graded (its process noted what it drew), or
+/// rubric.toml's `[lab.undrawn]` says why it cannot; never both.
+fn draw_problems(grade: &json::Grade) -> Vec<String> {
+    let undrawn = json::undrawn();
+    let mut problems = Vec::new();
+    for lab in &grade.labs {
+        for test in lab.tests.iter().filter(|t| t.status == "pass") {
+            let key = format!("{}::{}", lab.id, test.name);
+            match (test.drawn.is_empty(), undrawn.get(&key)) {
+                (true, None) => problems.push(format!(
+                    "{key} drew nothing: draw its scenario (munmap_lab_harness::draw), or say in rubric.toml's \
+                     [{}.undrawn] why it cannot vary",
+                    lab.id
+                )),
+                (false, Some(_)) => problems.push(format!(
+                    "{key} draws {}, but rubric.toml's [{}.undrawn] says it cannot vary: take it out of there",
+                    test.drawn.join(", "),
+                    lab.id
+                )),
+                _ => {}
+            }
+        }
+    }
+    problems
+}
+
+/// Honest code scores the same under every seed: the solutions under two more.
+#[test]
+fn solutions_get_full_marks_under_other_seeds() {
+    let _serial = common::serial();
+    for seed in ["1", "18446744073709551615"] {
+        let dir = common::fresh_dir(&format!("solutions-seed-{}", &seed[..1]));
+        let json_file = dir.join("grade.json");
+        grader::run(
+            &Call::Grade {
+                source: Source::Solutions,
+                json: Some(&json_file),
+                junit: None,
+                classroom: None,
+            },
+            &[("MUNMAP_LAB_SEED", std::ffi::OsStr::new(seed))],
+        )
+        .expect_success();
+        let grade = json::read(&json_file).unwrap_or_else(|e| panic!("seed {seed}: not graded: {e}"));
+        let lost: Vec<String> = grade
+            .labs
+            .iter()
+            .flat_map(|l| {
+                l.tests
+                    .iter()
+                    .filter(|t| t.lost())
+                    .map(move |t| format!("{}::{}: {}", l.id, t.name, t.message))
+            })
+            .collect();
+        assert!(
+            lost.is_empty(),
+            "under seed {seed} the solutions lose:\n{}",
+            lost.join("\n")
+        );
+        assert_eq!(grade.seed, Some(seed.parse().unwrap()), "the grade names its seed");
+    }
 }
 
 #[test]

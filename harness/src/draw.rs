@@ -48,12 +48,16 @@ pub fn count(what: &str, default: usize, choices: RangeInclusive<usize>) -> usiz
 }
 
 /// One of `choices` for `what`: `default` under `cargo test`, any of them when graded.
-pub fn one_of<T: Copy>(what: &str, default: T, choices: &[T]) -> T {
+/// What was drawn is told to the grader (a note), which shows it with a failure: the
+/// student's `cargo test` ran the defaults.
+pub fn one_of<T: Copy + std::fmt::Debug>(what: &str, default: T, choices: &[T]) -> T {
     let Some(seed) = seed() else {
         return default;
     };
     assert!(!choices.is_empty(), "draw {what:?}: no choices");
     let test = TestContext::expect_current("draw");
     let graded = format!("{}::{}", test.lab, protocol::graded_name(&test.test));
-    choices[protocol::draw_index(seed, &graded, what, choices.len())]
+    let value = choices[protocol::draw_index(seed, &graded, what, choices.len())];
+    super::note(format!("{}{what} = {value:?}", protocol::DRAWN_NOTE));
+    value
 }

@@ -63,6 +63,9 @@ pub const WITNESS_PAGES: usize = 64;
 /// test takes its defaults, which are what its snapshot shows.
 pub const DRAW_ENV: &str = "MUNMAP_LAB_DRAW";
 
+/// How a test process's note of a drawn value starts (`drawn mapping pages = 7`).
+pub const DRAWN_NOTE: &str = "drawn ";
+
 const MARKER: &str = "@@munmap-lab";
 
 /// What a marker line says.

@@ -95,6 +95,7 @@ mod tests {
             title: "A".into(),
             summary: None,
             points: Vec::new(),
+            undrawn: Vec::new(),
         }];
         let lib = lib_rs(&labs, Lib::Handout);
         assert!(!lib.contains("solutions"), "{lib}");

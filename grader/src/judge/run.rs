@@ -107,6 +107,7 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
             verdict,
             transcript,
             seconds: None,
+            drawn: Vec::new(),
         };
     }
     let mut cmd = bench.sandbox.command(exe, scratch);
@@ -127,9 +128,14 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP)
     };
     let seconds = ended.as_ref().ok().map(|e| e.elapsed.as_secs_f64());
+    let mut drawn = Vec::new();
     let verdict = match ended {
         Ok(ended) => {
             let output = String::from_utf8_lossy(&ended.output);
+            drawn = protocol::markers(&output, protocol::Kind::Note, &token)
+                .filter_map(|note| note.strip_prefix(protocol::DRAWN_NOTE))
+                .map(String::from)
+                .collect();
             let verdict = protocol::judge(lab, test, ended.status, &output, &token, bench.timeout);
             bench.sandbox.explain(verdict, ended.status, &output)
         }
@@ -144,6 +150,7 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         verdict,
         transcript,
         seconds,
+        drawn,
     }
 }
 

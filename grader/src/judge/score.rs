@@ -91,6 +91,20 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
     overruled
 }
 
+/// A test that lost its points under a drawn scenario says what was drawn: the
+/// student's `cargo test` ran the defaults (the snapshots'), and may have passed.
+pub fn tell_what_was_drawn(test: &mut TestGrade, seed: u64) {
+    if test.drawn.is_empty() || matches!(test.status, TestStatus::Pass | TestStatus::Skipped) {
+        return;
+    }
+    test.message.push_str(&format!(
+        "\n\nThis grading drew the scenario from seed {seed}: {}. `cargo test` runs the defaults \
+         (what the snapshots show), so code that works only for those passes there and fails here; \
+         `cargo grade --seed {seed}` in the instructors' repository draws the same again.",
+        test.drawn.join(", ")
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +123,7 @@ mod tests {
                 ("e".into(), 5),
                 ("f".into(), 6),
             ],
+            undrawn: Vec::new(),
         }
     }
 

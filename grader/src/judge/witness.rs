@@ -192,6 +192,7 @@ mod tests {
             verdict,
             transcript: transcript(windows),
             seconds: None,
+            drawn: Vec::new(),
         };
         // The reference: `a` stopped twice, `b` never.
         let mut reference_transcripts = BTreeMap::new();

@@ -293,6 +293,7 @@ mod tests {
                 title: "Spanning".into(),
                 summary: None,
                 points: (0..10).map(|i| (format!("t{i}"), 1)).collect(),
+                undrawn: Vec::new(),
             },
             &format!("error[E0425]: cannot find value\n{}", "  | code\n".repeat(300_000)),
         );

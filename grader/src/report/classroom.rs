@@ -352,6 +352,7 @@ mod tests {
             title: String::new(),
             summary: None,
             points: vec![("a".into(), 2), ("b".into(), 1)],
+            undrawn: Vec::new(),
         };
         let broken = crate::judge::score::build_error_grade(&rubric, "labs/lab03_spanning.rs:4:5: error[E0425]: x");
         let (_, result) = &runners(&Grade::new(vec![broken]))[0];

@@ -243,6 +243,7 @@ mod tests {
             message: message.into(),
             seconds,
             witnessed: false,
+            drawn: Vec::new(),
         }
     }
 
@@ -274,6 +275,7 @@ mod tests {
                 title: "Spanning".into(),
                 summary: None,
                 points: vec![("a".into(), 2), ("b".into(), 1)],
+                undrawn: Vec::new(),
             },
             "error[E0425]: cannot find value `x` in this scope\n --> labs/lab03_spanning.rs:12:5",
         );

@@ -88,6 +88,7 @@ mod tests {
                 message: "hung".into(),
                 seconds: Some(10.5),
                 witnessed: false,
+                drawn: Vec::new(),
             }],
         };
         let grade = Grade::new(vec![lab]);

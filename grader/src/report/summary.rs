@@ -159,6 +159,7 @@ mod tests {
             title: "Spanning".into(),
             summary: None,
             points: vec![("a".into(), 2)],
+            undrawn: Vec::new(),
         };
         let broken = crate::judge::score::build_error_grade(&rubric, "labs/lab03_spanning.rs:4:5: error[E0425]: x");
         let md = render(&Grade::new(vec![broken]));

@@ -202,6 +202,7 @@ mod tests {
             message: message.into(),
             seconds: None,
             witnessed: false,
+            drawn: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! (GRADING.md's documented shape): what the suites read, and what they write for the
 //! grader to render (the `fixture-hooks` feature's given grade).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,9 @@ pub struct Grade {
     pub warnings: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_enforced: Vec<String>,
+    /// The seed the scenarios were drawn from (None: nothing drawn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,6 +50,9 @@ pub struct Test {
     pub seconds: Option<f64>,
     #[serde(default)]
     pub witnessed: bool,
+    /// What its scenario drew (`mapping pages = 7`); empty where nothing was drawn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drawn: Vec<String>,
 }
 
 impl Test {
@@ -65,6 +72,7 @@ impl Test {
             message: message.into(),
             seconds: Some(0.5),
             witnessed: false,
+            drawn: Vec::new(),
         }
     }
 
@@ -159,4 +167,20 @@ pub fn rubric() -> Vec<(String, Vec<(String, u32)>)> {
         .collect();
     labs.sort();
     labs
+}
+
+/// rubric.toml's tests that cannot draw their scenario (`[lab.undrawn]`), as
+/// `lab::test`, each with why.
+pub fn undrawn() -> BTreeMap<String, String> {
+    let path = super::root().join("rubric.toml");
+    let table: toml::Table = super::read(&path)
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut undrawn = BTreeMap::new();
+    for (id, lab) in table.iter().filter(|(id, _)| id.as_str() != "limits") {
+        for (test, why) in lab.get("undrawn").and_then(|u| u.as_table()).into_iter().flatten() {
+            undrawn.insert(format!("{id}::{test}"), why.as_str().unwrap_or_default().to_string());
+        }
+    }
+    undrawn
 }
