@@ -14,6 +14,7 @@
 //! of the process: its transcript goes with the verdict.
 
 use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use munmap_lab_protocol::{self as protocol, Verdict};
 
 use crate::children;
 use crate::evidence::{Ran, Transcript};
+use crate::judge::calls;
 use crate::judge::sandbox::Sandbox;
 use crate::judge::witness;
 use crate::project;
@@ -120,13 +122,34 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         cmd.env(protocol::WITNESS_ENV, protocol::witness_value(protocol::WITNESS_BASE))
             .env(protocol::DRAW_ENV, bench.seed.to_string());
     }
-    bench.sandbox.confine(&mut cmd, scratch);
+    // Where the bench witnesses, the unmaps of the test's processes are recorded too.
+    let recorder = bench.witness.then(calls::Recorder::start).transpose();
+    let (mut recorder, socket) = match recorder {
+        Ok(Some((recorder, socket))) => (Some(recorder), Some(socket)),
+        Ok(None) => (None, None),
+        Err(e) => {
+            let verdict = Verdict::Fail(format!("{lab}::{test} was not run: cannot record its calls: {e}"));
+            return Ran {
+                verdict,
+                transcript,
+                seconds: None,
+                drawn: Vec::new(),
+            };
+        }
+    };
+    bench
+        .sandbox
+        .confine_recorded(&mut cmd, scratch, socket.as_ref().map(AsRawFd::as_raw_fd));
     let ended = if bench.witness {
-        let mut on_stop = |pid| witness::checkpoint(&mut transcript, pid);
+        let mut on_stop = |pid| {
+            let asked = recorder.as_mut().and_then(|r| r.take_segment(pid));
+            witness::checkpoint(&mut transcript, pid, asked);
+        };
         protocol::bounded::run_observed(cmd, bench.timeout, protocol::OUTPUT_CAP, &mut on_stop)
     } else {
         protocol::bounded::run(cmd, bench.timeout, protocol::OUTPUT_CAP)
     };
+    drop(socket);
     let seconds = ended.as_ref().ok().map(|e| e.elapsed.as_secs_f64());
     let mut drawn = Vec::new();
     let verdict = match ended {
@@ -145,6 +168,9 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         )),
     };
     children::kill_orphans();
+    if let Some(recorder) = recorder {
+        recorder.finish();
+    }
     let _ = std::fs::remove_dir_all(scratch);
     Ran {
         verdict,

@@ -35,6 +35,7 @@ use std::process::Command;
 use munmap_lab_protocol::Verdict;
 
 use self::namespaces::Plan;
+use crate::judge::calls;
 use crate::project::limits::Limits;
 
 use landlock::{
@@ -92,6 +93,9 @@ pub struct Sandbox {
     limits: Limits,
     /// The seccomp programs each test process installs last (empty: none could be made).
     seccomp: Vec<seccompiler::BpfProgram>,
+    /// The filter that hands the grader a test's unmaps (None: this kernel cannot, see
+    /// [`crate::judge::calls`]).
+    calls: Option<seccompiler::BpfProgram>,
     not_enforced: Vec<String>,
 }
 
@@ -157,6 +161,16 @@ impl Sandbox {
             ));
             Vec::new()
         });
+        let calls = match calls::program().and_then(|program| calls_work(&program).map(|()| program)) {
+            Ok(program) => Some(program),
+            Err(why) => {
+                not_enforced.push(format!(
+                    "The grader cannot watch the unmaps of a test here ({why}): a test whose window does not \
+                     change (an unmapped range, an errno) rests on its window and its process alone."
+                ));
+                None
+            }
+        };
         Ok(Sandbox {
             beside,
             readable: readable.to_vec(),
@@ -164,6 +178,7 @@ impl Sandbox {
             namespaces,
             limits: Limits::default(),
             seccomp,
+            calls,
             not_enforced,
         })
     }
@@ -209,7 +224,15 @@ impl Sandbox {
     /// The ruleset is built here, before the fork; the pre_exec only calls prctl and
     /// landlock_restrict_self. If it cannot be built (say `scratch` is missing), the reason is
     /// printed and the spawn fails with its errno: a test never runs unconfined by accident.
+    #[cfg(test)]
     pub fn confine(&self, cmd: &mut Command, scratch: &Path) {
+        self.confine_recorded(cmd, scratch, None);
+    }
+
+    /// [`confine`](Self::confine), and with `record` (the socket of a
+    /// [`calls::Recorder`]) the test's unmaps are handed to the grader: its pre_exec
+    /// installs the watching filter last and sends the listener over `record`.
+    pub fn confine_recorded(&self, cmd: &mut Command, scratch: &Path, record: Option<std::os::fd::RawFd>) {
         let prepared = self.ruleset(scratch).map_err(|e| {
             eprintln!("sandbox: cannot confine a test process (scratch {scratch:?}): {e}");
             e.raw_os_error().unwrap_or(libc::EPERM)
@@ -218,6 +241,7 @@ impl Sandbox {
         let alone = namespaces.as_ref().is_some_and(Plan::counts_processes_alone);
         let rlimits = rlimits::rlimits(&self.limits, alone);
         let seccomp = self.seccomp.clone();
+        let watch = record.and_then(|fd| Some((self.calls.clone()?, fd)));
         let pre_exec = move || -> io::Result<()> {
             let ruleset = prepared
                 .as_ref()
@@ -241,7 +265,13 @@ impl Sandbox {
                     return Err(io::Error::last_os_error());
                 }
             }
-            seccomp::install(&seccomp)
+            seccomp::install(&seccomp)?;
+            if let Some((program, fd)) = &watch {
+                // SAFETY: async-signal-safe (see calls::install_and_send); `fd` is the
+                // recorder's socket, open until the spawn returned.
+                unsafe { calls::install_and_send(program, *fd)? };
+            }
+            Ok(())
         };
         // SAFETY: the closure allocates nothing and makes only async-signal-safe calls.
         unsafe { cmd.pre_exec(pre_exec) };
@@ -287,6 +317,35 @@ impl Sandbox {
             .add_rule(PathBeneath::new(path_fd(Path::new("/dev/null"))?, AccessFs::WriteFile))
             .map_err(io::Error::other)?;
         Ok(ruleset.into())
+    }
+}
+
+/// Whether a process here can install the watching filter and hand its listener over
+/// (Linux 5.5+ for the listener's CONTINUE; a container may refuse seccomp), tried on
+/// a short-lived child (`true`).
+fn calls_work(program: &seccompiler::BpfProgram) -> Result<(), String> {
+    let (recorder, socket) = calls::Recorder::start().map_err(|e| e.to_string())?;
+    let mut probe = Command::new("true");
+    let (program, fd) = (program.clone(), socket.as_raw_fd());
+    // SAFETY: prctl, seccomp and sendmsg only, on memory prepared before the fork.
+    unsafe {
+        probe.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            calls::install_and_send(&program, fd)
+        });
+    }
+    let status = probe
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    drop(socket);
+    recorder.finish();
+    match status {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!("a test of it ended with {status}")),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -24,9 +24,11 @@ use crate::evidence::{Ran, Reference, Transcript};
 /// the grader nothing more (its transcript then differs from any reference).
 pub const MAX_CHECKPOINTS: usize = 64;
 
-/// Reads the witnessed window of the stopped process `pid` and adds it to `transcript`.
-pub fn checkpoint(transcript: &mut Transcript, pid: u32) {
-    let window = match transcript.checkpoints.len() {
+/// Reads the witnessed window of the stopped process `pid` and adds it to `transcript`,
+/// with `asked`: the unmaps its processes asked for since the last checkpoint, as
+/// [`crate::judge::calls`] recorded them (None: none).
+pub fn checkpoint(transcript: &mut Transcript, pid: u32, asked: Option<String>) {
+    let mut window = match transcript.checkpoints.len() {
         n if n > MAX_CHECKPOINTS => return,
         MAX_CHECKPOINTS => format!("(more than {MAX_CHECKPOINTS} checkpoints: the rest were not read)\n"),
         _ => match MapsView::of_process(pid, protocol::WITNESS_BASE as u64, protocol::WITNESS_PAGES) {
@@ -34,6 +36,9 @@ pub fn checkpoint(transcript: &mut Transcript, pid: u32) {
             Err(e) => format!("(the window could not be read: {e})\n"),
         },
     };
+    if let Some(asked) = asked {
+        window.push_str(&asked);
+    }
     transcript.checkpoints.push(window);
 }
 
@@ -58,10 +63,12 @@ pub fn verdict(lab: &str, test: &str, verdict: Verdict, seen: &Transcript, expec
         None => format!("  (none: {who} stopped at {} in all)\n", count(stopped)),
     };
     Verdict::Fail(format!(
-        "{lab}::{test} failed: the test process reported a pass, but the window the grader read from the kernel \
-         at checkpoint {} differs from the reference solution's.\n\
+        "{lab}::{test} failed: the test process reported a pass, but what the grader saw at checkpoint {} \
+         differs from the reference solution's.\n\
          At each step of its story the test stops, and the grader reads the window from /proc/PID/smaps itself \
-         ({} pages from the window's page 0; the page after the window is the reservation's guard page).\n\n\
+         ({} pages from the window's page 0; the page after the window is the reservation's guard page), \
+         with the unmaps the test's processes asked the kernel for since the step before (`asked ...`: \
+         what munmap and mremap were called with, however they were called).\n\n\
          checkpoint {}, the reference solution:\n{}\
          checkpoint {}, this submission:\n{}",
         n + 1,
