@@ -6,6 +6,12 @@
 //! program that reports its own maps. Every wait on a child has a deadline of its own
 //! (3 s): a child that never execs or never exits is killed and fails only its test,
 //! saying what never happened.
+//!
+//! When graded, each test draws its scenario ([`draw`]): where the fixed window lies
+//! (264-271 GiB), how long the mappings are and which of their pages are locked, how an
+//! exec fails, how many arguments it gets, how often a wait is interrupted and which
+//! signal ends the child. Under `cargo test` each is its default, its snapshot's. The
+//! probe program that a child execs has no seed: what it needs is on its command line.
 
 use std::ffi::{CStr, CString};
 use std::os::unix::thread::JoinHandleExt;
@@ -19,7 +25,9 @@ use munmap_lab_harness::children::{
     CHILD_DEADLINE, asleep_in_wait, exited_unreaped, maps_of, poll_until, process_exists, reap_within, view_from_smaps,
     within,
 };
+use munmap_lab_harness::draw;
 use munmap_lab_harness::fork_rule::ChildAllocations;
+use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::memlock::lock_or_skip;
 use munmap_lab_harness::probe_program::{HOLD, SMAPS};
 use munmap_lab_harness::scratch_dir;
@@ -39,9 +47,21 @@ static ALLOCATOR: ChildAllocations = ChildAllocations::new();
 /// and stacks, and inside even a 39-bit (512 GiB) user address space. Both the test and
 /// the fresh program image look at the same window there.
 const FIXED: usize = 0x42_0000_0000;
+/// The mapping's length under `cargo test` (its snapshot's), and the lengths a grading draws.
 const MAPPING_PAGES: usize = 4;
-/// The window at [`FIXED`]: the mapping's slot and a guard page on either side.
-const WINDOW: usize = MAPPING_PAGES + 2;
+const DRAWN_MAPPING_PAGES: std::ops::RangeInclusive<usize> = 1..=12;
+
+/// The fixed window's address: [`FIXED`], or when graded any GiB from 264 to 271 (all
+/// below 512 GiB and apart from the grader's witnessed window at 232 GiB).
+fn fixed_address() -> usize {
+    let choices: Vec<usize> = (0..8).map(|gib| FIXED + gib * (1 << 30)).collect();
+    draw::one_of("fixed window", FIXED, &choices)
+}
+
+/// The mapping's length for this test: 4 pages, or as drawn.
+fn drawn_mapping_pages() -> usize {
+    draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES)
+}
 
 fn cstring(text: &str) -> CString {
     CString::new(text).expect("no NUL bytes in a path")
@@ -94,22 +114,77 @@ fn probe_reported(ready: &std::path::Path, pid: Pid) -> bool {
     .unwrap_or(false)
 }
 
-fn fixed_slot_or_skip() -> Slot {
-    Slot::at(FIXED, MAPPING_PAGES).unwrap_or_else(|e| {
+fn fixed_slot_or_skip(address: usize, pages: usize) -> Slot {
+    Slot::at(address, pages).unwrap_or_else(|e| {
         skip(format!(
-            "cannot reserve the fixed window at {FIXED:#x} here ({e}): the address space is too small or in use"
+            "cannot reserve the fixed window at {address:#x} here ({e}): the address space is too small or in use"
         ))
     })
+}
+
+/// How the exec of a child that cannot exec fails (each time execv returns, and the
+/// child must `_exit(127)`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Unrunnable {
+    /// No such file (ENOENT).
+    Missing,
+    /// A file without execute permission (EACCES).
+    NotExecutable,
+    /// A directory (EACCES).
+    Directory,
+    /// An executable file that is no program: no ELF header, no `#!` (ENOEXEC).
+    NotAProgram,
+}
+
+/// The program whose exec fails, as drawn (a missing one by default), made in `dir`.
+fn unrunnable(dir: &std::path::Path) -> CString {
+    use std::os::unix::fs::PermissionsExt;
+    let how = draw::one_of(
+        "how the exec fails",
+        Unrunnable::Missing,
+        &[
+            Unrunnable::Missing,
+            Unrunnable::NotExecutable,
+            Unrunnable::Directory,
+            Unrunnable::NotAProgram,
+        ],
+    );
+    let file = |name: &str, mode: u32| {
+        let path = dir.join(name);
+        std::fs::write(&path, "not a program: no ELF header and no #! line\n")
+            .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("setting the mode of {}: {e}", path.display()));
+        path
+    };
+    let path = match how {
+        Unrunnable::Missing => return cstring("/nonexistent/munmap-lab/no-such-program"),
+        Unrunnable::NotExecutable => file("not-executable", 0o644),
+        Unrunnable::Directory => dir.to_path_buf(),
+        Unrunnable::NotAProgram => file("not-a-program", 0o755),
+    };
+    cstring(path.to_str().expect("UTF-8 path"))
+}
+
+/// argv for the program whose exec fails: the program, then as many arguments as drawn (none by default).
+fn unrunnable_argv(program: &CString) -> Vec<CString> {
+    let extra = draw::count("arguments after argv[0]", 0, 0..=5);
+    let mut argv = vec![program.clone()];
+    argv.extend((1..=extra).map(|n| cstring(&format!("argument {n}"))));
+    argv
 }
 
 #[rstest]
 #[serial]
 fn exec_leaves_nothing_of_the_old_mappings() {
     isolated(|| {
-        let slot = fixed_slot_or_skip();
-        slot.map_filled(MAPPING_PAGES, |_| b'E');
+        let fixed = fixed_address();
+        let len = drawn_mapping_pages();
+        let window = len + 2;
+        let slot = fixed_slot_or_skip(fixed, len);
+        slot.map_filled(len, |_| b'E');
         let mut story = Story::new(format!(
-            "this process maps 4 pages at a fixed address ({}); its child, a copy with the same \
+            "this process maps {len} pages at a fixed address ({}); its child, a copy with the same \
              mappings, execs a probe program, whose fresh image has nothing in that window",
             slot.shown()
         ));
@@ -136,11 +211,11 @@ fn exec_leaves_nothing_of_the_old_mappings() {
                  In the child, call execv(program, argv) and nothing else."
             )
         });
-        let after = view_from_smaps(&report, FIXED as u64, WINDOW);
+        let after = view_from_smaps(&report, fixed as u64, window);
         story.step("the child after execve (the new image's own /proc/self/smaps)", &after);
         expect::unmapped(
             &after,
-            0..WINDOW,
+            0..window,
             "execve replaces the whole address space: no mapping of the old image survives",
         );
         let view = slot.view();
@@ -159,16 +234,20 @@ fn exec_leaves_nothing_of_the_old_mappings() {
 #[serial]
 fn a_child_that_cannot_exec_exits_127() {
     isolated(|| {
-        let missing = cstring("/nonexistent/munmap-lab/no-such-program");
+        let dir = scratch_dir!();
+        let unrunnable = unrunnable(dir.path());
+        let argv = unrunnable_argv(&unrunnable);
         let parent = std::process::id();
-        let pid = spawn(&missing, &[missing.as_c_str()]).expect("spawn should fork even if the exec will fail");
+        let pid = spawn(&unrunnable, &refs(&argv)).expect("spawn should fork even if the exec will fail");
         only_in_the_parent(parent, "spawn");
         let status = wait_for(pid, "the child whose execv failed exited, and wait_exit returned");
         assert_eq!(
             status,
             WaitStatus::Exited(pid, 127),
-            "when execv fails in the child, the child must end at once with _exit(127); it must never \
-             return into the parent's code ({RETURNED_IN_CHILD} means it did)"
+            "when execv fails in the child (here execv({unrunnable:?}) with {} argument(s) after argv[0]), the \
+             child must end at once with _exit(127); it must never return into the parent's code \
+             ({RETURNED_IN_CHILD} means it did)",
+            argv.len() - 1
         );
     });
 }
@@ -179,8 +258,14 @@ fn a_child_mappings_end_when_it_exits() {
     isolated(|| {
         let dir = scratch_dir!();
         let ready = dir.path().join("ready");
-        let first = format!("{:#x}", FIXED + pages(Slot::START));
-        let count = MAPPING_PAGES.to_string();
+        let fixed = fixed_address();
+        let len = drawn_mapping_pages();
+        // Where in the window the probe maps: window page 1, or as drawn; one unmapped page follows.
+        let first_page = draw::count("first window page", Slot::START, 1..=4);
+        let window = first_page + len + 1;
+        let mapped = first_page..first_page + len;
+        let first = format!("{:#x}", fixed + pages(first_page));
+        let count = len.to_string();
         let (program, argv) = probe(&[HOLD, &first, &count, ready.to_str().expect("UTF-8 path")]);
         let parent = std::process::id();
         let pid = spawn(&program, &refs(&argv)).expect("spawn should fork a child");
@@ -198,15 +283,17 @@ fn a_child_mappings_end_when_it_exits() {
             let _ = kill(pid, Signal::SIGKILL);
             skip(format!("the probe could not map its pages at {first} here: {said}"));
         }
-        let mut story = Story::new(
-            "a child execs a probe that maps 4 pages at window pages 1-4 of a fixed window, then exits: \
+        let mut story = Story::new(format!(
+            "a child execs a probe that maps {len} pages at {} of a fixed window, then exits: \
              its /proc/PID/smaps shows them while it lives, nothing once it has exited, and /proc/PID \
              goes when its parent waits for it",
-        );
-        let alive = maps_of(pid, FIXED as u64, WINDOW).expect("the child is alive, so /proc/PID exists");
+            window_pages(mapped.clone())
+        ));
+        let alive = maps_of(pid, fixed as u64, window).expect("the child is alive, so /proc/PID exists");
         story.step("the child while it lives (read from its /proc/PID/smaps)", &alive);
-        let slot_pages = Slot::START..Slot::START + MAPPING_PAGES;
-        expect::mapped(&alive, slot_pages, "rw-p", "the probe mapped these pages");
+        expect::mapped(&alive, mapped.clone(), "rw-p", "the probe mapped these pages");
+        expect::unmapped(&alive, 0..first_page, "the probe mapped nothing below its pages");
+        expect::unmapped(&alive, mapped.end..window, "the probe mapped nothing above its pages");
 
         std::fs::remove_file(&ready).expect("releasing the probe");
         assert!(
@@ -214,12 +301,12 @@ fn a_child_mappings_end_when_it_exits() {
             "the probe did not exit within {:.0} s of being released",
             CHILD_DEADLINE.as_secs_f64()
         );
-        let zombie = maps_of(pid, FIXED as u64, WINDOW).expect("an exited child stays in /proc until waited for");
+        let zombie = maps_of(pid, fixed as u64, window).expect("an exited child stays in /proc until waited for");
         story.step(
             "the child after it exited, before its parent waited (a zombie)",
             &zombie,
         );
-        expect::unmapped(&zombie, 0..WINDOW, "a process's mappings go when it exits");
+        expect::unmapped(&zombie, 0..window, "a process's mappings go when it exits");
 
         let status = wait_for(pid, "wait_exit returned for a child that had already exited");
         assert_eq!(status, WaitStatus::Exited(pid, 0), "the probe exits 0 when released");
@@ -236,13 +323,28 @@ fn a_child_mappings_end_when_it_exits() {
 #[serial]
 fn a_lock_does_not_survive_fork() {
     isolated(|| {
-        let slot = Slot::new(MAPPING_PAGES);
-        let addr: NonNull<u8> = slot.map_filled(MAPPING_PAGES, |_| b'F');
-        unsafe { lock_or_skip(addr, pages(MAPPING_PAGES)) };
+        let len = drawn_mapping_pages();
+        // The locked pages: the whole mapping by default; when drawn, up to 8 pages anywhere in
+        // it (32 KiB with 4 KiB pages: under the 64 KiB memory-lock limit many machines give a
+        // normal user).
+        let locked_len = draw::count("locked pages", len.min(8), 1..=len.min(8));
+        let locked_first = draw::count("first locked page", 0, 0..=len - locked_len);
+        let slot = Slot::new(len);
+        let addr: NonNull<u8> = slot.map_filled(len, |_| b'F');
+        unsafe { lock_or_skip(addr.add(pages(locked_first)), pages(locked_len)) };
+        let locked = slot.window(locked_first..locked_first + locked_len);
+        let what_is_locked = if locked == slot.all() {
+            format!("a {len}-page mapping at {}", slot.shown())
+        } else {
+            format!(
+                "{} of a {len}-page mapping at {}",
+                window_pages(locked.clone()),
+                slot.shown()
+            )
+        };
         let mut story = Story::new(format!(
-            "this process locks a 4-page mapping at {} and forks a paused child: the child has \
-             the same mapping, unlocked; the parent's lock stays",
-            slot.shown()
+            "this process locks {what_is_locked} and forks a paused child: the child has \
+             the same mapping, unlocked; the parent's lock stays"
         ));
 
         let parent = std::process::id();
@@ -284,7 +386,7 @@ fn a_lock_does_not_survive_fork() {
         );
         assert_eq!(
             in_parent.locked_pages(),
-            slot.all().collect::<Vec<_>>(),
+            locked.collect::<Vec<_>>(),
             "the parent's lock is its own and stays after fork.\n{in_parent}"
         );
 
@@ -318,9 +420,16 @@ fn a_forked_child_allocates_nothing(#[case] forking: Forking) {
     isolated(|| {
         let dir = scratch_dir!();
         let out = dir.path().join("after-exec.smaps");
+        // Only the exec that fails draws (how it fails, how many arguments): spawning the
+        // probe has its one command line, and fork_paused takes nothing.
         let (program, argv) = match forking {
             Forking::Spawn => probe(&[SMAPS, out.to_str().expect("UTF-8 path")]),
-            _ => {
+            Forking::SpawnWhoseExecFails => {
+                let unrunnable = unrunnable(dir.path());
+                let argv = unrunnable_argv(&unrunnable);
+                (unrunnable, argv)
+            }
+            Forking::ForkPaused => {
                 let missing = cstring("/nonexistent/munmap-lab/no-such-program");
                 (missing.clone(), vec![missing])
             }
@@ -386,6 +495,30 @@ fn comes_true(mut done: impl FnMut() -> bool) -> bool {
 #[serial]
 fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
     isolated(|| {
+        // How many times the wait is interrupted (once by default), and the signal that
+        // then ends the child (SIGTERM by default).
+        let interrupts = draw::count("interrupts", 1, 1..=3);
+        let ending = draw::one_of(
+            "signal that ends the child",
+            Signal::SIGTERM,
+            &[
+                Signal::SIGTERM,
+                Signal::SIGKILL,
+                Signal::SIGINT,
+                Signal::SIGHUP,
+                Signal::SIGUSR2,
+                Signal::SIGALRM,
+            ],
+        );
+        if ending != Signal::SIGKILL {
+            // The paused child inherits this process's disposition and mask: make sure the
+            // signal kills it whatever this process inherited (an ignored SIGINT, say).
+            let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+            unsafe { sigaction(ending, &default) }.expect("restoring the ending signal's default action");
+            let mut unblock = SigSet::empty();
+            unblock.add(ending);
+            unblock.thread_unblock().expect("unblocking the ending signal");
+        }
         // A handler installed without SA_RESTART: a waitpid it interrupts fails with EINTR
         // instead of being restarted by the kernel.
         let action = SigAction::new(SigHandler::Handler(count_interrupt), SaFlags::empty(), SigSet::empty());
@@ -407,40 +540,56 @@ fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
             let _ = reap_within(pid, CHILD_DEADLINE);
             panic!("{what}")
         };
+        let eintr = |after: String| -> String {
+            format!(
+                "wait_exit({pid}) returned Err(EINTR) {after}: a signal (SIGUSR1, its handler installed without \
+                 SA_RESTART) interrupted waitpid while the child was still running. EINTR is no answer about the \
+                 child: retry the wait (every time) until the child has exited or been killed"
+            )
+        };
 
-        // The child pauses until it is killed, so wait_exit can only be waiting: signal it
-        // once the kernel shows it asleep in wait4/waitid (a wait that polls never shows
-        // that; it gets the signal after the deadline, wherever it is).
-        let mut returned_early = None;
-        let asleep = comes_true(|| match result.try_recv() {
-            Err(mpsc::TryRecvError::Empty) => asleep_in_wait(tid),
-            ended => {
-                returned_early = Some(ended);
-                true
+        for interrupt in 1..=interrupts {
+            // The child pauses until it is killed, so wait_exit can only be waiting: signal it
+            // once the kernel shows it asleep in wait4/waitid (a wait that polls never shows
+            // that; it gets the signal after the deadline, wherever it is).
+            let mut returned_early = None;
+            let asleep = comes_true(|| match result.try_recv() {
+                Err(mpsc::TryRecvError::Empty) => asleep_in_wait(tid),
+                ended => {
+                    returned_early = Some(ended);
+                    true
+                }
+            });
+            match returned_early {
+                None => {}
+                Some(Ok(Err(nix::errno::Errno::EINTR))) => early(eintr(format!(
+                    "after interrupt {} of {interrupts}, while the child of fork_paused was still paused",
+                    interrupt - 1
+                ))),
+                Some(Ok(returned)) => early(format!(
+                    "wait_exit({pid}) returned {returned:?} while the child of fork_paused was still paused: it must \
+                     wait until the child has exited or been killed"
+                )),
+                Some(Err(_)) => early(format!("wait_exit({pid}) panicked (see above)")),
             }
-        });
-        match returned_early {
-            None => {}
-            Some(Ok(returned)) => early(format!(
-                "wait_exit({pid}) returned {returned:?} while the child of fork_paused was still paused: it must wait \
-                 until the child has exited or been killed"
-            )),
-            Some(Err(_)) => early(format!("wait_exit({pid}) panicked (see above)")),
-        }
-        if !asleep {
-            note("the waiting thread never showed asleep in wait4 or waitid; it was signalled after 3 s");
-        }
-        let before = INTERRUPTS.load(Ordering::SeqCst);
-        if unsafe { libc::pthread_kill(waiter.as_pthread_t(), libc::SIGUSR1) } != 0 {
-            early("could not signal the waiting thread".into());
-        }
-        // Once the handler has run, the interrupted wait has already failed with EINTR.
-        if !comes_true(|| INTERRUPTS.load(Ordering::SeqCst) > before) {
-            early("the SIGUSR1 handler never ran in the waiting thread".into());
+            if !asleep {
+                note(format!(
+                    "the waiting thread never showed asleep in wait4 or waitid before interrupt {interrupt}; it was \
+                     signalled after 3 s"
+                ));
+            }
+            let before = INTERRUPTS.load(Ordering::SeqCst);
+            if unsafe { libc::pthread_kill(waiter.as_pthread_t(), libc::SIGUSR1) } != 0 {
+                early("could not signal the waiting thread".into());
+            }
+            // Once the handler has run, the interrupted wait has already failed with EINTR.
+            if !comes_true(|| INTERRUPTS.load(Ordering::SeqCst) > before) {
+                early("the SIGUSR1 handler never ran in the waiting thread".into());
+            }
         }
 
         // Only now may the child end.
-        kill(pid, Signal::SIGTERM).expect("ending the paused child with SIGTERM");
+        kill(pid, ending).unwrap_or_else(|e| panic!("ending the paused child with {ending}: {e}"));
         let returned = match result.recv_timeout(CHILD_DEADLINE) {
             Ok(returned) => returned,
             Err(mpsc::RecvTimeoutError::Timeout) => early(format!(
@@ -450,15 +599,11 @@ fn wait_exit_retries_a_wait_interrupted_by_a_signal() {
             Err(mpsc::RecvTimeoutError::Disconnected) => early(format!("wait_exit({pid}) panicked (see above)")),
         };
         if returned == Err(nix::errno::Errno::EINTR) {
-            early(format!(
-                "wait_exit({pid}) returned Err(EINTR): a signal (SIGUSR1, its handler installed without SA_RESTART) \
-                 interrupted waitpid while the child was still running. EINTR is no answer about the child: retry \
-                 the wait until the child has exited or been killed"
-            ));
+            early(eintr(format!("after {interrupts} interrupt(s)")));
         }
         assert!(
-            matches!(returned, Ok(WaitStatus::Signaled(p, Signal::SIGTERM, _)) if p == pid),
-            "wait_exit({pid}) should report the child's real end, killed by SIGTERM, but returned {returned:?}"
+            matches!(returned, Ok(WaitStatus::Signaled(p, signal, _)) if p == pid && signal == ending),
+            "wait_exit({pid}) should report the child's real end, killed by {ending}, but returned {returned:?}"
         );
     });
 }

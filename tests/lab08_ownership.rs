@@ -1,7 +1,9 @@
 //! Lab 08: touching unmapped memory is SIGSEGV (SEGV_MAPERR); an owning `Mapping`
 //! unmaps exactly once and makes a second unmap or a use after unmap a compile error.
 //!
-//! Scenarios live at window pages 1-4 of a 6-page arena. "Exactly once" is judged by
+//! Scenarios live at window pages 1-4 of a 6-page arena (under `cargo test`; when
+//! graded, the mapping's length, the pages read, written or misaligned and the bytes
+//! are drawn ([`draw`]), and the window grows with the mapping). "Exactly once" is judged by
 //! what the kernel shows, never by which function the lab code called: once the pages
 //! are unmapped, the test maps a sentinel where they were (read-only, every byte 'S'),
 //! and a second unmap of the range would remove it. Where that second unmap would come
@@ -14,6 +16,7 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab08_ownership::{Mapping, unmap_and_clear};
 use munmap_lab_harness::compile_fail::{Compiled, check};
+use munmap_lab_harness::draw;
 use munmap_lab_harness::fault::{Ending, GaveUp, SEGV_MAPERR, death_of};
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::sentinel::{SENTINEL, Seen, UnmapWatch, map_sentinel};
@@ -23,13 +26,35 @@ use nix::sys::signal::Signal;
 use rstest::rstest;
 use serial_test::serial;
 
+/// The mapping's length under `cargo test` (its snapshot's), and the lengths a grading draws.
 const MAPPING_PAGES: usize = 4;
+const DRAWN_MAPPING_PAGES: std::ops::RangeInclusive<usize> = 1..=12;
+
+/// The mapping's length for this test: 4 pages, or as drawn.
+fn drawn_mapping_pages() -> usize {
+    draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES)
+}
+
+/// A read-write mapping of `len` pages filling its scene (window pages 1-`len`), every byte `byte`.
+fn mapping_of(len: usize, byte: u8) -> (Slot, NonNull<u8>) {
+    let scene = Slot::new(len);
+    let addr = scene.map_filled(len, |_| byte);
+    (scene, addr)
+}
 
 /// A 4-page read-write mapping filling its scene (window pages 1-4), every byte `byte`.
 fn four_pages(byte: u8) -> (Slot, NonNull<u8>) {
-    let scene = Slot::new(MAPPING_PAGES);
-    let addr = scene.map_filled(MAPPING_PAGES, |_| byte);
-    (scene, addr)
+    mapping_of(MAPPING_PAGES, byte)
+}
+
+/// "1 byte", "2 bytes".
+fn bytes(n: usize) -> String {
+    format!("{n} byte{}", if n == 1 { "" } else { "s" })
+}
+
+/// "1 page", "2 pages".
+fn pages_text(n: usize) -> String {
+    format!("{n} page{}", if n == 1 { "" } else { "s" })
 }
 
 /// The scene's pages must hold the sentinel that `watch` mapped when `what` unmapped
@@ -58,7 +83,7 @@ fn check_unmapped_once(view: &MapsView, scene: &Slot, seen: &Seen, what: &str) {
          (ManuallyDrop or mem::forget)"
     );
     expect::mapped(view, scene.all(), "r--p", &why);
-    for n in 0..MAPPING_PAGES {
+    for n in 0..scene.pages() {
         expect::page_holds(scene.page(n), SENTINEL, &why);
     }
 }
@@ -84,17 +109,21 @@ impl std::fmt::Display for Release {
 #[case::after_drop(Release::Drop)]
 fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
     isolated(|| {
-        let (scene, addr) = four_pages(b'S');
+        let len = drawn_mapping_pages();
+        let (scene, addr) = mapping_of(len, b'S');
+        // The page read after the release: any of the mapping's (mapping page 1 by default).
+        let read = draw::count("mapping page read", 1.min(len - 1), 0..=len - 1);
+        let read_page = scene.window_page(read);
         let mut story = Story::new(format!(
-            "a child process takes ownership of a 4-page mapping at {}, releases it ({release}), \
-             then reads window page 2: the kernel kills it with SIGSEGV, si_code SEGV_MAPERR",
+            "a child process takes ownership of a {len}-page mapping at {}, releases it ({release}), \
+             then reads window page {read_page}: the kernel kills it with SIGSEGV, si_code SEGV_MAPERR",
             scene.shown()
         ));
         story.step("before (this process)", &scene.view());
-        let stale = unsafe { addr.add(pages(1)) };
+        let stale = unsafe { addr.add(pages(read)) };
 
         let death = death_of(|| {
-            let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
+            let mapping = unsafe { Mapping::from_raw(addr, pages(len)) };
             match release {
                 Release::Unmap => mapping.unmap().map_err(|_| GaveUp)?,
                 Release::Drop => drop(mapping),
@@ -106,7 +135,7 @@ fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
         match death.ending() {
             Ending::Signal(Signal::SIGSEGV) => {}
             Ending::Returned => panic!(
-                "the child read window page 2 after {release} and lived: the mapping was not unmapped \
+                "the child read window page {read_page} after {release} and lived: the mapping was not unmapped \
                  ({release} must munmap the whole range)"
             ),
             Ending::GaveUp => panic!("Mapping::unmap returned an error for a valid whole mapping"),
@@ -116,7 +145,7 @@ fn touching_an_unmapped_page_is_sigsegv_maperr(#[case] release: Release) {
         assert_eq!(
             death.fault,
             Some((SEGV_MAPERR, stale.as_ptr() as usize)),
-            "the SIGSEGV should be SEGV_MAPERR (no mapping at the address) at window page 2, but was {} at {:?}",
+            "the SIGSEGV should be SEGV_MAPERR (no mapping at the address) at window page {read_page}, but was {} at {:?}",
             death.si_code_name(),
             death.fault.map(|(_, a)| a as *const u8)
         );
@@ -146,30 +175,36 @@ fn release(mapping: Mapping, how: Release) {
 #[case::by_unmap(Release::Unmap)]
 fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
     isolated(|| {
-        let (scene, addr) = four_pages(b'O');
+        let len = drawn_mapping_pages();
+        let fill = draw::one_of("fill byte", b'O', b"OABXYZ");
+        // The byte written through as_mut_slice: slot page 2's first by default, anywhere when drawn.
+        let written = draw::count("page written", 2.min(len - 1), 0..=len - 1);
+        let offset = draw::one_of("byte written in its page", 0, &[0, 1, page_size() / 2, page_size() - 1]);
+        let (scene, addr) = mapping_of(len, fill);
         let mut story = Story::new(format!(
-            "a Mapping owns a 4-page mapping at {}, and {how} unmaps it exactly once: the moment the \
+            "a Mapping owns a {len}-page mapping at {}, and {how} unmaps it exactly once: the moment the \
              kernel has unmapped the pages, before that munmap returns, the test maps a sentinel there (read-only, \
              every byte 'S'), which a second munmap of the range (a drop after unmap, say) would remove",
             scene.shown()
         ));
         story.step("before", &scene.view());
 
-        let mut mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
+        let mut mapping = unsafe { Mapping::from_raw(addr, pages(len)) };
         assert_eq!(mapping.as_ptr(), addr, "as_ptr should return the mapping's address");
         assert_eq!(
             mapping.len(),
-            pages(MAPPING_PAGES),
+            pages(len),
             "len should return the mapping's length in bytes"
         );
-        assert!(!mapping.is_empty(), "a 4-page mapping is not empty");
+        assert!(!mapping.is_empty(), "a {len}-page mapping is not empty");
         assert!(
-            mapping.as_slice().iter().all(|&b| b == b'O'),
-            "as_slice should show the mapping's bytes"
+            mapping.as_slice().len() == pages(len) && mapping.as_slice().iter().all(|&b| b == fill),
+            "as_slice should show the mapping's bytes (all {len} pages of them)"
         );
-        mapping.as_mut_slice()[pages(2)] = b'W';
+        let at = pages(written) + offset;
+        mapping.as_mut_slice()[at] = b'W';
         assert_eq!(
-            unsafe { addr.add(pages(2)).read() },
+            unsafe { addr.add(at).read() },
             b'W',
             "as_mut_slice should write to the mapping"
         );
@@ -208,19 +243,31 @@ fn a_mapping_is_unmapped_exactly_once(#[case] how: Release) {
 #[serial]
 fn unmap_returns_the_error_and_does_not_retry() {
     isolated(|| {
-        let (scene, addr) = four_pages(b'E');
+        let len = drawn_mapping_pages();
+        // The misaligned address: `by` bytes into mapping page `first`, the length up to the mapping's end.
+        let first = draw::count("page of the address", 0, 0..=len - 1);
+        let by = draw::one_of(
+            "bytes past the page",
+            1,
+            &[1, 2, 64, 1000, page_size() / 2, page_size() - 1],
+        );
+        let (scene, addr) = mapping_of(len, b'E');
         let before = scene.view();
         let mut story = Story::new(format!(
-            "a Mapping is given an address 1 byte into window page 1 (length 4 pages less 1 byte): its unmap() \
+            "a Mapping is given an address {} into window page {} (length {} less {}): its unmap() \
              returns munmap's EINVAL unchanged, and {} stay exactly as they were: nothing unmaps \
              them after munmap refused (a retry with the address rounded down to its page would)",
+            bytes(by),
+            scene.window_page(first),
+            pages_text(len - first),
+            bytes(by),
             scene.shown()
         ));
         story.step("before", &before);
 
         // A misaligned address: munmap refuses it with EINVAL and leaves the pages alone.
-        let misaligned = unsafe { addr.add(1) };
-        let mapping = unsafe { Mapping::from_raw(misaligned, pages(MAPPING_PAGES) - 1) };
+        let misaligned = unsafe { addr.add(pages(first) + by) };
+        let mapping = unsafe { Mapping::from_raw(misaligned, pages(len - first) - by) };
         let result = mapping.unmap();
 
         let view = scene.view();
@@ -234,7 +281,7 @@ fn unmap_returns_the_error_and_does_not_retry() {
                    these pages afterwards, not a retry (with the address rounded down to its page, say), not the \
                    drop";
         expect::mapped(&view, scene.all(), "rw-p", why);
-        for n in 0..MAPPING_PAGES {
+        for n in 0..len {
             expect::page_holds(unsafe { addr.add(pages(n)) }, b'E', why);
         }
         assert_eq!(
@@ -254,20 +301,26 @@ fn anonymous_maps_fresh_zeroed_memory() {
             Some(Errno::EINVAL),
             "a mapping of 0 bytes does not exist: anonymous(0) should fail with EINVAL"
         );
-        let mut mapping = Mapping::anonymous(pages(3)).expect("anonymous(3 pages) should map");
+        let len = draw::count("mapping pages", 3, 1..=16);
+        let mut mapping = Mapping::anonymous(pages(len))
+            .unwrap_or_else(|e| panic!("anonymous({len} pages) should map, not fail with {e}"));
         let addr = mapping.as_ptr();
-        assert_eq!(mapping.len(), pages(3));
-        let view = MapsView::of(addr, 3);
-        expect::mapped(&view, 0..3, "rw-p", "anonymous maps private read-write memory");
+        assert_eq!(
+            mapping.len(),
+            pages(len),
+            "len should be the {len} pages asked for, in bytes"
+        );
+        let view = MapsView::of(addr, len);
+        expect::mapped(&view, 0..len, "rw-p", "anonymous maps private read-write memory");
         assert!(
-            mapping.as_slice().iter().all(|&b| b == 0),
-            "fresh anonymous memory is zero-filled"
+            mapping.as_slice().len() == pages(len) && mapping.as_slice().iter().all(|&b| b == 0),
+            "fresh anonymous memory is zero-filled ({len} pages of it)"
         );
         mapping.as_mut_slice().fill(b'Z');
         mapping.unmap().expect("unmapping a fresh mapping");
         assert!(
-            !munmap_lab_harness::is_mapped(addr, pages(3)),
-            "after unmap the 3 pages should be gone"
+            !munmap_lab_harness::is_mapped(addr, pages(len)),
+            "after unmap the {len} pages should be gone"
         );
     });
 }
@@ -276,7 +329,8 @@ fn anonymous_maps_fresh_zeroed_memory() {
 #[serial]
 fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
     isolated(|| {
-        let (scene, addr) = four_pages(b'C');
+        let len = drawn_mapping_pages();
+        let (scene, addr) = mapping_of(len, b'C');
         let mut story = Story::new(format!(
             "the C idiom: unmap_and_clear unmaps {} and sets the pointer to None; someone else then \
              maps the same pages (the test's sentinel: read-only, every byte 'S'), and a second unmap_and_clear of \
@@ -285,14 +339,14 @@ fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
         ));
         story.step("before", &scene.view());
         let mut slot = Some(addr);
-        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("the first unmap_and_clear should succeed");
+        unsafe { unmap_and_clear(&mut slot, pages(len)) }.expect("the first unmap_and_clear should succeed");
         assert_eq!(
             slot, None,
             "after unmapping, the slot should be None (C: the pointer set to NULL)"
         );
         let view = scene.view();
         story.step(
-            "after unmap_and_clear(&mut slot, 4 pages), which set slot to None",
+            format!("after unmap_and_clear(&mut slot, {len} pages), which set slot to None"),
             &view,
         );
         expect::unmapped(&view, scene.all(), "the slot's mapping is unmapped");
@@ -303,12 +357,12 @@ fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
             "after someone else mapped the same pages (the sentinel: r--p, every byte 'S')",
             &scene.view(),
         );
-        unsafe { unmap_and_clear(&mut slot, pages(MAPPING_PAGES)) }.expect("a second call on None should return Ok");
+        unsafe { unmap_and_clear(&mut slot, pages(len)) }.expect("a second call on None should return Ok");
         let view = scene.view();
-        story.step("after a second unmap_and_clear(&mut slot, 4 pages)", &view);
+        story.step(format!("after a second unmap_and_clear(&mut slot, {len} pages)"), &view);
         let why = "a None slot must not be unmapped again: the pages now belong to someone else's mapping";
         expect::mapped(&view, scene.all(), "r--p", why);
-        for n in 0..MAPPING_PAGES {
+        for n in 0..len {
             expect::page_holds(unsafe { sentinel.add(pages(n)) }, SENTINEL, why);
         }
         scene.check_guards(&view);
@@ -377,6 +431,7 @@ pub fn clone_then_unmap_both() {
 fn misuse_does_not_compile(#[case] name: &str, #[case] source: &str, #[case] expected: &str) {
     isolated(|| {
         // The Mapping must really work before its compile-time promises are worth checking.
+        // Nothing here is drawn (rubric.toml's [lab08_ownership.undrawn] says why).
         let (scene, addr) = four_pages(b'M');
         let mapping = unsafe { Mapping::from_raw(addr, pages(MAPPING_PAGES)) };
         assert_eq!(mapping.as_slice()[0], b'M', "as_slice should show the mapping's bytes");
