@@ -28,7 +28,7 @@ enum Piece {
     AnonymousReadWrite,
     /// Anonymous private read-only memory.
     AnonymousReadOnly,
-    /// One read-only MAP_PRIVATE page of `lab03.data`.
+    /// Read-only MAP_PRIVATE pages of `lab03.data`, from its page 1 (one page by default).
     FileReadOnly,
     /// Left as the arena's PROT_NONE reservation.
     Reserved,
@@ -71,7 +71,7 @@ fn every_kind() -> Layout {
 }
 
 /// The piece of [`every_kind`] that the all-or-nothing test seals: the read-only
-/// anonymous one (window page 5), or as drawn the file page. Either lies inside the
+/// anonymous one (window page 5), or as drawn the file piece. Either lies inside the
 /// range with mappings on both sides, so one munmap per piece, in either direction,
 /// removes something before it reaches the sealed one.
 fn sealed_piece() -> usize {
