@@ -4,18 +4,22 @@
 //! one range and never learns what is inside it; pages 0 and 8 are reservation
 //! outside the range and must survive. Inside the range the test overlays pieces
 //! with `MAP_FIXED`, each a separate mmap, and punches holes where the layout says.
+//!
+//! When graded, the pieces' and holes' lengths are drawn ([`draw`]), and so the range's
+//! length (up to 12 pages), as are the order of the mappings between holes and which
+//! mapping is sealed; a one-page piece stays one page, and a hole at the start or the
+//! end of the range stays there.
 
 use munmap_lab::lab03_spanning::release_range;
+use munmap_lab_harness::draw;
 use munmap_lab_harness::kernel::mseal;
+use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages, skip};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
 use serial_test::serial;
-
-/// The range handed to `release_range`: the slot, window pages 1-7.
-const RANGE_PAGES: usize = 7;
 
 /// What the test puts at some window pages before `release_range` runs.
 #[derive(Clone, Copy, Debug)]
@@ -24,7 +28,7 @@ enum Piece {
     AnonymousReadWrite,
     /// Anonymous private read-only memory.
     AnonymousReadOnly,
-    /// One read-only MAP_PRIVATE page of `lab03.data`.
+    /// Read-only MAP_PRIVATE pages of `lab03.data`, from its page 1 (one page by default).
     FileReadOnly,
     /// Left as the arena's PROT_NONE reservation.
     Reserved,
@@ -33,20 +37,46 @@ enum Piece {
 }
 
 /// `(first window page, pages, piece)` for each piece, in address order.
-type Layout = &'static [(usize, usize, Piece)];
+type Layout = Vec<(usize, usize, Piece)>;
+
+/// The layout of `pieces`, each `(pages, piece)`, laid end to end from window page 1
+/// (the slot's start): the range handed to `release_range` is all of them.
+fn lay_out(pieces: &[(usize, Piece)]) -> Layout {
+    let mut first = Slot::START;
+    let mut layout = Vec::new();
+    for &(count, piece) in pieces {
+        layout.push((first, count, piece));
+        first += count;
+    }
+    layout
+}
 
 /// One of everything: anonymous read-write, a read-only file page, left-over PROT_NONE,
-/// anonymous read-only, and a second anonymous read-write mapping.
-const EVERY_KIND: Layout = &[
-    (1, 2, Piece::AnonymousReadWrite),
-    (3, 1, Piece::FileReadOnly),
-    (4, 1, Piece::Reserved),
-    (5, 1, Piece::AnonymousReadOnly),
-    (6, 2, Piece::AnonymousReadWrite),
-];
+/// anonymous read-only, and a second anonymous read-write mapping, at window pages 1-2,
+/// 3, 4, 5 and 6-7 (or with their lengths drawn: 5 to 12 pages in all).
+fn every_kind() -> Layout {
+    lay_out(&[
+        (
+            draw::count("first read-write pages", 2, 1..=3),
+            Piece::AnonymousReadWrite,
+        ),
+        (draw::count("file pages", 1, 1..=2), Piece::FileReadOnly),
+        (draw::count("reserved pages", 1, 1..=2), Piece::Reserved),
+        (draw::count("read-only pages", 1, 1..=2), Piece::AnonymousReadOnly),
+        (
+            draw::count("second read-write pages", 2, 1..=3),
+            Piece::AnonymousReadWrite,
+        ),
+    ])
+}
 
-/// The window page of `EVERY_KIND` that the all-or-nothing test seals.
-const SEALED_PAGE: usize = 5;
+/// The piece of [`every_kind`] that the all-or-nothing test seals: the read-only
+/// anonymous one (window page 5), or as drawn the file piece. Either lies inside the
+/// range with mappings on both sides, so one munmap per piece, in either direction,
+/// removes something before it reaches the sealed one.
+fn sealed_piece() -> usize {
+    draw::one_of("sealed piece", 3, &[1, 3])
+}
 
 /// Byte that fills window page `page` of an anonymous read-write piece.
 fn content(page: usize) -> u8 {
@@ -61,11 +91,19 @@ struct Scenario {
 }
 
 fn build(layout: Layout) -> Scenario {
-    let slot = Slot::new(RANGE_PAGES);
+    let range: usize = layout.iter().map(|&(_, count, _)| count).sum();
+    let slot = Slot::new(range);
     let arena = slot.arena();
     let dir = scratch_dir!();
-    let path = dir.file("lab03.data", 2, |n| b'0' + n as u8);
-    for &(first, count, piece) in layout {
+    // File pages 1 on, as many as the longest file piece maps.
+    let file_pages = layout
+        .iter()
+        .filter(|&&(_, _, piece)| matches!(piece, Piece::FileReadOnly))
+        .map(|&(_, count, _)| 1 + count)
+        .max()
+        .unwrap_or(2);
+    let path = dir.file("lab03.data", file_pages, |n| b'0' + n as u8);
+    for &(first, count, piece) in &layout {
         match piece {
             Piece::AnonymousReadWrite => {
                 let addr = arena.map_anonymous(first, count, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
@@ -93,14 +131,24 @@ fn build(layout: Layout) -> Scenario {
 }
 
 impl Scenario {
-    /// Calls the lab's `release_range` with the whole slot (window pages 1-7) as one range.
+    /// Calls the lab's `release_range` with the whole slot (window pages 1-7 by default) as one range.
     fn release(&self) -> nix::Result<()> {
-        unsafe { release_range(self.slot.page(0), pages(self.slot.pages())) }
+        let len = self.slot.pages();
+        expect::call(
+            self.call(),
+            "one munmap over the whole range, its result returned unchanged",
+            || unsafe { release_range(self.slot.page(0), pages(len)) },
+        )
+    }
+
+    /// The call as the story tells it: `release_range(page 1, 7 pages)`.
+    fn call(&self) -> String {
+        format!("release_range(page 1, {} pages)", self.slot.pages())
     }
 
     /// Every page the layout mapped must still be there, as it was built.
     fn check_untouched(&self, view: &MapsView, why: &str) {
-        for &(first, count, piece) in self.layout {
+        for &(first, count, piece) in &self.layout {
             let pages_of = first..first + count;
             match piece {
                 Piece::AnonymousReadWrite => {
@@ -121,11 +169,12 @@ impl Scenario {
 #[serial]
 fn release_range_removes_every_piece() {
     isolated(|| {
-        let s = build(EVERY_KIND);
+        let s = build(every_kind());
         let mut story = Story::new(format!(
             "five mappings of different kinds and protections, made by separate mmap calls inside a PROT_NONE \
-             reservation, fill {}; release_range(page 1, 7 pages) removes all of them with one munmap",
-            s.slot.shown()
+             reservation, fill {}; {} removes all of them with one munmap",
+            s.slot.shown(),
+            s.call()
         ));
         story.step("before", &s.slot.view());
 
@@ -133,7 +182,7 @@ fn release_range_removes_every_piece() {
             .expect("one munmap over mappings of any kind and protection should succeed");
 
         let view = s.slot.view();
-        story.step("after release_range(page 1, 7 pages)", &view);
+        story.step(format!("after {}", s.call()), &view);
         expect::unmapped(
             &view,
             s.slot.all(),
@@ -145,30 +194,102 @@ fn release_range_removes_every_piece() {
     });
 }
 
+/// What the range of a `release_range_skips_the_holes` case holds.
+#[derive(Clone, Copy, Debug)]
+enum Holes {
+    /// A mapping (3 pages) and, after it, a hole (4 pages) to the end of the range.
+    AfterTheMapping,
+    /// Three one-page mappings of different kinds, with holes (1, 2 and 1 pages) between
+    /// and after them: anonymous read-write, the file page, anonymous read-only.
+    BetweenAndAfter,
+    /// A hole (2 pages), a file page, an anonymous page, and a hole (3 pages).
+    AtBothEnds,
+}
+
+/// The case's layout and what the story says it holds; lengths drawn, one-page
+/// mappings one page, the holes where the case puts them.
+fn holes_layout(holes: Holes) -> (String, Layout) {
+    match holes {
+        Holes::AfterTheMapping => {
+            let mapping = draw::count("mapping pages", 3, 1..=6);
+            let hole = draw::count("hole pages", 4, 1..=6);
+            (
+                format!("a {mapping}-page mapping and, after it, a {hole}-page hole"),
+                lay_out(&[(mapping, Piece::AnonymousReadWrite), (hole, Piece::Hole)]),
+            )
+        }
+        Holes::BetweenAndAfter => {
+            const ORDERS: [[Piece; 3]; 6] = {
+                use Piece::{AnonymousReadOnly as Ro, AnonymousReadWrite as Rw, FileReadOnly as File};
+                [
+                    [Rw, File, Ro],
+                    [Rw, Ro, File],
+                    [File, Rw, Ro],
+                    [File, Ro, Rw],
+                    [Ro, Rw, File],
+                    [Ro, File, Rw],
+                ]
+            };
+            let [a, b, c] = ORDERS[draw::one_of("order of the mappings", 0, &[0, 1, 2, 3, 4, 5])];
+            let holes = [
+                draw::count("hole after the first mapping", 1, 1..=3),
+                draw::count("hole after the second mapping", 2, 1..=3),
+                draw::count("hole after the third mapping", 1, 1..=3),
+            ];
+            (
+                "three one-page mappings of different kinds with holes between and after them".to_string(),
+                lay_out(&[
+                    (1, a),
+                    (holes[0], Piece::Hole),
+                    (1, b),
+                    (holes[1], Piece::Hole),
+                    (1, c),
+                    (holes[2], Piece::Hole),
+                ]),
+            )
+        }
+        Holes::AtBothEnds => {
+            let first = draw::count("first hole pages", 2, 1..=4);
+            let last = draw::count("last hole pages", 3, 1..=4);
+            let file_first = draw::one_of("file page first", true, &[true, false]);
+            let (pieces, told) = if file_first {
+                (
+                    [Piece::FileReadOnly, Piece::AnonymousReadWrite],
+                    "a file page, an anonymous page",
+                )
+            } else {
+                (
+                    [Piece::AnonymousReadWrite, Piece::FileReadOnly],
+                    "an anonymous page, a file page",
+                )
+            };
+            (
+                format!("a hole, {told}, and a hole"),
+                lay_out(&[
+                    (first, Piece::Hole),
+                    (1, pieces[0]),
+                    (1, pieces[1]),
+                    (last, Piece::Hole),
+                ]),
+            )
+        }
+    }
+}
+
 #[rstest]
 #[serial]
-#[case::longer_than_the_mapping("a 3-page mapping and, after it, a 4-page hole", &[(1, 3, Piece::AnonymousReadWrite), (4, 4, Piece::Hole)])]
-#[case::mappings_and_holes("three one-page mappings of different kinds with holes between and after them", &[
-    (1, 1, Piece::AnonymousReadWrite),
-    (2, 1, Piece::Hole),
-    (3, 1, Piece::FileReadOnly),
-    (4, 2, Piece::Hole),
-    (6, 1, Piece::AnonymousReadOnly),
-    (7, 1, Piece::Hole),
-])]
-#[case::starting_and_ending_in_holes("a hole, a file page, an anonymous page, and a hole", &[
-    (1, 2, Piece::Hole),
-    (3, 1, Piece::FileReadOnly),
-    (4, 1, Piece::AnonymousReadWrite),
-    (5, 3, Piece::Hole),
-])]
-fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
+#[case::longer_than_the_mapping(Holes::AfterTheMapping)]
+#[case::mappings_and_holes(Holes::BetweenAndAfter)]
+#[case::starting_and_ending_in_holes(Holes::AtBothEnds)]
+fn release_range_skips_the_holes(#[case] holes: Holes) {
     isolated(|| {
+        let (holds, layout) = holes_layout(holes);
         let s = build(layout);
         let mut story = Story::new(format!(
-            "{} hold {holds}; release_range(page 1, 7 pages) succeeds, skipping the holes, and \
+            "{} hold {holds}; {} succeeds, skipping the holes, and \
              removes what was mapped in the range and nothing outside it",
-            s.slot.shown()
+            s.slot.shown(),
+            s.call()
         ));
         story.step("before", &s.slot.view());
 
@@ -176,7 +297,7 @@ fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
             .expect("munmap over a range with holes in it should succeed: the holes are skipped");
 
         let view = s.slot.view();
-        story.step("after release_range(page 1, 7 pages)", &view);
+        story.step(format!("after {}", s.call()), &view);
         expect::unmapped(
             &view,
             s.slot.all(),
@@ -191,8 +312,10 @@ fn release_range_skips_the_holes(#[case] holds: &str, #[case] layout: Layout) {
 #[serial]
 fn release_range_is_all_or_nothing() {
     isolated(|| {
-        let s = build(EVERY_KIND);
-        if let Err(e) = mseal(s.slot.arena().page(SEALED_PAGE), pages(1)) {
+        let s = build(every_kind());
+        let (first, count, _) = s.layout[sealed_piece()];
+        let sealed = window_pages(first..first + count);
+        if let Err(e) = mseal(s.slot.arena().page(first), pages(count)) {
             // What can be checked without a seal is checked before skipping.
             s.release()
                 .expect("one munmap over mappings of any kind and protection should succeed");
@@ -204,20 +327,18 @@ fn release_range_is_all_or_nothing() {
             skip(format!("{why}: cannot show that one munmap is one decision"));
         }
         let before = s.slot.view();
-        let mut story = Story::new(
-            "the five mappings of release_range_removes_every_piece, with the one at window page 5 sealed by \
-             mseal(); release_range(page 1, 7 pages) fails with EPERM and removes nothing, because the kernel \
+        let mut story = Story::new(format!(
+            "the five mappings of release_range_removes_every_piece, with the one at {sealed} sealed by \
+             mseal(); {} fails with EPERM and removes nothing, because the kernel \
              checks the whole range before it removes anything",
-        );
-        story.step("before (window page 5 sealed)", &before);
+            s.call()
+        ));
+        story.step(format!("before ({sealed} sealed)"), &before);
 
         let result = s.release();
 
         let view = s.slot.view();
-        story.step(
-            format!("after release_range(page 1, 7 pages) returned {result:?}"),
-            &view,
-        );
+        story.step(format!("after {} returned {result:?}", s.call()), &view);
         s.check_untouched(
             &view,
             "one munmap over the whole range is refused as a whole, so every piece stays; a page gone here \

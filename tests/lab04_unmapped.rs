@@ -5,14 +5,19 @@
 //! from window page 1; "theirs" is someone else's read-only mapping of `lab04.data`
 //! that the test places at the same addresses after yours is gone, as the kernel may
 //! do for any later mmap in the process.
+//!
+//! When graded, the lengths are drawn ([`draw`]): of yours (and so of theirs), of the
+//! holes and of the reservation left after them, and where a bad address points; the
+//! window stays under 16 pages.
 
 use std::ops::Range;
 use std::ptr::NonNull;
 
 use munmap_lab::lab04_unmapped::{release, unmap_and_count};
+use munmap_lab_harness::draw;
 use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{Arena, ScratchDir, Slot, Story, expect, isolated, pages};
+use munmap_lab_harness::{Arena, MapsView, ScratchDir, Slot, Story, expect, isolated, pages};
 use nix::errno::Errno;
 use nix::sys::mman::{MapFlags, ProtFlags, munmap};
 use rstest::rstest;
@@ -20,6 +25,36 @@ use serial_test::serial;
 
 /// Pages of the scene (window pages 1-4) where "yours", and later "theirs", starts.
 const SLOT_PAGES: usize = 4;
+
+/// The length of "yours" (`default` pages under `cargo test`, 1-6 when graded), and the
+/// scene that holds it with the reservation after it: `SLOT_PAGES` pages under `cargo
+/// test`, and 1-3 reservation pages after yours when graded.
+fn yours_in_a_scene(default: usize) -> (usize, Slot) {
+    let count = draw::count("your pages", default, 1..=6);
+    let after = draw::count("reservation pages after yours", SLOT_PAGES - default, 1..=3);
+    (count, Slot::new(count + after))
+}
+
+/// The reservation after the first `yours` pages of the scene, and the guard pages
+/// around it, must still be there: only the pages of yours are lab code's to unmap.
+#[track_caller]
+fn check_reservation(scene: &Slot, yours: usize, view: &MapsView) {
+    expect::mapped(
+        view,
+        scene.window(yours..scene.pages()),
+        "---p",
+        "the reservation after yours is not yours to unmap",
+    );
+    scene.check_guards(view);
+}
+
+/// `1 page`, `2 pages`.
+fn n_pages(n: usize) -> String {
+    match n {
+        1 => "1 page".to_string(),
+        _ => format!("{n} pages"),
+    }
+}
 
 /// Byte that fills page `n` of "yours".
 fn yours(n: usize) -> u8 {
@@ -47,31 +82,34 @@ fn punch(arena: &Arena, hole: Range<usize>) {
 #[serial]
 fn unmapping_a_never_mapped_range_succeeds() {
     isolated(|| {
-        let scene = Slot::new(SLOT_PAGES);
+        let len = draw::count("range pages", SLOT_PAGES, 1..=12);
+        let scene = Slot::new(len);
         punch(scene.arena(), scene.all());
         let before = scene.view();
+        let range = n_pages(len);
         let mut story = Story::new(format!(
-            "{} were never mapped by anyone (a hole in the reservation); \
-             unmap_and_count(page 1, 4 pages) succeeds, finds 0 mapped pages and changes nothing",
-            scene.shown()
+            "{} {} never mapped by anyone (a hole in the reservation); \
+             unmap_and_count(page 1, {range}) succeeds, finds 0 mapped pages and changes nothing",
+            scene.shown(),
+            if len == 1 { "was" } else { "were" }
         ));
         story.step("before", &before);
 
         let counted = expect::call(
-            "unmap_and_count(window page 1, 4 pages)",
+            format!("unmap_and_count(window page 1, {range})"),
             "Ok(0): munmap over a range where nothing is mapped succeeds",
-            || unsafe { unmap_and_count(scene.page(0), pages(SLOT_PAGES)) },
+            || unsafe { unmap_and_count(scene.page(0), pages(len)) },
         );
 
         let view = scene.view();
         story.step(
-            format!("after unmap_and_count(page 1, 4 pages) returned {counted:?}"),
+            format!("after unmap_and_count(page 1, {range}) returned {counted:?}"),
             &view,
         );
         assert_eq!(
             counted,
             Ok(0),
-            "munmap over a range where nothing is mapped returns 0, and none of its 4 pages was mapped"
+            "munmap over a range where nothing is mapped returns 0, and none of its {range} was mapped"
         );
         assert_eq!(view, before, "unmapping nothing changes nothing\n{view}");
         scene.check_guards(&view);
@@ -83,47 +121,46 @@ fn unmapping_a_never_mapped_range_succeeds() {
 #[serial]
 fn unmapping_the_same_range_twice_succeeds() {
     isolated(|| {
-        let scene = Slot::new(SLOT_PAGES);
-        let addr = scene.map_filled(3, yours);
-        let mut story = Story::new(
-            "a 3-page anonymous mapping at window pages 1-3 is unmapped with unmap_and_count, then the same \
-             range is unmapped again: both calls succeed, the first finds 3 mapped pages, the second 0",
-        );
+        let (len, scene) = yours_in_a_scene(3);
+        let addr = scene.map_filled(len, yours);
+        let mut story = Story::new(format!(
+            "a {len}-page anonymous mapping at {} is unmapped with unmap_and_count, then the same \
+             range is unmapped again: both calls succeed, the first finds {len} mapped page{}, the second 0",
+            window_pages(scene.window(0..len)),
+            if len == 1 { "" } else { "s" }
+        ));
         story.step("before", &scene.view());
 
-        let first = expect::call("unmap_and_count(addr, 3 pages)", "Ok(3)", || unsafe {
-            unmap_and_count(addr, pages(3))
+        let call = format!("unmap_and_count(addr, {})", n_pages(len));
+        let first = expect::call(&call, format!("Ok({len})"), || unsafe {
+            unmap_and_count(addr, pages(len))
         });
         let view = scene.view();
-        story.step(
-            format!("after the first unmap_and_count(addr, 3 pages) returned {first:?}"),
-            &view,
-        );
-        assert_eq!(first, Ok(3), "the first unmap finds all 3 pages of the mapping");
-        expect::unmapped(&view, scene.window(0..3), "the first unmap removes the mapping");
+        story.step(format!("after the first {call} returned {first:?}"), &view);
+        assert_eq!(first, Ok(len), "the first unmap finds all {len} page(s) of the mapping");
+        expect::unmapped(&view, scene.window(0..len), "the first unmap removes the mapping");
+        check_reservation(&scene, len, &view);
 
         let second = expect::call(
-            "unmap_and_count(addr, 3 pages) a second time",
+            format!("{call} a second time"),
             "Ok(0): a second munmap of the same range is no error",
-            || unsafe { unmap_and_count(addr, pages(3)) },
+            || unsafe { unmap_and_count(addr, pages(len)) },
         );
         let after = scene.view();
-        story.step(
-            format!("after the second unmap_and_count(addr, 3 pages) returned {second:?}"),
-            &after,
-        );
+        story.step(format!("after the second {call} returned {second:?}"), &after);
         assert_eq!(
             second,
             Ok(0),
             "a second munmap of the same range is no error (it returns 0), and nothing was mapped there any more"
         );
         assert_eq!(after, view, "the second unmap finds nothing to remove\n{after}");
-        scene.check_guards(&after);
+        check_reservation(&scene, len, &after);
         story.assert_snapshot();
     });
 }
 
-/// What the range handed to `unmap_and_count` holds, for the counting cases.
+/// What the range handed to `unmap_and_count` holds, for the counting cases (the
+/// lengths of the mapping and the hole drawn, 1-5 pages each, when graded).
 #[derive(Clone, Copy, Debug)]
 enum Holds {
     /// Yours at pages 1-2, a hole at 3-4; the range is pages 1-4.
@@ -136,31 +173,41 @@ enum Holds {
 
 #[rstest]
 #[serial]
-#[case::mapping_then_hole(Holds::MappingThenHole, 1..5, 2)]
-#[case::hole_then_file(Holds::HoleThenFile, 1..5, 2)]
-#[case::prot_none_pages_count_as_mapped(Holds::ProtNoneToo, 0..6, 4)]
-fn unmap_and_count_counts_only_the_mapped_pages(
-    #[case] holds: Holds,
-    #[case] range: Range<usize>,
-    #[case] mapped: usize,
-) {
+#[case::mapping_then_hole(Holds::MappingThenHole)]
+#[case::hole_then_file(Holds::HoleThenFile)]
+#[case::prot_none_pages_count_as_mapped(Holds::ProtNoneToo)]
+fn unmap_and_count_counts_only_the_mapped_pages(#[case] holds: Holds) {
     isolated(|| {
-        let scene = Slot::new(SLOT_PAGES);
+        let mapping = draw::count("mapped pages", 2, 1..=5);
+        let hole = draw::count("hole pages", 2, 1..=5);
+        let scene = Slot::new(mapping + hole);
         let dir = scratch_dir!();
-        match holds {
+        // The range handed to unmap_and_count, and the mapped pages in it.
+        let (range, mapped) = match holds {
             Holds::MappingThenHole | Holds::ProtNoneToo => {
-                scene.map_filled(2, yours);
-                punch(scene.arena(), 3..5);
+                scene.map_filled(mapping, yours);
+                punch(scene.arena(), scene.window(mapping..mapping + hole));
+                match holds {
+                    // The guard pages on either side are PROT_NONE reservation: mapped.
+                    Holds::ProtNoneToo => (0..scene.window_pages(), mapping + 2),
+                    _ => (scene.all(), mapping),
+                }
             }
             Holds::HoleThenFile => {
-                let path = dir.file("lab04.data", 2, theirs);
+                let path = dir.file("lab04.data", mapping, theirs);
                 let file = std::fs::File::open(&path).expect("opening lab04.data read-only");
-                scene
-                    .arena()
-                    .map_file(3, 2, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE, &file, 0);
-                punch(scene.arena(), 1..3);
+                scene.arena().map_file(
+                    scene.window_page(hole),
+                    mapping,
+                    ProtFlags::PROT_READ,
+                    MapFlags::MAP_PRIVATE,
+                    &file,
+                    0,
+                );
+                punch(scene.arena(), scene.window(0..hole));
+                (scene.all(), mapping)
             }
-        }
+        };
         let before = scene.view();
 
         let counted = expect::call(
@@ -178,6 +225,9 @@ fn unmap_and_count_counts_only_the_mapped_pages(
             window_pages(range.clone())
         );
         expect::unmapped(&view, range.clone(), "every mapped page in the range goes");
+        if !matches!(holds, Holds::ProtNoneToo) {
+            scene.check_guards(&view);
+        }
     });
 }
 
@@ -185,51 +235,49 @@ fn unmap_and_count_counts_only_the_mapped_pages(
 #[serial]
 fn a_stale_second_unmap_destroys_the_new_mapping() {
     isolated(|| {
-        let scene = Slot::new(SLOT_PAGES);
+        let (len, scene) = yours_in_a_scene(2);
         let dir = scratch_dir!();
-        let addr = scene.map_filled(2, yours);
-        let mut story = Story::new(
-            "yours (2 anonymous pages at window pages 1-2) is unmapped; someone else then maps a file at the same \
+        let addr = scene.map_filled(len, yours);
+        let mut story = Story::new(format!(
+            "yours ({} anonymous page{} at {}) is unmapped; someone else then maps a file at the same \
              addresses; a second, stale unmap_and_count through the old pointer succeeds and silently removes \
              THEIR mapping",
-        );
+            len,
+            if len == 1 { "" } else { "s" },
+            window_pages(scene.window(0..len))
+        ));
         story.step("yours, before", &scene.view());
 
-        let first = expect::call("unmap_and_count(addr, 2 pages)", "Ok(2)", || unsafe {
-            unmap_and_count(addr, pages(2))
+        let call = format!("unmap_and_count(addr, {})", n_pages(len));
+        let first = expect::call(&call, format!("Ok({len})"), || unsafe {
+            unmap_and_count(addr, pages(len))
         });
-        story.step(
-            format!("after unmap_and_count(addr, 2 pages) returned {first:?}"),
-            &scene.view(),
-        );
-        assert_eq!(first, Ok(2), "the first unmap finds both pages of yours");
+        story.step(format!("after {call} returned {first:?}"), &scene.view());
+        assert_eq!(first, Ok(len), "the first unmap finds all {len} page(s) of yours");
 
-        let their_addr = map_theirs(&scene, &dir, 2);
+        let their_addr = map_theirs(&scene, &dir, len);
         assert_eq!(their_addr, addr, "the test places their mapping at your old address");
         story.step("someone else maps lab04.data at the same address", &scene.view());
 
         let stale = expect::call(
-            "unmap_and_count(addr, 2 pages) again, through the stale pointer",
-            "Ok(2)",
-            || unsafe { unmap_and_count(addr, pages(2)) },
+            format!("{call} again, through the stale pointer"),
+            format!("Ok({len})"),
+            || unsafe { unmap_and_count(addr, pages(len)) },
         );
         let view = scene.view();
-        story.step(
-            format!("after the stale unmap_and_count(addr, 2 pages) returned {stale:?}"),
-            &view,
-        );
+        story.step(format!("after the stale {call} returned {stale:?}"), &view);
         assert_eq!(
             stale,
-            Ok(2),
-            "the stale unmap found 2 mapped pages at the old address: they were someone else's, and munmap \
+            Ok(len),
+            "the stale unmap found {len} mapped page(s) at the old address: they were someone else's, and munmap \
              removed them without any error"
         );
         expect::unmapped(
             &view,
-            scene.window(0..2),
+            scene.window(0..len),
             "a stale munmap removes whatever is mapped at the old address now",
         );
-        scene.check_guards(&view);
+        check_reservation(&scene, len, &view);
         story.assert_snapshot();
     });
 }
@@ -238,15 +286,18 @@ fn a_stale_second_unmap_destroys_the_new_mapping() {
 #[serial]
 fn release_forgets_the_pointer() {
     isolated(|| {
-        let scene = Slot::new(SLOT_PAGES);
+        let (len, scene) = yours_in_a_scene(2);
         let dir = scratch_dir!();
-        let addr = scene.map_filled(2, yours);
-        let mut slot = Some((addr, pages(2)));
-        let mut story = Story::new(
-            "yours (2 anonymous pages at window pages 1-2) is held in a slot; release(&mut slot) unmaps it and \
+        let addr = scene.map_filled(len, yours);
+        let mut slot = Some((addr, pages(len)));
+        let mut story = Story::new(format!(
+            "yours ({} anonymous page{} at {}) is held in a slot; release(&mut slot) unmaps it and \
              empties the slot; someone else maps a file at the same addresses; a second release(&mut slot) finds \
              the slot empty and their mapping survives",
-        );
+            len,
+            if len == 1 { "" } else { "s" },
+            window_pages(scene.window(0..len))
+        ));
         story.step("yours, before", &scene.view());
 
         expect::call("release(&mut slot)", "Ok(()) and the slot emptied", || unsafe {
@@ -255,13 +306,14 @@ fn release_forgets_the_pointer() {
         .expect("releasing a mapping this code owns should succeed");
         let view = scene.view();
         story.step("after release(&mut slot)", &view);
-        expect::unmapped(&view, scene.window(0..2), "release unmaps the mapping in the slot");
+        expect::unmapped(&view, scene.window(0..len), "release unmaps the mapping in the slot");
+        check_reservation(&scene, len, &view);
         assert_eq!(
             slot, None,
             "release must empty the slot once the mapping is gone: the address is free for anyone to reuse"
         );
 
-        let their_addr = map_theirs(&scene, &dir, 2);
+        let their_addr = map_theirs(&scene, &dir, len);
         assert_eq!(their_addr, addr, "the test places their mapping at your old address");
         story.step("someone else maps lab04.data at the same address", &scene.view());
 
@@ -274,11 +326,11 @@ fn release_forgets_the_pointer() {
         let after = scene.view();
         story.step("after a second release(&mut slot)", &after);
         let why = "their mapping is not yours: a second release of an emptied slot must not unmap anything";
-        expect::mapped(&after, scene.window(0..2), "r--p", why);
-        for n in 0..2 {
+        expect::mapped(&after, scene.window(0..len), "r--p", why);
+        for n in 0..len {
             expect::page_holds(unsafe { addr.add(pages(n)) }, theirs(n), why);
         }
-        scene.check_guards(&after);
+        check_reservation(&scene, len, &after);
         story.assert_snapshot();
     });
 }
@@ -287,14 +339,22 @@ fn release_forgets_the_pointer() {
 #[serial]
 fn release_keeps_the_slot_when_munmap_fails() {
     isolated(|| {
-        let scene = Slot::new(SLOT_PAGES);
-        let addr = scene.map_filled(2, yours);
-        // An address one byte into the mapping: munmap refuses it (EINVAL) and removes nothing.
-        let bad = Some((unsafe { addr.add(1) }, pages(1)));
+        let (len, scene) = yours_in_a_scene(2);
+        let addr = scene.map_filled(len, yours);
+        // An address some bytes into a page of the mapping (one byte into its first page
+        // under `cargo test`): munmap refuses it (EINVAL) and removes nothing.
+        let page = draw::count("page of the bad address", 0, 0..=len - 1);
+        let bytes = draw::one_of("bytes into the page", 1, &[1, 8, 100, 512, 2048, 4095]);
+        let bad_len = draw::count("pages in the bad slot", 1, 1..=len - page);
+        let bad = Some((unsafe { addr.add(pages(page) + bytes) }, pages(bad_len)));
         let mut slot = bad;
+        let into = match (page, bytes) {
+            (0, 1) => "one byte into the mapping".to_string(),
+            _ => format!("{bytes} byte(s) into mapping page {page}"),
+        };
 
         let result = expect::call(
-            "release(&mut slot) with a slot one byte into the mapping",
+            format!("release(&mut slot) with a slot {into}"),
             "Err(EINVAL) returned and the slot kept",
             || unsafe { release(&mut slot) },
         );
@@ -309,13 +369,14 @@ fn release_keeps_the_slot_when_munmap_fails() {
             slot, bad,
             "when munmap fails nothing was unmapped, so the slot must still hold the mapping"
         );
-        expect::mapped(&view, scene.window(0..2), "rw-p", "a failed munmap removes nothing");
-        for n in 0..2 {
+        expect::mapped(&view, scene.window(0..len), "rw-p", "a failed munmap removes nothing");
+        for n in 0..len {
             expect::page_holds(
                 unsafe { addr.add(pages(n)) },
                 yours(n),
                 "a failed munmap removes nothing",
             );
         }
+        check_reservation(&scene, len, &view);
     });
 }
