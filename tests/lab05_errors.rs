@@ -2,26 +2,60 @@
 //!
 //! Scenarios use a 4-page anonymous read-write mapping at window pages 1-4 of a
 //! 6-page arena (pages 0 and 5 are reservation); mapping page `i` holds `'A' + i`.
-//! Every errno is compared as an `Errno`, exactly.
+//! Every errno is compared as an `Errno`, exactly. When graded, the mapping's length
+//! (4-9 pages), the page each call starts at, its length and its cuts are drawn
+//! ([`draw`]); every case keeps its kind of argument, and its cut its kind.
 
 use munmap_lab::lab05_errors::unmap;
+use munmap_lab_harness::draw;
 use munmap_lab_harness::map_limit::{AtLimit, mapped_mask, run_at_map_count_limit};
 use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, note, page_size, pages, skip};
 use nix::errno::Errno;
 use rstest::rstest;
 use serial_test::serial;
 
+/// The mapping's length under `cargo test` (its snapshots'), and the lengths a grading draws.
 const MAPPING_PAGES: usize = 4;
+const DRAWN_MAPPING_PAGES: std::ops::RangeInclusive<usize> = 4..=9;
 
 fn content(mapping_page: usize) -> u8 {
     b'A' + mapping_page as u8
 }
 
-/// The 4-page mapping filling a slot (window pages 1-4), each page filled with its byte.
-fn four_pages() -> Slot {
-    let slot = Slot::new(MAPPING_PAGES);
-    slot.map_filled(MAPPING_PAGES, content);
+/// The mapping's length: 4 pages, or as drawn.
+fn drawn_mapping_pages() -> usize {
+    draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES)
+}
+
+/// The `len`-page mapping filling a slot (window pages 1-len), each page filled with its byte.
+fn mapping(len: usize) -> Slot {
+    let slot = Slot::new(len);
+    slot.map_filled(len, content);
     slot
+}
+
+/// `n` pages in a call's words: `1 page`, `3 pages`.
+fn n_pages(n: usize) -> String {
+    match n {
+        1 => "1 page".to_string(),
+        _ => format!("{n} pages"),
+    }
+}
+
+/// `n` bytes in a call's words: `1 byte`, `7 bytes`.
+fn n_bytes(n: usize) -> String {
+    match n {
+        1 => "1 byte".to_string(),
+        _ => format!("{n} bytes"),
+    }
+}
+
+/// The address of mapping page `n` in a call's words: `addr`, `addr + 2 pages`.
+fn addr_of_page(n: usize) -> String {
+    match n {
+        0 => "addr".to_string(),
+        _ => format!("addr + {}", n_pages(n)),
+    }
 }
 
 /// The highest page-aligned address: beyond the user address space on every x86-64
@@ -66,83 +100,130 @@ enum Invalid {
 #[case::length_near_usize_max_not_a_page_multiple(Invalid::LengthNearUsizeMaxNotAPageMultiple)]
 fn unmap_rejects_with_einval(#[case] invalid: Invalid) {
     isolated(|| {
-        let slot = four_pages();
-        let addr = slot.page(0);
+        let mapping_pages = drawn_mapping_pages();
+        let slot = mapping(mapping_pages);
+        // The mapping page a call that takes the mapping's address starts at (page 0, or as drawn).
+        let drawn_page = || draw::count("mapping page of the address", 0, 0..=mapping_pages - 1);
         let before = slot.view();
         let (at, len, call, why) = match invalid {
-            Invalid::UnalignedAddress => (
-                addr.as_ptr().wrapping_add(1),
-                pages(1),
-                "unmap(addr + 1 byte, 1 page)",
-                "the address must be a multiple of the page size",
-            ),
-            Invalid::ZeroLength => (addr.as_ptr(), 0, "unmap(addr, 0)", "a length of 0 is invalid"),
-            Invalid::AddressBeyondTheAddressSpace => (
-                top_page() as *mut u8,
-                pages(1),
-                "unmap(the highest page-aligned address, 1 page)",
-                "the range must lie in the user address space",
-            ),
-            Invalid::LengthPastTheAddressSpace => (
-                addr.as_ptr(),
-                top_page(),
-                "unmap(addr, a length past the end of the address space)",
-                "the range must end inside the user address space",
-            ),
+            Invalid::UnalignedAddress => {
+                let page = drawn_page();
+                let bytes = draw::count("bytes past the page boundary", 1, 1..=page_size() - 1);
+                let count = draw::count("pages unmapped", 1, 1..=mapping_pages - page);
+                (
+                    slot.page(page).as_ptr().wrapping_add(bytes),
+                    pages(count),
+                    format!("unmap({} + {}, {})", addr_of_page(page), n_bytes(bytes), n_pages(count)),
+                    "the address must be a multiple of the page size",
+                )
+            }
+            Invalid::ZeroLength => {
+                let page = drawn_page();
+                (
+                    slot.page(page).as_ptr(),
+                    0,
+                    format!("unmap({}, 0)", addr_of_page(page)),
+                    "a length of 0 is invalid",
+                )
+            }
+            Invalid::AddressBeyondTheAddressSpace => {
+                let below = draw::count("pages below the top page", 0, 0..=15);
+                let count = draw::count("pages unmapped", 1, 1..=4);
+                let place = match below {
+                    0 => "the highest page-aligned address".to_string(),
+                    _ => format!("{} below the highest page-aligned address", n_pages(below)),
+                };
+                (
+                    (top_page() - pages(below)) as *mut u8,
+                    pages(count),
+                    format!("unmap({place}, {})", n_pages(count)),
+                    "the range must lie in the user address space",
+                )
+            }
+            Invalid::LengthPastTheAddressSpace => {
+                let page = drawn_page();
+                let short = draw::count("pages short of the top page", 0, 0..=15);
+                (
+                    slot.page(page).as_ptr(),
+                    top_page() - pages(short),
+                    format!(
+                        "unmap({}, a length past the end of the address space)",
+                        addr_of_page(page)
+                    ),
+                    "the range must end inside the user address space",
+                )
+            }
             Invalid::NullAddressZeroLength => (
                 std::ptr::null_mut(),
                 0,
-                "unmap(NULL, 0)",
+                "unmap(NULL, 0)".to_string(),
                 "a length of 0 is invalid at any address, NULL included: only munmap(NULL, len > 0) succeeds",
             ),
-            Invalid::LengthNearUsizeMaxNotAPageMultiple => (
-                addr.as_ptr(),
-                usize::MAX - 1,
-                "unmap(addr, usize::MAX - 1 bytes)",
-                "the range must end inside the user address space, and a length rounded up to whole pages \
-                 here overflows: code that rounds it itself must not wrap it to 0 or to a small length",
-            ),
+            Invalid::LengthNearUsizeMaxNotAPageMultiple => {
+                let page = drawn_page();
+                // Never a page multiple: usize::MAX + 1 is one.
+                let short = draw::count("bytes short of usize::MAX", 1, 1..=page_size() - 2);
+                (
+                    slot.page(page).as_ptr(),
+                    usize::MAX - short,
+                    format!("unmap({}, usize::MAX - {short} bytes)", addr_of_page(page)),
+                    "the range must end inside the user address space, and a length rounded up to whole pages \
+                     here overflows: code that rounds it itself must not wrap it to 0 or to a small length",
+                )
+            }
         };
         let needs = format!("Err(EINVAL), the kernel's errno unchanged: munmap fails with EINVAL here ({why})");
 
-        let result = expect::call(call, &needs, || unsafe { unmap(at, len) });
+        let result = expect::call(&call, &needs, || unsafe { unmap(at, len) });
 
         assert_eq!(result, Err(Errno::EINVAL), "{call} should return {needs}");
         let view = slot.view();
-        check_kept(&view, &slot, 0..MAPPING_PAGES, "a failed munmap removes nothing");
+        check_kept(&view, &slot, 0..mapping_pages, "a failed munmap removes nothing");
         assert_eq!(view, before, "a failed munmap changes nothing\n{view}");
     });
 }
 
 #[rstest]
 #[serial]
-#[case::one_byte("1 byte", 0, 1)]
-#[case::a_page_and_one_byte("1 page + 1 byte", 1, 1)]
+#[case::one_byte(0, 1)]
+#[case::a_page_and_one_byte(1, 1)]
 fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
-    #[case] length: &str,
     #[case] whole_pages: usize,
     #[case] extra_bytes: usize,
 ) {
     isolated(|| {
-        let slot = four_pages();
-        let addr = slot.page(0);
-        let len = pages(whole_pages) + extra_bytes;
+        let mapping_pages = drawn_mapping_pages();
+        // A case of whole pages and a byte keeps a whole page or more (as drawn); the
+        // one-byte case stays under a page. A page or more stays after the pages that go.
+        let whole_pages = match whole_pages {
+            0 => 0,
+            _ => draw::count("whole pages", whole_pages, 1..=mapping_pages - 2),
+        };
         let gone = whole_pages + 1;
+        let first = draw::count("first page unmapped", 0, 0..=mapping_pages - gone - 1);
+        let slot = mapping(mapping_pages);
+        let addr = slot.page(first);
+        let len = pages(whole_pages) + extra_bytes;
+        let length = match whole_pages {
+            0 => n_bytes(extra_bytes),
+            _ => format!("{} + {}", n_pages(whole_pages), n_bytes(extra_bytes)),
+        };
+        let at = addr_of_page(first);
         let mut story = Story::new(format!(
-            "a 4-page anonymous mapping at {}; unmap(addr, {length}) is no error: the kernel rounds \
+            "a {mapping_pages}-page anonymous mapping at {}; unmap({at}, {length}) is no error: the kernel rounds \
              the length up to whole pages, so {gone} whole page(s) go",
             slot.shown()
         ));
         story.step("before", &slot.view());
 
         let result = expect::call(
-            format!("unmap(addr, {length})"),
+            format!("unmap({at}, {length})"),
             "Ok(()): munmap rounds the length up to whole pages, so it is no error",
             || unsafe { unmap(addr.as_ptr(), len) },
         );
 
         let view = slot.view();
-        story.step(format!("after unmap(addr, {length}) returned {result:?}"), &view);
+        story.step(format!("after unmap({at}, {length}) returned {result:?}"), &view);
         assert_eq!(
             result,
             Ok(()),
@@ -150,13 +231,14 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
         );
         expect::unmapped(
             &view,
-            slot.window(0..gone),
+            slot.window(first..first + gone),
             "the length is rounded up to whole pages, so the page the last byte falls in goes entirely",
         );
+        check_kept(&view, &slot, 0..first, "pages before the address stay");
         check_kept(
             &view,
             &slot,
-            gone..MAPPING_PAGES,
+            first + gone..mapping_pages,
             "pages after the rounded-up length stay",
         );
         story.assert_snapshot();
@@ -167,38 +249,50 @@ fn a_length_that_is_not_a_page_multiple_takes_the_whole_last_page(
 #[serial]
 fn unmap_of_address_zero_is_not_an_error() {
     isolated(|| {
+        // Nothing is ever mapped this low (vm.mmap_min_addr, and no program loads there).
+        let count = draw::count("pages unmapped", 1, 1..=8);
+        let length = n_pages(count);
         let result = expect::call(
-            "unmap(NULL, 1 page)",
+            format!("unmap(NULL, {length})"),
             "Ok(()): NULL is an address where nothing is mapped",
-            || unsafe { unmap(std::ptr::null_mut(), pages(1)) },
+            || unsafe { unmap(std::ptr::null_mut(), pages(count)) },
         );
         assert_eq!(
             result,
             Ok(()),
-            "munmap(NULL, one page) returns 0: NULL is a page-aligned address where nothing is mapped, not an \
+            "munmap(NULL, {length}) returns 0: NULL is a page-aligned address where nothing is mapped, not an \
              invalid argument"
         );
     });
 }
 
-/// Where the cut at the limit falls in the 4-page mapping.
+/// Where the cut at the limit falls in the mapping (4 pages, or as drawn).
 #[derive(Clone, Copy, Debug)]
 enum Cut {
-    /// Mapping pages 1-2: strictly inside, so the mapping would become two.
+    /// Mapping pages 1-2 (or as drawn): strictly inside, so the mapping would become two.
     Hole,
-    /// Mapping page 0.
+    /// Mapping page 0 (or the first pages, as drawn; never all of them).
     Front,
-    /// Mapping page 3.
+    /// Mapping page 3 (or the last pages, as drawn; never all of them).
     Back,
 }
 
 impl Cut {
-    /// `(first mapping page, pages)` handed to `unmap`.
-    fn range(self) -> (usize, usize) {
+    /// `(first mapping page, pages)` handed to `unmap` in a mapping of `len` pages:
+    /// today's under `cargo test`, drawn when graded. A hole keeps a page or more on
+    /// either side; a trim leaves a page or more.
+    fn range(self, len: usize) -> (usize, usize) {
         match self {
-            Cut::Hole => (1, 2),
-            Cut::Front => (0, 1),
-            Cut::Back => (3, 1),
+            Cut::Hole => {
+                let count = draw::count("hole pages", 2, 1..=len - 2);
+                let first = draw::count("first page of the hole", 1, 1..=len - count - 1);
+                (first, count)
+            }
+            Cut::Front => (0, draw::count("front pages", 1, 1..=len - 1)),
+            Cut::Back => {
+                let count = draw::count("back pages", 1, 1..=len - 1);
+                (len - count, count)
+            }
         }
     }
 
@@ -210,12 +304,11 @@ impl Cut {
         }
     }
 
-    /// Mapping pages that must be gone afterwards.
-    fn gone(self) -> std::ops::Range<usize> {
+    /// Mapping pages that must be gone afterwards, for the cut `(first, count)`.
+    fn gone(self, first: usize, count: usize) -> std::ops::Range<usize> {
         match self {
             Cut::Hole => 0..0,
-            Cut::Front => 0..1,
-            Cut::Back => 3..4,
+            Cut::Front | Cut::Back => first..first + count,
         }
     }
 
@@ -246,8 +339,8 @@ struct AtTheLimit {
 /// The same cut on a fresh mapping, with the process far below the limit: it always
 /// succeeds (a hole simply splits the mapping in two). The contrast is the lesson,
 /// and it checks `unmap` even where the limit itself cannot be reached.
-fn below_the_limit(first: usize, count: usize) {
-    let slot = four_pages();
+fn below_the_limit(len: usize, first: usize, count: usize) {
+    let slot = mapping(len);
     let result = expect::call(
         format!("unmap(mapping page {first}, {count} page(s)) far below vm.max_map_count"),
         "Ok(()): far below the limit a cut always succeeds",
@@ -273,9 +366,10 @@ fn below_the_limit(first: usize, count: usize) {
 #[case::back_trim_still_succeeds(Cut::Back)]
 fn at_the_map_count_limit(#[case] cut: Cut) {
     isolated(|| {
-        let (first, count) = cut.range();
-        below_the_limit(first, count);
-        let slot = four_pages();
+        let mapping_pages = drawn_mapping_pages();
+        let (first, count) = cut.range(mapping_pages);
+        below_the_limit(mapping_pages, first, count);
+        let slot = mapping(mapping_pages);
 
         // Runs in a forked process that holds exactly vm.max_map_count mappings:
         // plain system calls only, nothing that needs a new mapping (nor prints).
@@ -285,7 +379,7 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             let result = unsafe { unmap(slot.page(first).as_ptr(), pages(count)) };
             let mapped = mapped_mask(slot.arena().page(0), slot.window_pages());
             let mut intact = 0u64;
-            for n in 0..MAPPING_PAGES {
+            for n in 0..mapping_pages {
                 if mapped & (1 << slot.window_page(n)) != 0 {
                     let page = slot.page(n).as_ptr();
                     // SAFETY: the page is mapped (just probed) and readable.
@@ -330,8 +424,8 @@ fn at_the_map_count_limit(#[case] cut: Cut) {
             "unmap(mapping page {first}, {count} page(s)) at vm.max_map_count: {}",
             cut.why()
         );
-        let gone = cut.gone();
-        for n in 0..MAPPING_PAGES {
+        let gone = cut.gone(first, count);
+        for n in 0..mapping_pages {
             let page = slot.window_page(n);
             let is_mapped = mapped & (1 << page) != 0;
             let should_be_gone = gone.contains(&n);

@@ -4,19 +4,33 @@
 //! 6-page arena (pages 0 and 5 stay PROT_NONE reservation). Locks are counted as
 //! changes of `VmLck` from the start of the test, so nothing else in the process
 //! matters. Where `RLIMIT_MEMLOCK` forbids locking 4 pages, the test is skipped.
+//!
+//! When graded, the mapping's length (3-8 pages: a small `RLIMIT_MEMLOCK` such as
+//! 64 KiB still allows it), the pages unmapped and the pages locked are drawn ([`draw`]);
+//! a first page stays the first page, a middle page strictly inside, the last pages the
+//! last ones (two or more) and all pages all of them.
 
 use munmap_lab::lab06_mlock::{lock, locked_kib, unmap_pages};
+use munmap_lab_harness::draw;
 use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, vm_lck_pages};
 use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pages};
 use rstest::rstest;
 use serial_test::serial;
 
+/// The mapping's length under `cargo test` (its snapshots'), and the lengths a grading
+/// draws: never more than 8 pages locked, so a small RLIMIT_MEMLOCK still allows them.
 const MAPPING_PAGES: usize = 4;
+const DRAWN_MAPPING_PAGES: std::ops::RangeInclusive<usize> = 3..=8;
 
-/// A written 4-page mapping filling its slot (window pages 1-4).
-fn four_pages() -> Slot {
-    let slot = Slot::new(MAPPING_PAGES);
-    slot.map_filled(MAPPING_PAGES, |_| b'L');
+/// The mapping's length: 4 pages, or as drawn.
+fn drawn_mapping_pages() -> usize {
+    draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES)
+}
+
+/// A written `len`-page mapping filling its slot (window pages 1-len).
+fn mapping(len: usize) -> Slot {
+    let slot = Slot::new(len);
+    slot.map_filled(len, |_| b'L');
     slot
 }
 
@@ -49,20 +63,22 @@ fn check_locks(view: &MapsView, slot: &Slot, locked: &[usize], vm_lck_at_start: 
 #[serial]
 fn lock_locks_every_page() {
     isolated(|| {
-        lockable_or_skip(MAPPING_PAGES);
+        let len = drawn_mapping_pages();
+        lockable_or_skip(len);
         let at_start = vm_lck_pages();
-        let slot = four_pages();
+        let slot = mapping(len);
         let mut story = Story::new(format!(
-            "a 4-page anonymous mapping at {}; lock(addr, 4 pages) mlocks all of it",
+            "a {len}-page anonymous mapping at {}; lock(addr, {len} pages) mlocks all of it",
             slot.shown()
         ));
         story.step("before", &slot.view());
 
-        unsafe { lock(slot.page(0), pages(MAPPING_PAGES)) }
-            .expect("lock should succeed: this process was just shown to be allowed to lock 4 pages");
+        unsafe { lock(slot.page(0), pages(len)) }.unwrap_or_else(|e| {
+            panic!("lock should succeed: this process was just shown to be allowed to lock {len} pages, but it returned {e}")
+        });
 
         let view = slot.view();
-        story.step("after lock(addr, 4 pages)", &view);
+        story.step(format!("after lock(addr, {len} pages)"), &view);
         check_locks(
             &view,
             &slot,
@@ -78,22 +94,24 @@ fn lock_locks_every_page() {
 
 #[rstest]
 #[serial]
-#[case::first_page(0, 1)]
-#[case::middle_page(1, 1)]
-#[case::last_two_pages(2, 2)]
-#[case::all_four_pages(0, 4)]
-fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case] count: usize) {
+#[case::first_page(Unmapped::FirstPage)]
+#[case::middle_page(Unmapped::MiddlePage)]
+#[case::last_two_pages(Unmapped::LastPages)]
+#[case::all_four_pages(Unmapped::AllPages)]
+fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
     isolated(|| {
+        let len = drawn_mapping_pages();
+        let (first, count) = unmapped.range(len);
         let at_start = vm_lck_pages();
-        let slot = four_pages();
+        let slot = mapping(len);
         let addr = slot.page(0);
-        unsafe { lock_or_skip(addr, pages(MAPPING_PAGES)) };
+        unsafe { lock_or_skip(addr, pages(len)) };
         let mut story = Story::new(format!(
-            "a locked 4-page anonymous mapping at {}; unmap_pages(addr, {first}, {count}) \
+            "a locked {len}-page anonymous mapping at {}; unmap_pages(addr, {first}, {count}) \
              unmaps {count} page(s) without munlock: their lock goes with them, the rest stay locked",
             slot.shown()
         ));
-        story.step("before (all 4 pages locked)", &slot.view());
+        story.step(format!("before (all {len} pages locked)"), &slot.view());
 
         unsafe { unmap_pages(addr, first, count) }.expect("unmapping locked pages should succeed");
 
@@ -123,21 +141,53 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] first: usize, #[case]
     });
 }
 
+/// Which pages of the locked mapping a case unmaps.
+#[derive(Clone, Copy, Debug)]
+enum Unmapped {
+    /// Mapping page 0.
+    FirstPage,
+    /// Mapping page 1 (or as drawn): one page strictly inside the mapping.
+    MiddlePage,
+    /// The last two pages (or the last 2 or more, as drawn; never all of them).
+    LastPages,
+    /// The whole mapping.
+    AllPages,
+}
+
+impl Unmapped {
+    /// `(first, count)` handed to `unmap_pages` in a mapping of `len` pages (3 or more):
+    /// today's under `cargo test`, drawn when graded.
+    fn range(self, len: usize) -> (usize, usize) {
+        match self {
+            Unmapped::FirstPage => (0, 1),
+            Unmapped::MiddlePage => (draw::count("middle page", 1, 1..=len - 2), 1),
+            Unmapped::LastPages => {
+                let count = draw::count("last pages", 2, 2..=len - 1);
+                (len - count, count)
+            }
+            Unmapped::AllPages => (0, len),
+        }
+    }
+}
+
 #[rstest]
 #[serial]
 fn locked_kib_reports_vm_lck() {
     isolated(|| {
-        let slot = four_pages();
-        let addr = slot.page(0);
-        unsafe { lock_or_skip(addr, pages(3)) };
+        let len = drawn_mapping_pages();
+        let locked = draw::count("locked pages", 3, 1..=len);
+        let first = draw::count("first locked page", 0, 0..=len - locked);
+        let slot = mapping(len);
+        unsafe { lock_or_skip(slot.page(first), pages(locked)) };
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
         let reported = locked_kib().expect("locked_kib should read /proc/self/status");
         assert_eq!(
             reported, kernel,
-            "with 3 pages locked, VmLck in /proc/self/status says {kernel} kB, but locked_kib returned {reported}"
+            "with {locked} pages locked, VmLck in /proc/self/status says {kernel} kB, but locked_kib returned {reported}"
         );
 
-        unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the mapping");
+        let addr = slot.page(0);
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(len)) }.expect("unmapping the mapping");
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
         let reported = locked_kib().expect("locked_kib should read /proc/self/status");
         assert_eq!(

@@ -22,12 +22,19 @@
 //!   (fault-around), which moved a total by +-16 pages between two readings;
 //! - the page cache: memory pressure could evict a just-read page at any moment, so a
 //!   file is "still cached" when at least 12 of its 16 pages are.
+//!
+//! When graded, the sizes are drawn ([`draw`]): the mappings' and the files' lengths,
+//! which pages are touched and where the hole is (a few pages touched stay some but not
+//! all, a hole stays strictly inside); the tolerances scale with them (three quarters
+//! of a file still cached), and the noise allowed stays [`NOISE_PAGES`].
 
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::ptr::NonNull;
 
 use munmap_lab::lab09_release::{anonymous_kib, cached_pages, resident_pages};
+use munmap_lab_harness::draw;
+use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::scratch_dir;
 use munmap_lab_harness::{Arena, ScratchDir, Slot, Story, expect, isolated, page_size, page_state, pages, skip, smaps};
 use nix::errno::Errno;
@@ -40,7 +47,12 @@ const NOISE_PAGES: u64 = 4;
 /// Dirty pages of a shared memory file kept mapped while `anonymous_kib` is checked:
 /// what separates `Anonymous:` from the fields that count every dirty or resident page.
 const SEPARATING_PAGES: usize = 64;
+/// The length of the mappings that are released (and of the file), under `cargo test`
+/// (the snapshots'), and the lengths a grading draws: at least 12, so that a release
+/// stands well clear of the noise; at most 28, so that the hole a release leaves in the
+/// window stays smaller than the C allocator's own mmaps (128 KiB and up: 32 pages of 4 KiB).
 const MAPPING_PAGES: usize = 16;
+const DRAWN_MAPPING_PAGES: std::ops::RangeInclusive<usize> = 12..=28;
 
 /// The `key:` line of smaps_rollup fields, in kB (the kernel's own measure, for cross-checks).
 fn kib_of(fields: &[(String, u64)], key: &str) -> u64 {
@@ -132,28 +144,63 @@ fn still_mapped(path: &Path) -> bool {
     smaps::file_field_pages(name, "Size") > 0
 }
 
+/// Which pages of a fresh anonymous mapping a case writes.
+#[derive(Clone, Copy, Debug)]
+enum Touched {
+    /// None of them.
+    None,
+    /// Pages 0-2 (or as drawn: some, never none nor all, anywhere in the mapping).
+    Some,
+    /// Every page.
+    All,
+}
+
+impl Touched {
+    /// The mapping pages written in a mapping of `len` pages, in order: today's under
+    /// `cargo test`, drawn when graded.
+    fn pages(self, len: usize) -> Vec<usize> {
+        match self {
+            Touched::None => Vec::new(),
+            Touched::All => (0..len).collect(),
+            Touched::Some => {
+                let count = draw::count("touched pages", 3, 1..=len - 1);
+                let mut touched = Vec::new();
+                for i in 0..count {
+                    let untouched: Vec<usize> = (0..len).filter(|n| !touched.contains(n)).collect();
+                    touched.push(draw::one_of(&format!("touched page {i}"), untouched[0], &untouched));
+                }
+                touched.sort_unstable();
+                touched
+            }
+        }
+    }
+}
+
 #[rstest]
 #[serial]
-#[case::none_touched(0)]
-#[case::three_touched(3)]
-#[case::all_eight_touched(8)]
-fn resident_pages_counts_the_touched_pages(#[case] touched: usize) {
+#[case::none_touched(Touched::None)]
+#[case::three_touched(Touched::Some)]
+#[case::all_eight_touched(Touched::All)]
+fn resident_pages_counts_the_touched_pages(#[case] touched: Touched) {
     isolated(|| {
-        let slot = Slot::new(8);
-        let addr = slot.map_anonymous(8, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-        for n in 0..touched {
+        let len = draw::count("mapping pages", 8, 4..=16);
+        let written = touched.pages(len);
+        let touched = written.len();
+        let slot = Slot::new(len);
+        let addr = slot.map_anonymous(len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        for &n in &written {
             unsafe { addr.add(pages(n)).write_volatile(b'T') };
         }
         let counted = expect::call(
-            "resident_pages(addr, 8 pages)",
+            format!("resident_pages(addr, {len} pages)"),
             format!("Ok({touched}): the pages written are resident, the others have no memory yet"),
-            || resident_pages(addr, pages(8)),
+            || resident_pages(addr, pages(len)),
         )
         .expect("resident_pages of a mapped range should succeed");
         assert_eq!(
             counted, touched,
-            "{touched} of the 8 fresh anonymous pages were written, so exactly those are resident \
-             (an untouched anonymous page has no memory yet)"
+            "{touched} of the {len} fresh anonymous pages were written (mapping pages {written:?}), so exactly \
+             those are resident (an untouched anonymous page has no memory yet)"
         );
     });
 }
@@ -162,18 +209,24 @@ fn resident_pages_counts_the_touched_pages(#[case] touched: usize) {
 #[serial]
 fn resident_pages_reports_enomem_for_unmapped_pages() {
     isolated(|| {
-        let arena = Arena::new(4);
-        let addr = arena.map_anonymous(0, 4, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
-        unsafe { nix::sys::mman::munmap(addr.add(pages(2)).cast(), pages(1)) }.expect("punching a hole");
+        // The hole stays strictly inside the range: mapped pages on either side.
+        let len = draw::count("mapping pages", 4, 3..=12);
+        let hole_pages = draw::count("hole pages", 1, 1..=len - 2);
+        let first = draw::count("first page of the hole", 2, 1..=len - hole_pages - 1);
+        let hole = window_pages(first..first + hole_pages);
+        let arena = Arena::new(len);
+        let addr = arena.map_anonymous(0, len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE);
+        unsafe { nix::sys::mman::munmap(addr.add(pages(first)).cast(), pages(hole_pages)) }.expect("punching a hole");
         let result = expect::call(
-            "resident_pages(addr, 4 pages) over a hole at window page 2",
+            format!("resident_pages(addr, {len} pages) over a hole at {hole}"),
             "Err(ENOMEM), mincore's error",
-            || resident_pages(addr, pages(4)),
+            || resident_pages(addr, pages(len)),
         );
         assert_eq!(
             result,
             Err(Errno::ENOMEM),
-            "window page 2 is unmapped: mincore fails with ENOMEM and resident_pages should return that error"
+            "{hole} {}: mincore fails with ENOMEM and resident_pages should return that error",
+            if hole_pages == 1 { "is unmapped" } else { "are unmapped" }
         );
     });
 }
@@ -182,23 +235,20 @@ fn resident_pages_reports_enomem_for_unmapped_pages() {
 #[serial]
 fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
     isolated(|| {
-        let slot = Slot::new(MAPPING_PAGES);
-        let addr = slot.map_filled(MAPPING_PAGES, |_| b'D');
+        let len = draw::count("mapping pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES);
+        let slot = Slot::new(len);
+        let addr = slot.map_filled(len, |_| b'D');
         let mut story = Story::new(format!(
-            "16 private anonymous pages at {} are written (dirty), then unmapped: the process's \
-             anonymous memory falls by those 16 pages",
+            "{len} private anonymous pages at {} are written (dirty), then unmapped: the process's \
+             anonymous memory falls by those {len} pages",
             slot.shown()
         ));
-        story.step("before (16 dirty pages)", &slot.view());
+        story.step(format!("before ({len} dirty pages)"), &slot.view());
+        assert_eq!(slot.smaps_pages("Rss"), len as u64, "{len} written pages are resident");
         assert_eq!(
-            slot.smaps_pages("Rss"),
-            MAPPING_PAGES as u64,
-            "16 written pages are resident"
-        );
-        assert_eq!(
-            resident_pages(addr, pages(MAPPING_PAGES)),
-            Ok(MAPPING_PAGES),
-            "all 16 written pages are resident, so resident_pages should count 16"
+            resident_pages(addr, pages(len)),
+            Ok(len),
+            "all {len} written pages are resident, so resident_pages should count {len}"
         );
 
         // Warm up: the first call of a code path may fault in pages of its own (heap, stack).
@@ -207,7 +257,7 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         let lab_before = lab_anonymous_kib();
         let fields = smaps::rollup_kib();
         let kernel_before = kib_of(&fields, "Anonymous");
-        unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the 16 pages");
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(len)) }.expect("unmapping the dirty pages");
         let kernel_after = kib_of(&smaps::rollup_kib(), "Anonymous");
         let lab_after = lab_anonymous_kib();
         drop(separating);
@@ -216,7 +266,7 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         story.step("after munmap", &view);
         expect::unmapped(&view, slot.all(), "the test unmapped these pages");
         let page_kib = page_size() as u64 / 1024;
-        let (noise, wanted) = (NOISE_PAGES * page_kib, (MAPPING_PAGES as u64 - NOISE_PAGES) * page_kib);
+        let (noise, wanted) = (NOISE_PAGES * page_kib, (len as u64 - NOISE_PAGES) * page_kib);
         let kernel_fall = kernel_before.saturating_sub(kernel_after);
         assert!(
             kernel_fall >= wanted,
@@ -224,7 +274,7 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
              the test's measure is broken here"
         );
         // A fall alone does not show which memory was measured: every resident page
-        // (`Rss:`) falls by the same 16 pages. The level does, and the shared memory
+        // (`Rss:`) falls by the same pages. The level does, and the shared memory
         // file's dirty pages keep every other field well away from `Anonymous:`.
         let apart = lab_before.abs_diff(kernel_before);
         if apart > noise {
@@ -241,13 +291,13 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
         let lab_fall = lab_before.saturating_sub(lab_after);
         assert!(
             lab_fall >= wanted,
-            "unmapping 16 dirty anonymous pages frees them, so anonymous_kib should fall by at least {wanted} kB \
-             (16 pages, less {NOISE_PAGES} for the test's own activity), but it fell by {lab_fall} kB \
+            "unmapping {len} dirty anonymous pages frees them, so anonymous_kib should fall by at least {wanted} kB \
+             ({len} pages, less {NOISE_PAGES} for the test's own activity), but it fell by {lab_fall} kB \
              ({lab_before} -> {lab_after} kB); smaps_rollup's `Anonymous:` fell by {kernel_fall} kB"
         );
         story.fact(format!(
-            "smaps_rollup Anonymous: fell by at least {} pages (16 freed, {NOISE_PAGES} allowed for the test's own activity)",
-            MAPPING_PAGES as u64 - NOISE_PAGES
+            "smaps_rollup Anonymous: fell by at least {} pages ({len} freed, {NOISE_PAGES} allowed for the test's own activity)",
+            len as u64 - NOISE_PAGES
         ));
         story.assert_snapshot();
     });
@@ -257,55 +307,52 @@ fn unmapping_dirty_anonymous_pages_gives_the_memory_back() {
 #[serial]
 fn file_pages_stay_cached_after_unmap() {
     isolated(|| {
+        let len = draw::count("file pages", MAPPING_PAGES, DRAWN_MAPPING_PAGES);
         let dir = scratch_dir!();
-        let path = dir.file("lab09.data", MAPPING_PAGES, |n| b'a' + n as u8);
-        let slot = Slot::new(MAPPING_PAGES);
+        let path = dir.file("lab09.data", len, |n| b'a' + n as u8);
+        let slot = Slot::new(len);
         let file = ScratchDir::open_rw(&path);
-        let addr = slot.map_file(MAPPING_PAGES, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
+        let addr = slot.map_file(len, ProtFlags::PROT_READ, MapFlags::MAP_SHARED, &file, 0);
         drop(file);
-        for n in 0..MAPPING_PAGES {
+        for n in 0..len {
             let byte = unsafe { addr.add(pages(n)).read_volatile() };
             assert_eq!(byte, b'a' + n as u8, "the mapping shows the file");
         }
         let mut story = Story::new(format!(
-            "a 16-page file mapped MAP_SHARED read-only at {} and read, then unmapped: the process's \
+            "a {len}-page file mapped MAP_SHARED read-only at {} and read, then unmapped: the process's \
              resident memory falls, but the file's pages stay in the page cache",
             slot.shown()
         ));
         story.step("before (every page read)", &slot.view());
+        assert_eq!(slot.smaps_pages("Rss"), len as u64, "{len} read pages are resident");
         assert_eq!(
-            slot.smaps_pages("Rss"),
-            MAPPING_PAGES as u64,
-            "16 read pages are resident"
-        );
-        assert_eq!(
-            resident_pages(addr, pages(MAPPING_PAGES)),
-            Ok(MAPPING_PAGES),
-            "all 16 read pages are resident, so resident_pages should count 16"
+            resident_pages(addr, pages(len)),
+            Ok(len),
+            "all {len} read pages are resident, so resident_pages should count {len}"
         );
 
         let mapped_before = smaps::file_field_pages("lab09.data", "Rss");
-        unsafe { nix::sys::mman::munmap(addr.cast(), pages(MAPPING_PAGES)) }.expect("unmapping the file");
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(len)) }.expect("unmapping the file");
         let mapped_after = smaps::file_field_pages("lab09.data", "Rss");
         let view = slot.view();
         story.step("after munmap", &view);
         expect::unmapped(&view, slot.all(), "the test unmapped these pages");
         assert_eq!(
             (mapped_before, mapped_after),
-            (MAPPING_PAGES as u64, 0),
-            "the process's resident pages of lab09.data (smaps Rss over every mapping of it) should fall from 16 to 0"
+            (len as u64, 0),
+            "the process's resident pages of lab09.data (smaps Rss over every mapping of it) should fall from {len} to 0"
         );
 
         let cached = expect::call(
             "cached_pages(lab09.data)",
-            "Ok(about 16): the file's pages are still in the page cache",
+            format!("Ok(about {len}): the file's pages are still in the page cache"),
             || cached_pages(&path),
         )
         .expect("cached_pages should map and measure the file");
-        let kept = MAPPING_PAGES * 3 / 4;
+        let kept = len * 3 / 4;
         assert!(
-            (kept..=MAPPING_PAGES).contains(&cached),
-            "the file's pages stay in the page cache after munmap, so a fresh mapping should find (nearly) all 16 \
+            (kept..=len).contains(&cached),
+            "the file's pages stay in the page cache after munmap, so a fresh mapping should find (nearly) all {len} \
              resident (at least {kept}, allowing for memory pressure), but cached_pages counted {cached}"
         );
         assert!(
@@ -313,7 +360,7 @@ fn file_pages_stay_cached_after_unmap() {
             "cached_pages must unmap its own mapping of the file before returning"
         );
         story.fact(format!(
-            "a fresh mapping of lab09.data finds at least {kept} of its 16 pages resident: they stayed in the page cache"
+            "a fresh mapping of lab09.data finds at least {kept} of its {len} pages resident: they stayed in the page cache"
         ));
         story.assert_snapshot();
     });
@@ -324,7 +371,7 @@ fn file_pages_stay_cached_after_unmap() {
 fn cached_pages_sees_an_evicted_file_come_back() {
     isolated(|| {
         let dir = scratch_dir!();
-        let count = 8;
+        let count = draw::count("file pages", 8, 4..=24);
         let path = dir.file("evicted.data", count, |_| b'e');
         let file = ScratchDir::open_rw(&path);
         // The file was synced when written, so its cached pages are clean and may be dropped.
@@ -348,7 +395,7 @@ fn cached_pages_sees_an_evicted_file_come_back() {
         std::fs::read(&path).expect("reading the file back into the page cache");
         let back = expect::call(
             "cached_pages(evicted.data) after reading the file",
-            "Ok(about 8): reading brought the file back into the page cache",
+            format!("Ok(about {count}): reading brought the file back into the page cache"),
             || cached_pages(&path),
         )
         .expect("cached_pages should map and measure the file");
