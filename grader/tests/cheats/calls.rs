@@ -217,7 +217,7 @@ impl Names {
             [one] => local(one),
             [.., lab, item] if *lab == self.lab => Some(item.clone()),
             [.., owner, item] => {
-                let by_path = segments.iter().any(|s| *s == self.lab);
+                let by_path = segments.contains(&self.lab);
                 let owner = local(owner).or_else(|| by_path.then(|| owner.clone()))?;
                 Some(format!("{owner}::{item}"))
             }
@@ -265,7 +265,7 @@ fn local_fns(file: &syn::File) -> BTreeMap<String, LocalFn<'_>> {
     for item in &file.items {
         match item {
             Item::Fn(f) => {
-                fns.insert(f.sig.ident.to_string(), local(&f.sig, &*f.block, &f.attrs[..]));
+                fns.insert(f.sig.ident.to_string(), local(&f.sig, &f.block, &f.attrs[..]));
             }
             Item::Impl(imp) => {
                 let Some(owner) = type_name(&imp.self_ty) else { continue };

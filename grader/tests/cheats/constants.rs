@@ -105,9 +105,10 @@ fn submission(k: usize) -> String {
     format!("constants-{:02}", k + 1)
 }
 
-/// What one pair's grade showed: the tests that still passed, or why it has no verdict.
+/// What one pair's grade showed: the tests that still passed (and those skipped on this
+/// machine, which earn nothing and judge nothing), or why it has no verdict.
 enum Verdict {
-    Passed(Vec<String>),
+    Passed { passed: Vec<String>, skipped: Vec<String> },
     NotJudged(String),
 }
 
@@ -126,15 +127,16 @@ fn judge(pair: &Pair, grade: &Result<json::Grade, String>) -> Verdict {
             lab.status, lab.message
         ));
     }
-    let mut passed = Vec::new();
+    let (mut passed, mut skipped) = (Vec::new(), Vec::new());
     for test in &pair.tests {
-        match lab.test(test) {
-            Some(t) if t.status == "pass" => passed.push(test.clone()),
+        match lab.test(test).map(|t| t.status.as_str()) {
+            Some("pass") => passed.push(test.clone()),
+            Some("skipped") => skipped.push(test.clone()),
             Some(_) => {}
             None => return Verdict::NotJudged(format!("{test} is missing from the grade")),
         }
     }
-    Verdict::Passed(passed)
+    Verdict::Passed { passed, skipped }
 }
 
 /// Makes the submissions, grades them as one batch, prints the table, and lists each
@@ -165,7 +167,7 @@ pub fn grade_and_check(root: &Path) -> Problems {
             let verdict = judge(pair, &grades[k]);
             let name = format!("{}::{}", pair.lab, pair.f.name);
             match &verdict {
-                Verdict::Passed(passed) => found.extend(
+                Verdict::Passed { passed, .. } => found.extend(
                     passed
                         .iter()
                         .map(|test| format!("{name} = {{ {} }}: {test} still passes", pair.constant.label)),
@@ -191,9 +193,15 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
     ];
     for (name, pair, verdict, _) in rows {
         let still = match verdict {
-            Verdict::Passed(p) if p.is_empty() => "none".to_string(),
-            Verdict::Passed(p) => format!("**{}**: {}", p.len(), p.join(", ")),
+            Verdict::Passed { passed, .. } if passed.is_empty() => "none".to_string(),
+            Verdict::Passed { passed, .. } => format!("**{}**: {}", passed.len(), passed.join(", ")),
             Verdict::NotJudged(why) => format!("NOT JUDGED: {why}"),
+        };
+        let still = match verdict {
+            Verdict::Passed { skipped, .. } if !skipped.is_empty() => {
+                format!("{still} (skipped here, so not judged: {})", skipped.join(", "))
+            }
+            _ => still,
         };
         lines.push(format!(
             "| {name} | `{}` | {} | {still} |",
@@ -203,7 +211,7 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
     }
     let passing: BTreeSet<&str> = rows
         .iter()
-        .filter(|(_, _, v, _)| matches!(v, Verdict::Passed(p) if !p.is_empty()))
+        .filter(|(_, _, v, _)| keeps_a_test(v))
         .map(|(name, _, _, _)| name.as_str())
         .collect();
     lines.push(format!(
@@ -211,9 +219,7 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
         rows.len(),
         rows.iter().map(|(name, ..)| name).collect::<BTreeSet<_>>().len(),
         plan.labs.iter().map(Vec::len).max().unwrap_or(0),
-        rows.iter()
-            .filter(|(_, _, v, _)| matches!(v, Verdict::Passed(p) if !p.is_empty()))
-            .count(),
+        rows.iter().filter(|(_, _, v, _)| keeps_a_test(v)).count(),
         passing.len()
     ));
     lines.extend(plan.skipped.iter().map(|why| format!("skipped {why}")));
@@ -232,4 +238,8 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
             .map(|name| format!("no graded test calls {name}: it has no constant graded")),
     );
     lines
+}
+
+fn keeps_a_test(verdict: &Verdict) -> bool {
+    matches!(verdict, Verdict::Passed { passed, .. } if !passed.is_empty())
 }

@@ -134,7 +134,8 @@ pub fn constants(f: &LabFn, errnos: &BTreeSet<String>) -> Constants {
         });
     }
     for value in found {
-        values.push((wrap(&value), wrap(&value)));
+        let label = value.replace(EXITED, "Exited");
+        values.push((wrap(&label), wrap(&value)));
     }
     if ok.is_some() {
         for errno in errnos {
@@ -202,7 +203,22 @@ fn ok_values(ty: &Type, params: &[(String, String)]) -> Vec<String> {
         values.push("Default::default()".to_string());
     }
     values.extend(handed_back(ty, params));
+    values.extend(exited(ty, params));
     values
+}
+
+/// What a waiter that waits for nothing says: the child it was given exited with 0.
+const EXITED: &str = "nix::sys::wait::WaitStatus::Exited";
+
+/// `Exited(pid, 0)` for a `WaitStatus` of a function given a `Pid`: its input handed back.
+fn exited(ty: &Type, params: &[(String, String)]) -> Option<String> {
+    let Type::Path(p) = ty else { return None };
+    let pid = params.iter().find(|(_, t)| t == "Pid")?;
+    p.path
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "WaitStatus")
+        .then(|| format!("{EXITED}({}, 0)", pid.0))
 }
 
 fn is_integer(ty: &Type) -> bool {
@@ -323,6 +339,7 @@ mod tests {
         let src = "pub fn a(x: u8) -> nix::Result<()> { todo!() }\n\
                    pub unsafe fn b(addr: NonNull<u8>, len: usize, n: usize) -> nix::Result<(NonNull<u8>, usize)> { todo!() }\n\
                    pub unsafe fn c(addr: NonNull<u8>, len: usize) -> nix::Result<[(NonNull<u8>, usize); 2]> { todo!() }\n\
+                   pub fn w(pid: Pid) -> nix::Result<WaitStatus> { todo!() }\n\
                    fn private() -> u8 { 1 }\n\
                    pub struct M;\n\
                    impl M { pub fn len(&self) -> usize { 1 } pub fn is_empty(&self) -> bool { false } pub fn unmap(self) -> nix::Result<()> { Ok(()) } pub fn p(&self) -> NonNull<u8> { todo!() } }\n\
@@ -340,6 +357,13 @@ mod tests {
                 want("a", &["{ Ok(()) }", "{ Err(nix::errno::Errno::EINVAL) }"]),
                 want("b", &["{ Ok((addr, len)) }", "{ Err(nix::errno::Errno::EINVAL) }"]),
                 want("c", &["{ Ok([(addr, len); 2]) }", "{ Err(nix::errno::Errno::EINVAL) }"]),
+                want(
+                    "w",
+                    &[
+                        "{ Ok(nix::sys::wait::WaitStatus::Exited(pid, 0)) }",
+                        "{ Err(nix::errno::Errno::EINVAL) }"
+                    ]
+                ),
                 want("M::len", &["{ 0 }"]),
                 want("M::is_empty", &["{ false }", "{ true }"]),
                 want(
