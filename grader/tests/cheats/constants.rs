@@ -32,6 +32,8 @@ struct Plan {
     skipped: Vec<String>,
     /// Lab functions no graded test calls: no constant of theirs can be judged.
     uncalled: Vec<String>,
+    /// Graded tests that call no lab function, as the suite reads: no constant reaches them.
+    callless: Vec<String>,
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -45,6 +47,7 @@ fn plan(root: &Path) -> Result<Plan> {
         labs: Vec::new(),
         skipped: Vec::new(),
         uncalled: Vec::new(),
+        callless: Vec::new(),
     };
     for lab in super::attacks::lab_names(root)? {
         let suite = read(&root.join("tests").join(format!("{lab}.rs")))?;
@@ -60,6 +63,11 @@ fn plan(root: &Path) -> Result<Plan> {
             .map(|(test, _)| test.clone())
             .collect();
         let reached = calls::of_tests(&suite, &lab, &graded, &names).with_context(|| format!("tests/{lab}.rs"))?;
+        plan.callless.extend(
+            (reached.iter())
+                .filter(|(_, fns)| fns.is_empty())
+                .map(|(test, _)| format!("{lab}::{test}")),
+        );
         let mut pairs = Vec::new();
         for f in fns {
             let tests: Vec<String> = graded
@@ -237,9 +245,78 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
             .iter()
             .map(|name| format!("no graded test calls {name}: it has no constant graded")),
     );
+    if !plan.callless.is_empty() {
+        lines.push(format!(
+            "graded tests that call no lab function: {}",
+            plan.callless.join(", ")
+        ));
+    }
     lines
 }
 
 fn keeps_a_test(verdict: &Verdict) -> bool {
     matches!(verdict, Verdict::Passed { passed, .. } if !passed.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use json::{Grade, Lab, Test};
+
+    fn pair() -> Pair {
+        let f = signatures::lab_fns("pub fn f() -> nix::Result<()> { Ok(()) }")
+            .unwrap()
+            .remove(0);
+        Pair {
+            lab: "lab".into(),
+            constant: signatures::constants(&f, &BTreeSet::new()).bodies.remove(0),
+            f,
+            tests: vec!["a".into(), "b".into(), "c::case".into()],
+        }
+    }
+
+    fn lab(tests: &[(&str, &str)]) -> Lab {
+        Lab::graded(
+            "lab",
+            tests
+                .iter()
+                .map(|(name, status)| Test::scored(name, 1, status, ""))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_pass_is_kept_a_skip_judges_nothing() {
+        let grade = Grade::of(vec![lab(&[
+            ("a", "pass"),
+            ("b", "fail"),
+            ("c::case", "skipped"),
+            ("d", "pass"),
+        ])]);
+        match judge(&pair(), &Ok(grade)) {
+            Verdict::Passed { passed, skipped } => {
+                assert_eq!((passed, skipped), (vec!["a".to_string()], vec!["c::case".to_string()]));
+            }
+            Verdict::NotJudged(why) => panic!("judged: {why}"),
+        }
+    }
+
+    #[test]
+    fn no_verdict_without_a_build_or_a_test() {
+        let mut broken = lab(&[("a", "fail"), ("b", "fail"), ("c::case", "fail")]);
+        broken.status = "build_error".into();
+        let missing = lab(&[("a", "fail"), ("b", "fail")]);
+        let cases = [
+            (Ok(Grade::of(vec![broken])), "did not compile"),
+            (Ok(Grade::of(vec![missing])), "c::case is missing"),
+            (Ok(Grade::of(vec![])), "lab is missing"),
+            (Err("no labs/".to_string()), "not graded"),
+        ];
+        for (grade, why) in cases {
+            match judge(&pair(), &grade) {
+                Verdict::NotJudged(got) => assert!(got.contains(why), "{got}"),
+                Verdict::Passed { .. } => panic!("judged without {why}"),
+            }
+        }
+    }
 }
