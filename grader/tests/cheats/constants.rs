@@ -116,7 +116,7 @@ fn submission(k: usize) -> String {
 /// What one pair's grade showed: the tests that still passed (and those skipped on this
 /// machine, which earn nothing and judge nothing), or why it has no verdict.
 enum Verdict {
-    Passed { passed: Vec<String>, skipped: Vec<String> },
+    Judged { passed: Vec<String>, skipped: Vec<String> },
     NotJudged(String),
 }
 
@@ -144,7 +144,7 @@ fn judge(pair: &Pair, grade: &Result<json::Grade, String>) -> Verdict {
             None => return Verdict::NotJudged(format!("{test} is missing from the grade")),
         }
     }
-    Verdict::Passed { passed, skipped }
+    Verdict::Judged { passed, skipped }
 }
 
 /// Makes the submissions, grades them as one batch, prints the table, and lists each
@@ -175,7 +175,7 @@ pub fn grade_and_check(root: &Path) -> Problems {
             let verdict = judge(pair, &grades[k]);
             let name = format!("{}::{}", pair.lab, pair.f.name);
             match &verdict {
-                Verdict::Passed { passed, .. } => found.extend(
+                Verdict::Judged { passed, .. } => found.extend(
                     passed
                         .iter()
                         .map(|test| format!("{name} = {{ {} }}: {test} still passes", pair.constant.label)),
@@ -201,12 +201,12 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
     ];
     for (name, pair, verdict, _) in rows {
         let still = match verdict {
-            Verdict::Passed { passed, .. } if passed.is_empty() => "none".to_string(),
-            Verdict::Passed { passed, .. } => format!("**{}**: {}", passed.len(), passed.join(", ")),
+            Verdict::Judged { passed, .. } if passed.is_empty() => "none".to_string(),
+            Verdict::Judged { passed, .. } => format!("**{}**: {}", passed.len(), passed.join(", ")),
             Verdict::NotJudged(why) => format!("NOT JUDGED: {why}"),
         };
         let still = match verdict {
-            Verdict::Passed { skipped, .. } if !skipped.is_empty() => {
+            Verdict::Judged { skipped, .. } if !skipped.is_empty() => {
                 format!("{still} (skipped here, so not judged: {})", skipped.join(", "))
             }
             _ => still,
@@ -255,7 +255,7 @@ fn table(rows: &[(String, &Pair, Verdict, String)], plan: &Plan) -> Vec<String> 
 }
 
 fn keeps_a_test(verdict: &Verdict) -> bool {
-    matches!(verdict, Verdict::Passed { passed, .. } if !passed.is_empty())
+    matches!(verdict, Verdict::Judged { passed, .. } if !passed.is_empty())
 }
 
 #[cfg(test)]
@@ -294,7 +294,7 @@ mod tests {
             ("d", "pass"),
         ])]);
         match judge(&pair(), &Ok(grade)) {
-            Verdict::Passed { passed, skipped } => {
+            Verdict::Judged { passed, skipped } => {
                 assert_eq!((passed, skipped), (vec!["a".to_string()], vec!["c::case".to_string()]));
             }
             Verdict::NotJudged(why) => panic!("judged: {why}"),
@@ -315,7 +315,7 @@ mod tests {
         for (grade, why) in cases {
             match judge(&pair(), &grade) {
                 Verdict::NotJudged(got) => assert!(got.contains(why), "{got}"),
-                Verdict::Passed { .. } => panic!("judged without {why}"),
+                Verdict::Judged { .. } => panic!("judged without {why}"),
             }
         }
     }
