@@ -1,11 +1,12 @@
 //! Cheats that must earn no point (issue 24, parts 4 and 5), graded by the built grader:
 //!
-//! - [`attacks`]: the attack fixtures of `grader/fixtures/cheats.toml` (a memory-scan
-//!   forger, a snapshot replayer, a hard-coder by test name), each one text dropped into
-//!   every lab, graded as one batch; each must score 0.
+//! - [`attacks`]: the attack fixtures of `grader/fixtures/cheats.toml` (so far a
+//!   memory-scan forger), each one text dropped into every lab, graded as one batch;
+//!   each must score 0. Not yet a `cargo selftest` check.
 //! - [`constants`]: for every lab function, bodies that return a constant (generated from
 //!   the labs' signatures with syn), each in a copy of the solutions; every graded test
-//!   that calls the function ([`calls`], syn over `tests/*.rs`) must fail.
+//!   that calls the function ([`calls`], syn over `tests/*.rs`) must fail. `cargo
+//!   selftest "constant bodies"` runs it and prints its table.
 //!
 //! No fixture hook is set: each cheat finds what it uses as a student's code would.
 
