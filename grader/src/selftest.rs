@@ -5,7 +5,8 @@
 //! the stubs by design (stubs-fail-every-graded-test checks exactly that).
 //!
 //! Each check prints one line; a failing one prints the end of its output, which
-//! names what went wrong and the command that fixes it. The last line is
+//! names what went wrong and the command that fixes it. A check whose test reports a
+//! table (constant bodies) prints it under its line, passed or failed. The last line is
 //! `selftest: N passed, M failed`.
 
 use std::time::Instant;
@@ -79,6 +80,18 @@ fn checks() -> Vec<Check> {
             run: suite("fixtures", &[]),
         },
         Check {
+            name: "constant bodies lose every test that calls them",
+            // Not captured: the check's table (`report:` lines) is shown under its line.
+            run: suite(
+                "cheats",
+                &[
+                    "--exact",
+                    "constant_bodies_fail_every_test_of_their_function",
+                    "--nocapture",
+                ],
+            ),
+        },
+        Check {
             name: "shards merge into one machine's gradebook",
             run: suite("shards", &[]),
         },
@@ -110,9 +123,9 @@ pub fn check_project(project: &Project, only: Option<&str>) -> Result<()> {
     let (mut passed, mut failed) = (0, Vec::new());
     for check in checks().into_iter().filter(|c| only.is_none_or(|o| c.name.contains(o))) {
         let began = Instant::now();
-        let result = match &check.run {
+        let (result, report) = match &check.run {
             Run::CargoTest(args) => cargo_test(project, args),
-            Run::Registry => registry::selftest(project).map(|((), summary)| summary),
+            Run::Registry => (registry::selftest(project).map(|((), summary)| summary), Vec::new()),
         };
         let secs = began.elapsed().as_secs_f64();
         match result {
@@ -128,6 +141,9 @@ pub fn check_project(project: &Project, only: Option<&str>) -> Result<()> {
                 failed.push(check.name);
             }
         }
+        for line in report {
+            println!("    {line}");
+        }
     }
     println!("selftest: took {:.0} s", started.elapsed().as_secs_f64());
     // The closing line CI reads: `N passed, N failed` alone.
@@ -142,23 +158,42 @@ pub fn check_project(project: &Project, only: Option<&str>) -> Result<()> {
     }
 }
 
+/// What a check's test prints for the reader whether it passes or fails (a table):
+/// the lines it starts with this, uncaptured, on its standard error.
+const REPORT: &str = "report: ";
+
 /// Runs `cargo test --quiet ARGS` with its output captured; shows its end only when it
-/// fails. The summary counts the tests that passed (and says so when none ran: a
-/// filter that matches no test is a mistake, not a pass).
-fn cargo_test(project: &Project, args: &[&str]) -> Result<String> {
+/// fails, and the lines its tests reported ([`REPORT`]) always, after the result.
+fn cargo_test(project: &Project, args: &[&str]) -> (Result<String>, Vec<String>) {
     let output = project
         .cargo()
         .args(["test", "--quiet"])
         .args(args)
         .current_dir(&project.root)
-        .output()
-        .map_err(|e| anyhow!("cannot run cargo: {e}"))?;
+        .output();
+    let output = match output {
+        Ok(output) => output,
+        Err(e) => return (Err(anyhow!("cannot run cargo: {e}")), Vec::new()),
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let report = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix(REPORT))
+        .map(str::to_string)
+        .collect();
+    (summarize(args, &output), report)
+}
+
+/// The summary of a `cargo test` run: the tests that passed (and says so when none
+/// ran: a filter that matches no test is a mistake, not a pass), or its output's end.
+fn summarize(args: &[&str], output: &std::process::Output) -> Result<String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let command = format!("cargo test {}", args.join(" "));
     if !output.status.success() {
         let all = format!("{stdout}\n{stderr}");
-        let tail: Vec<&str> = all.lines().rev().take(80).collect();
+        // The reported lines are shown after the result: not twice.
+        let tail: Vec<&str> = all.lines().filter(|l| !l.starts_with(REPORT)).rev().take(80).collect();
         bail!(
             "`{command}` failed:\n{}",
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
