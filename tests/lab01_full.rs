@@ -112,6 +112,20 @@ fn map_shared_reports_a_missing_file() {
             Some(Errno::ENOENT),
             "mapping a file that does not exist must fail with the errno of open(): ENOENT"
         );
+        // The same call on a file that is there maps it: Err(ENOENT) is the answer for a
+        // missing file only, not for every path.
+        let present = dir.file("lab01.present", len, original);
+        let addr = expect::call(
+            format!("map_shared(a file of {len} page(s), {len} page(s))"),
+            "Ok(the address of a MAP_SHARED mapping of the whole file)",
+            || map_shared(&present, pages(len)),
+        )
+        .expect("mapping a file that exists should succeed");
+        for n in 0..len {
+            let page = unsafe { addr.add(pages(n)) };
+            expect::page_holds(page, original(n), "a MAP_SHARED mapping shows the file's pages");
+        }
+        unsafe { nix::sys::mman::munmap(addr.cast(), pages(len)) }.expect("unmapping the test's own mapping");
     });
 }
 

@@ -467,6 +467,27 @@ fn a_forked_child_allocates_nothing(#[case] forking: Forking) {
             }
         };
 
+        // What wait_exit said is what the child did, and the child is gone (reaped): a
+        // status made up without waiting leaves it behind.
+        let ended_as_it_should = match forking {
+            Forking::Spawn => status == WaitStatus::Exited(pid, 0),
+            Forking::SpawnWhoseExecFails => status == WaitStatus::Exited(pid, 127),
+            Forking::ForkPaused => matches!(status, WaitStatus::Signaled(p, Signal::SIGKILL, _) if p == pid),
+        };
+        assert!(
+            ended_as_it_should,
+            "wait_exit returned {status:?}, but the child {}",
+            match forking {
+                Forking::Spawn => "ran the probe, which exits with status 0",
+                Forking::SpawnWhoseExecFails => "could not exec and exited with status 127",
+                Forking::ForkPaused => "was killed by SIGKILL",
+            }
+        );
+        assert_eq!(
+            nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+            Err(nix::errno::Errno::ECHILD),
+            "wait_exit({pid}) returned, but the child was not reaped: waitpid must have collected its status"
+        );
         let seen = ALLOCATOR.seen();
         assert!(
             seen.calls == 0,

@@ -316,7 +316,19 @@ fn anonymous_maps_fresh_zeroed_memory() {
             mapping.as_slice().len() == pages(len) && mapping.as_slice().iter().all(|&b| b == 0),
             "fresh anonymous memory is zero-filled ({len} pages of it)"
         );
-        mapping.as_mut_slice().fill(b'Z');
+        let writable = mapping.as_mut_slice();
+        assert_eq!(
+            writable.len(),
+            pages(len),
+            "as_mut_slice should give all {len} pages of the mapping, to write"
+        );
+        writable.fill(b'Z');
+        assert!(
+            unsafe { std::slice::from_raw_parts(addr.as_ptr(), pages(len)) }
+                .iter()
+                .all(|&b| b == b'Z'),
+            "what is written through as_mut_slice should land in the mapping"
+        );
         mapping.unmap().expect("unmapping a fresh mapping");
         assert!(
             !munmap_lab_harness::is_mapped(addr, pages(len)),

@@ -202,6 +202,20 @@ fn resident_pages_counts_the_touched_pages(#[case] touched: Touched) {
             "{touched} of the {len} fresh anonymous pages were written (mapping pages {written:?}), so exactly \
              those are resident (an untouched anonymous page has no memory yet)"
         );
+        // Then every page is written: the same call must now count them all (a count
+        // that does not look at the pages cannot be right both times).
+        for n in 0..len {
+            unsafe { addr.add(pages(n)).write_volatile(b'A') };
+        }
+        assert_eq!(
+            expect::call(
+                format!("resident_pages(addr, {len} pages) once every page is written"),
+                format!("Ok({len})"),
+                || resident_pages(addr, pages(len)),
+            ),
+            Ok(len),
+            "every one of the {len} pages has been written, so all {len} are resident"
+        );
     });
 }
 
@@ -227,6 +241,18 @@ fn resident_pages_reports_enomem_for_unmapped_pages() {
             Err(Errno::ENOMEM),
             "{hole} {}: mincore fails with ENOMEM and resident_pages should return that error",
             if hole_pages == 1 { "is unmapped" } else { "are unmapped" }
+        );
+        // Below the hole every page is mapped: there the same call counts (page 0 written).
+        unsafe { addr.write_volatile(b'R') };
+        assert_eq!(
+            expect::call(
+                format!("resident_pages(addr, {first} page(s)), the mapped pages below the hole"),
+                "Ok(1): only page 0 was written",
+                || resident_pages(addr, pages(first)),
+            ),
+            Ok(1),
+            "below the hole all {first} page(s) are mapped and only the first was written: ENOMEM is for a range \
+             with a hole only"
         );
     });
 }

@@ -72,6 +72,10 @@ fn checks() -> Vec<Check> {
             run: suite("reference", &["--exact", "solutions_get_full_marks"]),
         },
         Check {
+            name: "solutions get full marks under other seeds",
+            run: suite("reference", &["--exact", "solutions_get_full_marks_under_other_seeds"]),
+        },
+        Check {
             name: "stubs fail every graded test",
             run: suite("reference", &["--exact", "stubs_fail_every_graded_test"]),
         },
@@ -90,6 +94,10 @@ fn checks() -> Vec<Check> {
                     "--nocapture",
                 ],
             ),
+        },
+        Check {
+            name: "attack fixtures earn no point",
+            run: suite("cheats", &["--exact", "attack_fixtures_earn_no_point"]),
         },
         Check {
             name: "shards merge into one machine's gradebook",

@@ -62,6 +62,7 @@ fn solutions_get_full_marks() {
     }
     problems.extend(witnessed_list_problem(&grade));
     problems.extend(draw_problems(&grade));
+    problems.extend(draw_table_problem(&grade));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     eprintln!(
         "{}/{}, {} kernel-witnessed, skipped here: {:?}",
@@ -96,6 +97,65 @@ fn draw_problems(grade: &json::Grade) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Where GRADING.md lists what each test draws.
+const DRAWS_BEGIN: &str =
+    "<!-- drawn scenarios: what each test draws when graded; `cargo selftest` checks this table -->";
+const DRAWS_END: &str = "<!-- end of drawn scenarios -->";
+
+/// GRADING.md's table of what each test function draws (the names its cases noted in
+/// the solutions' run, folded), or why it draws nothing (rubric.toml's `undrawn`).
+fn draw_table_problem(grade: &json::Grade) -> Option<String> {
+    let undrawn = json::undrawn();
+    let mut rows: Vec<(String, String, BTreeSet<String>, BTreeSet<String>)> = Vec::new();
+    for lab in &grade.labs {
+        for test in lab.tests.iter().filter(|t| t.status == "pass") {
+            let function = function_of(&test.name).to_string();
+            if rows.last().is_none_or(|(l, f, ..)| *l != lab.id || *f != function) {
+                rows.push((lab.id.clone(), function.clone(), BTreeSet::new(), BTreeSet::new()));
+            }
+            let (_, _, draws, undrawn_cases) = rows.last_mut().expect("just pushed");
+            // Each value by its name, a number in it left out (`touched page 3`: `touched page N`).
+            let name = |d: &String| {
+                let name = d.split(" = ").next().unwrap_or(d);
+                let words = name.split(' ').map(|w| match w.chars().all(|c| c.is_ascii_digit()) {
+                    true => "N",
+                    false => w,
+                });
+                words.collect::<Vec<_>>().join(" ")
+            };
+            draws.extend(test.drawn.iter().map(name));
+            if undrawn.contains_key(&format!("{}::{}", lab.id, test.name)) {
+                undrawn_cases.insert(test.name.split_once("::").map_or("", |(_, case)| case).to_string());
+            }
+        }
+    }
+    let mut expected = String::from("| lab | test | what its scenario draws |\n| --- | --- | --- |\n");
+    for (lab, function, draws, undrawn_cases) in rows {
+        let mut shown: Vec<String> = draws.into_iter().collect();
+        let why = "rubric.toml's `undrawn` says why";
+        match (shown.is_empty(), undrawn_cases.is_empty()) {
+            (_, true) => {}
+            (true, false) => shown.push(format!("nothing ({why})")),
+            (false, false) => {
+                let cases: Vec<String> = undrawn_cases.into_iter().collect();
+                shown.push(format!("nothing in {} ({why})", cases.join(", ")));
+            }
+        }
+        expected.push_str(&format!("| {lab} | {function} | {} |\n", shown.join("; ")));
+    }
+    let doc = common::read(&common::root().join("GRADING.md"));
+    let section = doc
+        .split_once(DRAWS_BEGIN)
+        .and_then(|(_, rest)| rest.split_once(DRAWS_END))
+        .map(|(section, _)| section.strip_prefix('\n').unwrap_or(section));
+    (section != Some(expected.as_str())).then(|| {
+        format!(
+            "GRADING.md's table of drawn scenarios is not what the reference solutions' run shows: put this \
+             between `{DRAWS_BEGIN}` and `{DRAWS_END}`:\n{expected}"
+        )
+    })
 }
 
 /// Honest code scores the same under every seed: the solutions under two more.

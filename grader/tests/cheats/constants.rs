@@ -49,6 +49,7 @@ fn plan(root: &Path) -> Result<Plan> {
         uncalled: Vec::new(),
         callless: Vec::new(),
     };
+    let right_answers = right_answers(root)?;
     for lab in super::attacks::lab_names(root)? {
         let suite = read(&root.join("tests").join(format!("{lab}.rs")))?;
         let solution = read(&root.join("solutions").join(format!("{lab}.rs")))?;
@@ -80,9 +81,23 @@ fn plan(root: &Path) -> Result<Plan> {
                 plan.uncalled.push(format!("{lab}::{}", f.name));
                 continue;
             }
-            let made = signatures::constants(&f, &errnos);
+            let mut made = signatures::constants(&f, &errnos);
             plan.skipped
                 .extend(made.skipped.iter().map(|why| format!("{lab}::{}: {why}", f.name)));
+            // A constant that is the function's right answer for every input it can get
+            // (cheats.toml's [[right_answer]]) is no cheat: it is left out, saying why.
+            made.bodies.retain(|constant| {
+                match right_answers.get(&(format!("{lab}::{}", f.name), constant.label.clone())) {
+                    Some(why) => {
+                        plan.skipped.push(format!(
+                            "{lab}::{} = {{ {} }} is its right answer: {why}",
+                            f.name, constant.label
+                        ));
+                        false
+                    }
+                    None => true,
+                }
+            });
             pairs.extend(made.bodies.into_iter().map(|constant| Pair {
                 lab: lab.clone(),
                 f: f.clone(),
@@ -93,6 +108,30 @@ fn plan(root: &Path) -> Result<Plan> {
         plan.labs.push(pairs);
     }
     Ok(plan)
+}
+
+/// cheats.toml's `[[right_answer]]`s: (`lab::function`, constant) to why that constant is
+/// what the function must return for every input it can be given.
+fn right_answers(root: &Path) -> Result<BTreeMap<(String, String), String>> {
+    let path = root.join("grader/fixtures/cheats.toml");
+    let table: toml::Table = read(&path)?.parse().with_context(|| format!("{}", path.display()))?;
+    let mut answers = BTreeMap::new();
+    for entry in table
+        .get("right_answer")
+        .and_then(|a| a.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let field = |name: &str| {
+            entry
+                .get(name)
+                .and_then(|v| v.as_str())
+                .map(String::from)
+                .with_context(|| format!("{}: a [[right_answer]] needs `{name}`", path.display()))
+        };
+        answers.insert((field("function")?, field("constant")?), field("why")?);
+    }
+    Ok(answers)
 }
 
 /// Submission `k`: the solutions, with each lab's k-th pair's body put in.
