@@ -81,8 +81,24 @@ fn refs(argv: &[CString]) -> Vec<&CStr> {
 
 /// Waits for `pid` with the lab's `wait_exit`, for at most the child deadline.
 fn wait_for(pid: Pid, what: &str) -> WaitStatus {
-    within(CHILD_DEADLINE, pid, what, move || wait_exit(pid))
-        .unwrap_or_else(|e| panic!("wait_exit({pid}) failed with {e}: waitpid on the child's own pid should succeed"))
+    // The kernel's word first: `pid` is a child of this process (running, or a zombie
+    // until it is waited for). A pid made up by lab code, with a status to match, is not.
+    let parent = procfs::process::Process::new(pid.as_raw())
+        .and_then(|child| child.stat())
+        .map(|stat| stat.ppid);
+    assert_eq!(
+        parent.ok(),
+        Some(std::process::id() as i32),
+        "the lab function returned pid {pid}, but the kernel knows no child of this process by that pid"
+    );
+    let status = within(CHILD_DEADLINE, pid, what, move || wait_exit(pid))
+        .unwrap_or_else(|e| panic!("wait_exit({pid}) failed with {e}: waitpid on the child's own pid should succeed"));
+    assert_eq!(
+        nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+        Err(nix::errno::Errno::ECHILD),
+        "wait_exit({pid}) returned {status:?}, but the child was not reaped: waitpid must have collected its status"
+    );
+    status
 }
 
 /// Exit status of a child that came back from the lab function into the test's code.
@@ -467,8 +483,8 @@ fn a_forked_child_allocates_nothing(#[case] forking: Forking) {
             }
         };
 
-        // What wait_exit said is what the child did, and the child is gone (reaped): a
-        // status made up without waiting leaves it behind.
+        // What wait_exit said is what the child did (wait_for checked that it was a child,
+        // and that it is gone).
         let ended_as_it_should = match forking {
             Forking::Spawn => status == WaitStatus::Exited(pid, 0),
             Forking::SpawnWhoseExecFails => status == WaitStatus::Exited(pid, 127),
@@ -482,11 +498,6 @@ fn a_forked_child_allocates_nothing(#[case] forking: Forking) {
                 Forking::SpawnWhoseExecFails => "could not exec and exited with status 127",
                 Forking::ForkPaused => "was killed by SIGKILL",
             }
-        );
-        assert_eq!(
-            nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
-            Err(nix::errno::Errno::ECHILD),
-            "wait_exit({pid}) returned, but the child was not reaped: waitpid must have collected its status"
         );
         let seen = ALLOCATOR.seen();
         assert!(

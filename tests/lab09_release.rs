@@ -419,17 +419,28 @@ fn cached_pages_sees_an_evicted_file_come_back() {
         );
 
         std::fs::read(&path).expect("reading the file back into the page cache");
+        // The kernel's own count just before and just after the lab's: where the two agree
+        // (nothing was evicted meanwhile), the lab's must be that very number.
+        let kernel_before = kernel_cached_pages(&path, count);
         let back = expect::call(
             "cached_pages(evicted.data) after reading the file",
             format!("Ok(about {count}): reading brought the file back into the page cache"),
             || cached_pages(&path),
         )
         .expect("cached_pages should map and measure the file");
+        let kernel_after = kernel_cached_pages(&path, count);
         assert!(
             back >= count * 3 / 4,
             "after reading the whole {count}-page file, cached_pages should find (nearly) all of it cached, but \
              counted {back}"
         );
+        if kernel_before == kernel_after {
+            assert_eq!(
+                back, kernel_after,
+                "mincore finds {kernel_after} of the file's {count} pages in the page cache, before and after \
+                 cached_pages ran, so cached_pages should count {kernel_after}"
+            );
+        }
         assert!(
             !still_mapped(&path),
             "cached_pages must unmap its own mapping of the file before returning"

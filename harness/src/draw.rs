@@ -40,21 +40,25 @@ fn seed() -> Option<u64> {
     SEED.get().copied().flatten()
 }
 
-/// A count (of pages, mostly) for `what`: `default` under `cargo test`, any of `choices`
-/// when graded. `default` should be one of them.
+/// A count (of pages, mostly) for `what`: `default` under `cargo test`, any other of
+/// `choices` when graded (see [`one_of`]).
 pub fn count(what: &str, default: usize, choices: RangeInclusive<usize>) -> usize {
     let values: Vec<usize> = choices.collect();
     one_of(what, default, &values)
 }
 
-/// One of `choices` for `what`: `default` under `cargo test`, any of them when graded.
-/// What was drawn is told to the grader (a note), which shows it with a failure: the
-/// student's `cargo test` ran the defaults.
-pub fn one_of<T: Copy + std::fmt::Debug>(what: &str, default: T, choices: &[T]) -> T {
+/// One of `choices` for `what`: `default` under `cargo test`; when graded, any of them
+/// but the default, where there is another (the default is what the snapshot shows, and
+/// code that only repaints the snapshot must meet something else). What was drawn is
+/// told to the grader (a note), which shows it with a failure: the student's `cargo test`
+/// ran the defaults.
+pub fn one_of<T: Copy + std::fmt::Debug + PartialEq>(what: &str, default: T, choices: &[T]) -> T {
     let Some(seed) = seed() else {
         return default;
     };
     assert!(!choices.is_empty(), "draw {what:?}: no choices");
+    let others: Vec<T> = choices.iter().copied().filter(|c| *c != default).collect();
+    let choices = if others.is_empty() { choices } else { &others[..] };
     let test = TestContext::expect_current("draw");
     let graded = format!("{}::{}", test.lab, protocol::graded_name(&test.test));
     let value = choices[protocol::draw_index(seed, &graded, what, choices.len())];

@@ -376,7 +376,11 @@ fn unmapped_pages(call: &Call) -> Option<std::ops::Range<usize>> {
     Some(((start - base) / page) as usize..((stop - base) / page) as usize)
 }
 
-/// A call as it was made, its address named in window pages where it lies in the window.
+/// A call that unmaps no window page, by what the kernel makes of it: where it was
+/// aimed, and why it unmaps nothing there (not page-aligned, no length, a length past the
+/// end of the address space, outside the window). Lengths are left out where the
+/// kernel's answer does not depend on them, so a length rounded by hand before a call
+/// the kernel refuses anyway reads the same.
 fn literal(call: &Call) -> String {
     let base = protocol::WITNESS_BASE as u64;
     let end = base + protocol::pages(protocol::WITNESS_PAGES) as u64;
@@ -386,17 +390,27 @@ fn literal(call: &Call) -> String {
         a if (base..end).contains(&a) => format!("window page {} + {} bytes", (a - base) / page, (a - base) % page),
         a => format!("{a:#x}"),
     };
-    match call.nr {
-        libc::SYS_munmap => format!("munmap({}, {} bytes)", at(call.args[0]), call.args[1]),
-        libc::SYS_mremap => format!(
-            "mremap({}, {} bytes, {} bytes, flags {:#x})",
-            at(call.args[0]),
-            call.args[1],
-            call.args[2],
-            call.args[3]
-        ),
-        nr => format!("system call {nr}"),
-    }
+    let [addr, len, ..] = call.args;
+    let what = match call.nr {
+        libc::SYS_munmap => "munmap",
+        libc::SYS_mremap => "mremap",
+        nr => return format!("system call {nr} at {}", at(addr)),
+    };
+    let why = if addr % page != 0 {
+        "an address that is not page-aligned"
+    } else if len == 0 {
+        "a length of 0"
+    } else if (len.div_ceil(page).checked_mul(page))
+        .and_then(|rounded| addr.checked_add(rounded))
+        .is_none_or(|stop| stop > HIGH)
+    {
+        "a length past the end of the address space"
+    } else if !(base..end).contains(&addr) {
+        "outside the window"
+    } else {
+        "a remap that is no shrink in place"
+    };
+    format!("{what} at {} ({why})", at(addr))
 }
 
 /// `pages` as runs: `window pages 1-3, 6`.
@@ -469,12 +483,26 @@ mod tests {
         ];
         assert_eq!(
             describe(&calls, PID).unwrap(),
-            "asked: munmap(0x0, 0 bytes)\n\
-             asked: munmap(window page 1 + 1 bytes, 4096 bytes)\n\
-             asked: munmap(window page 2, 0 bytes)\n\
+            "asked: munmap at 0x0 (a length of 0)\n\
+             asked: munmap at window page 1 + 1 bytes (an address that is not page-aligned)\n\
+             asked: munmap at window page 2 (a length of 0)\n\
              asked to unmap (in a process the test started): window page 4\n"
         );
         assert_eq!(describe(&[], PID), None);
+    }
+
+    #[test]
+    fn a_refused_call_reads_the_same_whatever_length_the_kernel_ignores() {
+        let p = protocol::page_size() as u64;
+        let read = |call| describe(&[call], PID).unwrap();
+        assert_eq!(read(munmap(page(1) + 1, p)), read(munmap(page(1) + 1, 2 * p)));
+        assert_eq!(read(munmap(0, 8 * p)), read(munmap(0, 9 * p)));
+        assert_eq!(read(munmap(0, 8 * p)), "asked: munmap at 0x0 (outside the window)\n");
+        assert_eq!(
+            read(munmap(page(5), u64::MAX - 1264)),
+            read(munmap(page(5), u64::MAX - 4095))
+        );
+        assert_ne!(read(munmap(0, 0)), read(munmap(0, p)));
     }
 
     #[test]

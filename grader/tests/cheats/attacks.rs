@@ -16,6 +16,9 @@ pub const CATALOGUE: &str = "grader/fixtures/cheats.toml";
 #[serde(deny_unknown_fields)]
 struct Catalogue {
     cheat: Vec<Cheat>,
+    /// Constants that are a function's right answer: read by `constants`.
+    #[serde(default, rename = "right_answer")]
+    _right_answers: Vec<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +33,11 @@ pub struct Cheat {
     /// What it scored when written: for the record, never checked.
     #[allow(dead_code)]
     measured: String,
+    /// Graded tests (`lab::test`) the cheat is known to pass, each said in GRADING.md's
+    /// "What this does not stop": printed, not counted as problems. Any other point it
+    /// earns fails the check.
+    #[serde(default)]
+    known: Vec<String>,
 }
 
 pub fn load(root: &Path) -> Result<Vec<Cheat>> {
@@ -91,23 +99,29 @@ pub fn grade_and_check(root: &Path) -> Problems {
     let mut found = Vec::new();
     for cheat in &cheats {
         match json::read(&out.join(format!("{}.json", cheat.name))) {
-            Ok(grade) => found.extend(earned(&grade).map(|line| format!("{} ({}): {line}", cheat.name, cheat.why))),
+            Ok(grade) => {
+                for (test, points) in earned(&grade) {
+                    if cheat.known.contains(&test) {
+                        eprintln!("known: {} passes {test} ({points} point(s))", cheat.name);
+                    } else {
+                        found.push(format!(
+                            "{} ({}): {test} passed (it must earn 0)",
+                            cheat.name, cheat.why
+                        ));
+                    }
+                }
+            }
             Err(e) => found.push(format!("{}: not graded: {e}", cheat.name)),
         }
     }
     Problems { found, look: base }
 }
 
-/// A line for the score and for every test that earned a point, when the grade has any.
-fn earned(grade: &json::Grade) -> impl Iterator<Item = String> + '_ {
-    let total = (grade.score > 0).then(|| format!("earned {}/{} (it must earn 0)", grade.score, grade.max_score));
+/// Every test that earned a point (`lab::test`), with its points.
+fn earned(grade: &json::Grade) -> Vec<(String, u32)> {
     let tests = grade.labs.iter().flat_map(|lab| {
-        lab.tests
-            .iter()
-            .filter(|t| t.score > 0)
-            .map(move |t| format!("  {}::{} passed", lab.id, t.name))
+        let passed = lab.tests.iter().filter(|t| t.score > 0);
+        passed.map(move |t| (format!("{}::{}", lab.id, t.name), t.score))
     });
-    total
-        .into_iter()
-        .chain(tests.take(if grade.score > 0 { usize::MAX } else { 0 }))
+    tests.collect()
 }

@@ -75,10 +75,10 @@ mod tests {
     #[test]
     fn a_test_process_sees_nothing_else() {
         let scratch = crate::project::temp_dir("test-env");
-        // What the exec'd program was given: the shell's own initial environment, as /proc shows it
-        // (no /usr/bin/env in every system: the kernel matrix's busybox guest has none).
-        let mut cmd = command(Path::new("/bin/sh"), &scratch);
-        cmd.args(["-c", "cat /proc/$$/environ"]);
+        // What the exec'd program was given: cat's own initial environment, as /proc shows
+        // it (no shell, which adds SHLVL and PWD; no /usr/bin/env in the kernel matrix's guest).
+        let mut cmd = command(Path::new("/bin/cat"), &scratch);
+        cmd.arg("/proc/self/environ");
         let out = cmd.output().unwrap();
         let seen = String::from_utf8_lossy(&out.stdout).replace('\0', "\n");
         let keys: Vec<&str> = seen.lines().filter_map(|l| l.split_once('=')).map(|(k, _)| k).collect();
