@@ -123,16 +123,9 @@ unsafe fn send_fd(socket: RawFd, fd: libc::c_int) -> io::Result<()> {
     // SAFETY: msghdr and cmsghdr are plain data; the control buffer is aligned (u64s) and
     // larger than CMSG_SPACE(4); every pointer is to this stack frame.
     unsafe {
-        let mut control = [0u64; 8];
-        let mut byte = [0u8; 1];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
+        let (mut control, mut byte) = ([0u64; 8], [0u8; 1]);
+        let mut iov = one_byte(&mut byte);
+        let mut msg = message(&mut iov, &mut control);
         msg.msg_controllen = libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) as _;
         let cmsg = libc::CMSG_FIRSTHDR(&msg);
         (*cmsg).cmsg_level = libc::SOL_SOCKET;
@@ -144,6 +137,26 @@ unsafe fn send_fd(socket: RawFd, fd: libc::c_int) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The one byte a descriptor travels with (SCM_RIGHTS needs some data).
+fn one_byte(byte: &mut [u8; 1]) -> libc::iovec {
+    libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    }
+}
+
+/// A message of `iov` with `control` (u64s: aligned for a cmsghdr) as its whole control
+/// buffer. Async-signal-safe: nothing is allocated.
+fn message(iov: &mut libc::iovec, control: &mut [u64; 8]) -> libc::msghdr {
+    // SAFETY: msghdr is plain data, and all zeroes is a valid (empty) one.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(control) as _;
+    msg
 }
 
 /// The grader's side: a thread that takes the listener the test process sends, records
@@ -299,17 +312,9 @@ fn continue_call(listener: &OwnedFd, id: u64) {
 fn receive_fd(socket: &OwnedFd) -> Option<OwnedFd> {
     // SAFETY: as in send_fd, for recvmsg; the descriptor received is new and ours.
     unsafe {
-        let mut control = [0u64; 8];
-        let mut byte = [0u8; 1];
-        let mut iov = libc::iovec {
-            iov_base: byte.as_mut_ptr().cast(),
-            iov_len: 1,
-        };
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        let (mut control, mut byte) = ([0u64; 8], [0u8; 1]);
+        let mut iov = one_byte(&mut byte);
+        let mut msg = message(&mut iov, &mut control);
         if libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) <= 0 {
             return None;
         }

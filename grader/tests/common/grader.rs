@@ -61,6 +61,19 @@ impl Ran {
     pub fn expect_success(self) -> Ran {
         self.expect_code(0)
     }
+
+    /// Panics, with everything it printed, unless a batch ran: exit status 0, or 3 (some
+    /// submission could not be graded: the caller's checks say which).
+    pub fn expect_batch_ran(self) -> Ran {
+        assert!(
+            matches!(self.code, Some(0 | 3)),
+            "the batch did not run ({:?}):\n{}\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
 }
 
 /// The grader's arguments for `call`.
