@@ -366,7 +366,7 @@ fn unmapped_pages(call: &Call) -> Option<std::ops::Range<usize>> {
         libc::SYS_mremap => {
             let [old, old_len, new_len, flags, ..] = call.args;
             let moves = flags & libc::MREMAP_FIXED as u64 != 0;
-            if moves || new_len >= old_len || old_len % page != 0 || new_len % page != 0 {
+            if moves || new_len >= old_len || !old_len.is_multiple_of(page) || !new_len.is_multiple_of(page) {
                 return None;
             }
             (old.checked_add(new_len)?, old_len - new_len)
@@ -374,7 +374,7 @@ fn unmapped_pages(call: &Call) -> Option<std::ops::Range<usize>> {
         _ => return None,
     };
     let rounded = len.checked_add(page - 1)? / page * page;
-    if start % page != 0 || len == 0 || start < base || start >= end {
+    if !start.is_multiple_of(page) || len == 0 || start < base || start >= end {
         return None;
     }
     let stop = start.checked_add(rounded)?.min(end);
@@ -391,7 +391,9 @@ fn literal(call: &Call) -> String {
     let end = base + protocol::pages(protocol::WITNESS_PAGES) as u64;
     let page = protocol::page_size() as u64;
     let at = |addr: u64| match addr {
-        a if (base..end).contains(&a) && (a - base) % page == 0 => format!("window page {}", (a - base) / page),
+        a if (base..end).contains(&a) && (a - base).is_multiple_of(page) => {
+            format!("window page {}", (a - base) / page)
+        }
         a if (base..end).contains(&a) => format!("window page {} + {} bytes", (a - base) / page, (a - base) % page),
         a => format!("{a:#x}"),
     };
@@ -401,7 +403,7 @@ fn literal(call: &Call) -> String {
         libc::SYS_mremap => "mremap",
         nr => return format!("system call {nr} at {}", at(addr)),
     };
-    let why = if addr % page != 0 {
+    let why = if !addr.is_multiple_of(page) {
         "an address that is not page-aligned"
     } else if len == 0 {
         "a length of 0"
