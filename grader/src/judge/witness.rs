@@ -25,8 +25,9 @@ use crate::evidence::{Ran, Reference, Transcript};
 pub const MAX_CHECKPOINTS: usize = 64;
 
 /// Reads the witnessed window of the stopped process `pid` and adds it to `transcript`,
-/// with `asked`: the unmaps its processes asked for since the last checkpoint, as
-/// [`crate::judge::calls`] recorded them (None: none).
+/// with the pages the whole process has locked (`VmLck`, when any) and `asked`: the
+/// unmaps its processes asked for since the last checkpoint, as [`crate::judge::calls`]
+/// recorded them (None: none).
 pub fn checkpoint(transcript: &mut Transcript, pid: u32, asked: Option<String>) {
     let mut window = match transcript.checkpoints.len() {
         n if n > MAX_CHECKPOINTS => return,
@@ -36,10 +37,21 @@ pub fn checkpoint(transcript: &mut Transcript, pid: u32, asked: Option<String>) 
             Err(e) => format!("(the window could not be read: {e})\n"),
         },
     };
+    if let Some(pages) = locked_pages(pid).filter(|&pages| pages > 0) {
+        window.push_str(&format!("locked in the whole process (VmLck): {pages} page(s)\n"));
+    }
     if let Some(asked) = asked {
         window.push_str(&asked);
     }
     transcript.checkpoints.push(window);
+}
+
+/// `VmLck` of the stopped process `pid`, in pages: every lock of the process, the
+/// window's and any other (None: its status could not be read, which the window's own
+/// line already says).
+fn locked_pages(pid: u32) -> Option<u64> {
+    let kib = procfs::process::Process::new(pid as i32).ok()?.status().ok()?.vmlck?;
+    Some(kib * 1024 / protocol::page_size() as u64)
 }
 
 /// The verdict on `lab::test` once the kernel has had its say: a pass stands only when
