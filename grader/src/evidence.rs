@@ -33,6 +33,18 @@ pub struct Ran {
     pub drawn: Vec<String>,
 }
 
+impl Ran {
+    /// A test that never ran (its scratch folder or call record could not be made).
+    pub fn not_run(verdict: Verdict) -> Ran {
+        Ran {
+            verdict,
+            transcript: Transcript::default(),
+            seconds: None,
+            drawn: Vec::new(),
+        }
+    }
+}
+
 /// What the reference solutions did on this machine, in this grading run.
 #[derive(Clone, Debug, Default)]
 pub struct Reference {

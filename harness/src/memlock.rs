@@ -57,12 +57,7 @@ pub fn vm_lck_pages() -> u64 {
 
 /// `VmLck` of `process`, in pages.
 pub fn vm_lck_pages_of(process: procfs::process::Process) -> u64 {
-    let kib = process
-        .status()
-        .expect("reading /proc/PID/status")
-        .vmlck
-        .expect("/proc/PID/status has VmLck");
-    kib * 1024 / page_size() as u64
+    munmap_lab_protocol::maps::locked_pages_of(process.pid).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The soft `RLIMIT_MEMLOCK`, readable (`unlimited` or bytes).

@@ -99,6 +99,16 @@ impl PartialEq for MapsView {
 
 impl Eq for MapsView {}
 
+/// `VmLck` of process `pid` (`/proc/PID/status`), in pages: every page it has locked,
+/// in the window or not. The harness reads its own; the grader reads a stopped test's.
+pub fn locked_pages_of(pid: i32) -> Result<u64, String> {
+    let status = procfs::process::Process::new(pid)
+        .and_then(|process| process.status())
+        .map_err(|e| format!("cannot read /proc/{pid}/status: {e}"))?;
+    let kib = status.vmlck.ok_or_else(|| format!("/proc/{pid}/status has no VmLck"))?;
+    Ok(kib * 1024 / crate::page_size() as u64)
+}
+
 impl MapsView {
     /// Reads `/proc/self/smaps` and keeps the `window_pages` pages starting at `start`.
     pub fn of(start: NonNull<u8>, window_pages: usize) -> MapsView {

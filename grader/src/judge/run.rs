@@ -102,15 +102,9 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
     #[cfg(feature = "fixture-hooks")]
     let prepared = prepared.and_then(|()| crate::fixture_hooks::token_in_scratch(scratch, &token));
     if let Err(e) = prepared {
-        let verdict = Verdict::Fail(format!(
+        return Ran::not_run(Verdict::Fail(format!(
             "{lab}::{test} was not run: cannot make its scratch folder: {e}"
-        ));
-        return Ran {
-            verdict,
-            transcript,
-            seconds: None,
-            drawn: Vec::new(),
-        };
+        )));
     }
     let mut cmd = bench.sandbox.command(exe, scratch);
     cmd.args(protocol::test_args(test))
@@ -128,13 +122,8 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
         Ok(Some((recorder, socket))) => (Some(recorder), Some(socket)),
         Ok(None) => (None, None),
         Err(e) => {
-            let verdict = Verdict::Fail(format!("{lab}::{test} was not run: cannot record its calls: {e}"));
-            return Ran {
-                verdict,
-                transcript,
-                seconds: None,
-                drawn: Vec::new(),
-            };
+            let why = format!("{lab}::{test} was not run: cannot record its calls: {e}");
+            return Ran::not_run(Verdict::Fail(why));
         }
     };
     bench

@@ -325,21 +325,14 @@ impl Sandbox {
 /// a short-lived child (`true`).
 fn calls_work(program: &seccompiler::BpfProgram) -> Result<(), String> {
     let (recorder, socket) = calls::Recorder::start().map_err(|e| e.to_string())?;
-    let mut probe = Command::new("true");
     let (program, fd) = (program.clone(), socket.as_raw_fd());
-    // SAFETY: prctl, seccomp and sendmsg only, on memory prepared before the fork.
-    unsafe {
-        probe.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            calls::install_and_send(&program, fd)
-        });
-    }
-    let status = probe
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status();
+    // SAFETY (of the pre_exec): prctl, seccomp and sendmsg only, on memory prepared before the fork.
+    let status = in_a_short_lived_child(move || unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        calls::install_and_send(&program, fd)
+    });
     drop(socket);
     recorder.finish();
     match status {
@@ -347,6 +340,21 @@ fn calls_work(program: &seccompiler::BpfProgram) -> Result<(), String> {
         Ok(status) => Err(format!("a test of it ended with {status}")),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Runs `true` with `pre_exec` between its fork and exec, its output dropped: how the
+/// sandbox finds out what this machine lets a test process do before any test needs it.
+/// `pre_exec` must be async-signal-safe, as `CommandExt::pre_exec` asks.
+fn in_a_short_lived_child(
+    pre_exec: impl FnMut() -> io::Result<()> + Send + Sync + 'static,
+) -> io::Result<std::process::ExitStatus> {
+    let mut probe = Command::new("true");
+    // SAFETY: the caller's closure is async-signal-safe (see above).
+    unsafe { probe.pre_exec(pre_exec) };
+    probe
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
 }
 
 /// Whether the running kernel supports what `probe` asks of a ruleset, as the landlock

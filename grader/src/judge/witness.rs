@@ -37,21 +37,17 @@ pub fn checkpoint(transcript: &mut Transcript, pid: u32, asked: Option<String>) 
             Err(e) => format!("(the window could not be read: {e})\n"),
         },
     };
-    if let Some(pages) = locked_pages(pid).filter(|&pages| pages > 0) {
+    // An unreadable status goes unsaid: the window's own line says why it could not be read.
+    if let Some(pages) = protocol::maps::locked_pages_of(pid as i32)
+        .ok()
+        .filter(|&pages| pages > 0)
+    {
         window.push_str(&format!("locked in the whole process (VmLck): {pages} page(s)\n"));
     }
     if let Some(asked) = asked {
         window.push_str(&asked);
     }
     transcript.checkpoints.push(window);
-}
-
-/// `VmLck` of the stopped process `pid`, in pages: every lock of the process, the
-/// window's and any other (None: its status could not be read, which the window's own
-/// line already says).
-fn locked_pages(pid: u32) -> Option<u64> {
-    let kib = procfs::process::Process::new(pid as i32).ok()?.status().ok()?.vmlck?;
-    Some(kib * 1024 / protocol::page_size() as u64)
 }
 
 /// The verdict on `lab::test` once the kernel has had its say: a pass stands only when

@@ -23,7 +23,6 @@ use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 // One sentence each for `Sandbox::not_enforced`.
 pub const NO_MOUNT_NAMESPACE: &str = "This machine lets the grader make no mount namespace: pathname unix \
@@ -84,17 +83,9 @@ impl Plan {
 
     /// Whether a short-lived child (`true`) can enter these namespaces.
     fn works(&self) -> bool {
-        let mut probe = Command::new("true");
         let tried = self.clone();
-        // SAFETY: enter() makes only async-signal-safe calls on memory prepared before the fork.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut probe, move || tried.enter());
-        }
-        probe
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        // enter() makes only async-signal-safe calls on memory prepared before the fork.
+        super::in_a_short_lived_child(move || tried.enter()).is_ok_and(|s| s.success())
     }
 
     /// The same plan for a test whose scratch folder is `scratch`: no folder holding it is covered.
