@@ -4,6 +4,9 @@
 //! and 5 stay PROT_NONE reservation, so the lab code must not touch them. Mapping page
 //! `i` (window page `i + 1`) holds the byte `'A' + i`. When graded, the mapping's length
 //! and the cut's place and length are drawn ([`draw`]); a one-page case stays one page.
+//! A graded scenario also maps a page or two with the mapping on either side, in the same
+//! mmap ([`Neighbours`]): the kernel shows one longer mapping, so a one-page trim at the
+//! edge of what maps shows is wrong, and only the arguments say where the lab's pages are.
 //!
 //! Every function faces a cut of several pages on each backing: the kernel rounds a
 //! length up to a whole page, so a page count passed to munmap as a byte length
@@ -13,9 +16,9 @@ use std::ptr::NonNull;
 
 use munmap_lab::lab02_partial::{punch_hole, trim_back, trim_front};
 use munmap_lab_harness::draw;
-use munmap_lab_harness::maps::Backing as Shown;
+use munmap_lab_harness::maps::{Backing as Shown, window_pages};
 use munmap_lab_harness::scratch_dir;
-use munmap_lab_harness::{MapsView, ScratchDir, Slot, Story, expect, isolated, pages};
+use munmap_lab_harness::{MapsView, Neighbours, ScratchDir, Slot, Story, expect, isolated, pages};
 use nix::sys::mman::{MapFlags, ProtFlags};
 use rstest::rstest;
 use serial_test::serial;
@@ -30,39 +33,48 @@ enum Backing {
     SharedFile,
 }
 
-/// A mapping filling its slot (4 pages, or as drawn), and what its pages look like in maps.
+/// A mapping in its slot (4 pages, or as drawn, with drawn neighbours), and what its
+/// pages look like in maps.
 struct Scenario {
     slot: Slot,
     /// The mapping's length in pages.
     len: usize,
+    /// Pages the test mapped with it on either side (none under `cargo test`).
+    beside: Neighbours,
     _dir: ScratchDir,
     addr: NonNull<u8>,
     perms: &'static str,
     backing: Backing,
 }
 
-fn content(mapping_page: usize) -> u8 {
-    b'A' + mapping_page as u8
+/// Every byte of slot page `slot_page`: mapping page `i` holds `'A' + i` when the mapping
+/// fills its slot.
+fn content(slot_page: usize) -> u8 {
+    b'A' + slot_page as u8
 }
 
-/// The scenario: a mapping of `len` pages filling its slot.
+/// The scenario: a mapping of `len` pages in its slot, between its drawn neighbours, all
+/// made by one mmap (of file page 0 on, for a file).
 fn mapping(backing: Backing, len: usize) -> Scenario {
-    let slot = Slot::new(len);
+    let beside = Neighbours::drawn();
+    let total = beside.slot_pages(len);
+    let slot = Slot::new(total);
     let dir = scratch_dir!();
-    let (addr, perms) = match backing {
-        Backing::Anonymous => (slot.map_filled(len, content), "rw-p"),
+    let (start, perms) = match backing {
+        Backing::Anonymous => (slot.map_filled(total, content), "rw-p"),
         Backing::SharedFile => {
-            let path = dir.file("lab02.data", len, content);
+            let path = dir.file("lab02.data", total, content);
             let file = ScratchDir::open_rw(&path);
             let prot = ProtFlags::PROT_READ | ProtFlags::PROT_WRITE;
-            (slot.map_file(len, prot, MapFlags::MAP_SHARED, &file, 0), "rw-s")
+            (slot.map_file(total, prot, MapFlags::MAP_SHARED, &file, 0), "rw-s")
         }
     };
     Scenario {
+        addr: unsafe { start.add(pages(beside.before)) },
         slot,
         len,
+        beside,
         _dir: dir,
-        addr,
         perms,
         backing,
     }
@@ -70,18 +82,52 @@ fn mapping(backing: Backing, len: usize) -> Scenario {
 
 impl Scenario {
     fn describe(&self) -> String {
-        match self.backing {
+        let what = match self.backing {
             Backing::Anonymous => format!("a {}-page anonymous read-write mapping", self.len),
             Backing::SharedFile => format!("a {}-page MAP_SHARED mapping of lab02.data", self.len),
-        }
+        };
+        format!(
+            "{what} at {}{}",
+            window_pages(self.window(0..self.len)),
+            self.beside.described()
+        )
+    }
+
+    /// The window pages of mapping pages `mapping_pages`.
+    fn window(&self, mapping_pages: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let slot_page = |n| self.beside.slot_page(n);
+        self.slot
+            .window(slot_page(mapping_pages.start)..slot_page(mapping_pages.end))
+    }
+
+    /// The address of mapping page `n`.
+    fn page(&self, n: usize) -> NonNull<u8> {
+        self.slot.page(self.beside.slot_page(n))
     }
 
     /// Mapping pages `kept` must remain: mapped, same contents, writable, and (for a
     /// file) still showing the same file pages.
     fn check_kept(&self, view: &MapsView, kept: std::ops::Range<usize>, why: &str) {
-        expect::mapped(view, self.slot.window(kept.clone()), self.perms, why);
-        for n in kept {
-            let page = unsafe { self.addr.add(pages(n)) };
+        let slot_pages = self.beside.slot_page(kept.start)..self.beside.slot_page(kept.end);
+        self.check_slot_pages(view, slot_pages, why);
+    }
+
+    /// The neighbours are not the lab's: they stay as the test made them.
+    fn check_neighbours(&self, view: &MapsView) {
+        let why = "the pages mapped with the lab's mapping, just before or after it, are not the lab's to unmap";
+        for n in self.beside.pages(self.len) {
+            self.check_slot_pages(view, n..n + 1, why);
+        }
+    }
+
+    fn check_slot_pages(&self, view: &MapsView, slot_pages: std::ops::Range<usize>, why: &str) {
+        expect::mapped(view, self.slot.window(slot_pages.clone()), self.perms, why);
+        for n in slot_pages {
+            let page = self.slot.page(n);
+            let named = match n.checked_sub(self.beside.before) {
+                Some(m) if m < self.len => format!("mapping page {m}"),
+                _ => format!("slot page {n}, a neighbour of the mapping,"),
+            };
             expect::page_holds(page, content(n), why);
             expect::page_writable(page, why);
             if let Backing::SharedFile = self.backing {
@@ -89,13 +135,11 @@ impl Scenario {
                 let run = view.run_at(page);
                 let shown = match &run.backing {
                     Shown::File { first_file_page, .. } => first_file_page + (page - run.first) as u64,
-                    other => panic!(
-                        "mapping page {n} (window page {page}) should still map the file, but is {other:?}\n{view}"
-                    ),
+                    other => panic!("{named} (window page {page}) should still map the file, but is {other:?}\n{view}"),
                 };
                 assert_eq!(
                     shown, n as u64,
-                    "mapping page {n} (window page {page}) should still show file page {n}: the file offset moves with a front trim\n{view}"
+                    "{named} (window page {page}) should still show file page {n}: the file offset moves with a front trim\n{view}"
                 );
             }
         }
@@ -126,9 +170,8 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         let cut = drawn_cut(cut, s.len);
         let len = s.len;
         let mut story = Story::new(format!(
-            "{} at {}; trim_front removes its first {cut} page(s): one mapping remains, starting later",
-            s.describe(),
-            s.slot.shown()
+            "{}; trim_front removes its first {cut} page(s): one mapping remains, starting later",
+            s.describe()
         ));
         story.step("before", &s.slot.view());
 
@@ -143,11 +186,12 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         story.step(format!("after trim_front(addr, {len} pages, {cut})"), &view);
         assert_eq!(
             s.slot.range(rest, rest_len),
-            s.slot.range(s.slot.page(cut), pages(len - cut)),
+            s.slot.range(s.page(cut), pages(len - cut)),
             "trim_front should return the remaining mapping: it starts {cut} page(s) later and is {cut} page(s) shorter"
         );
-        expect::unmapped(&view, s.slot.window(0..cut), "a front trim removes the first pages");
+        expect::unmapped(&view, s.window(0..cut), "a front trim removes the first pages");
         s.check_kept(&view, cut..len, "a front trim keeps the later pages");
+        s.check_neighbours(&view);
         s.slot.check_guards(&view);
         story.assert_snapshot();
     });
@@ -168,9 +212,8 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         let cut = drawn_cut(cut, s.len);
         let len = s.len;
         let mut story = Story::new(format!(
-            "{} at {}; trim_back removes its last {cut} page(s): one mapping remains, ending earlier",
-            s.describe(),
-            s.slot.shown()
+            "{}; trim_back removes its last {cut} page(s): one mapping remains, ending earlier",
+            s.describe()
         ));
         story.step("before", &s.slot.view());
 
@@ -189,8 +232,9 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
             "trim_back should return the remaining mapping: same start, {cut} page(s) shorter"
         );
         let kept = len - cut;
-        expect::unmapped(&view, s.slot.window(kept..len), "a back trim removes the last pages");
+        expect::unmapped(&view, s.window(kept..len), "a back trim removes the last pages");
         s.check_kept(&view, 0..kept, "a back trim keeps the earlier pages");
+        s.check_neighbours(&view);
         s.slot.check_guards(&view);
         story.assert_snapshot();
     });
@@ -211,10 +255,9 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         // A page or more stays on either side of the hole.
         let first = draw::count("first page of the hole", first, 1..=len - count - 1);
         let mut story = Story::new(format!(
-            "{} at {}; punch_hole removes {count} page(s) from mapping page {first}: \
+            "{}; punch_hole removes {count} page(s) from mapping page {first}: \
              the kernel splits it into two mappings",
-            s.describe(),
-            s.slot.shown()
+            s.describe()
         ));
         story.step("before", &s.slot.view());
 
@@ -232,18 +275,19 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
             sides.map(|(addr, len)| s.slot.range(addr, len)),
             [
                 s.slot.range(s.addr, pages(first)),
-                s.slot.range(s.slot.page(upper), pages(len - upper))
+                s.slot.range(s.page(upper), pages(len - upper))
             ],
             "punch_hole should return the two mappings on either side of the hole, lower first"
         );
-        expect::unmapped(&view, s.slot.window(first..upper), "the hole's pages are removed");
+        expect::unmapped(&view, s.window(first..upper), "the hole's pages are removed");
         s.check_kept(&view, 0..first, "pages below the hole stay");
         s.check_kept(&view, upper..len, "pages above the hole stay");
         assert_ne!(
-            view.run_at(s.slot.all().start).first,
-            view.run_at(s.slot.all().end - 1).first,
+            view.run_at(s.window(0..len).start).first,
+            view.run_at(s.window(0..len).end - 1).first,
             "the two sides of the hole must be separate mappings\n{view}"
         );
+        s.check_neighbours(&view);
         s.slot.check_guards(&view);
         story.assert_snapshot();
     });

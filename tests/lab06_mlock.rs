@@ -8,12 +8,15 @@
 //! When graded, the mapping's length (3-8 pages: a small `RLIMIT_MEMLOCK` such as
 //! 64 KiB still allows it), the pages unmapped and the pages locked are drawn ([`draw`]);
 //! a first page stays the first page, a middle page strictly inside, the last pages the
-//! last ones (two or more) and all pages all of them.
+//! last ones (two or more) and all pages all of them. The unmapping test also maps and
+//! locks a page or two on either side in the same mmap ([`Neighbours`]), so the kernel
+//! shows one locked mapping and the lab's first page is only in its arguments.
 
 use munmap_lab::lab06_mlock::{lock, locked_kib, unmap_pages};
 use munmap_lab_harness::draw;
+use munmap_lab_harness::maps::window_pages;
 use munmap_lab_harness::memlock::{lock_or_skip, lockable_or_skip, vm_lck_pages};
-use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, page_size, pages};
+use munmap_lab_harness::{MapsView, Neighbours, Slot, Story, expect, isolated, page_size, pages};
 use rstest::rstest;
 use serial_test::serial;
 
@@ -102,14 +105,16 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
     isolated(|| {
         let len = drawn_mapping_pages();
         let (first, count) = unmapped.range(len);
+        let beside = Neighbours::drawn();
         let at_start = vm_lck_pages();
-        let slot = mapping(len);
-        let addr = slot.page(0);
-        unsafe { lock_or_skip(addr, pages(len)) };
+        let slot = mapping(beside.slot_pages(len));
+        let addr = slot.page(beside.before);
+        unsafe { lock_or_skip(slot.page(0), pages(slot.pages())) };
         let mut story = Story::new(format!(
-            "a locked {len}-page anonymous mapping at {}; unmap_pages(addr, {first}, {count}) \
+            "a locked {len}-page anonymous mapping at {}{}; unmap_pages(addr, {first}, {count}) \
              unmaps {count} page(s) without munlock: their lock goes with them, the rest stay locked",
-            slot.shown()
+            window_pages(slot.window(beside.slot_page(0)..beside.slot_page(len))),
+            beside.described()
         ));
         story.step(format!("before (all {len} pages locked)"), &slot.view());
 
@@ -117,7 +122,7 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
 
         let view = slot.view();
         story.step(format!("after unmap_pages(addr, {first}, {count})"), &view);
-        let gone = slot.window(first..first + count);
+        let gone = slot.window(beside.slot_page(first)..beside.slot_page(first + count));
         expect::unmapped(&view, gone.clone(), "munmap removes the pages, locked or not");
         let kept: Vec<usize> = slot.all().filter(|p| !gone.contains(p)).collect();
         for &page in &kept {
@@ -133,8 +138,13 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
             "munmap unlocks exactly the pages it removes; the pages that stay keep their lock",
         );
         slot.check_guards(&view);
+        let whose = if beside == Neighbours::NONE {
+            "this mapping"
+        } else {
+            "the window"
+        };
         story.fact(format!(
-            "VmLck and smaps Locked: count {} locked page(s) of this mapping",
+            "VmLck and smaps Locked: count {} locked page(s) of {whose}",
             kept.len()
         ));
         story.assert_snapshot();

@@ -62,7 +62,7 @@ pub use judged::{note, skip};
 pub use maps::MapsView;
 pub use page_state::is_mapped;
 pub use scratch::ScratchDir;
-pub use slot::Slot;
+pub use slot::{Neighbours, Slot};
 pub use snapshot::Story;
 
 /// The project root (this crate lives in `harness/` beneath it): where `snapshots/` is.

@@ -147,6 +147,62 @@ impl Slot {
     }
 }
 
+/// Pages a graded test maps alike right before and after the lab's mapping, in the same
+/// `mmap`: the kernel then shows one mapping, and where the lab's pages start and end is
+/// only in the arguments the lab function is given.
+///
+/// A snapshot shows the lab's mapping filling its slot, so code that repaints the snapshot's
+/// change at the edge of the mapping the kernel shows (a one-page front or back trim looks
+/// the same at any length) cuts a neighbour instead. Under `cargo test` there are none,
+/// and the window is the snapshot's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Neighbours {
+    /// Slot pages before the lab's mapping.
+    pub before: usize,
+    /// Slot pages after it.
+    pub after: usize,
+}
+
+impl Neighbours {
+    /// None under `cargo test`; one or two pages on each side when graded.
+    pub fn drawn() -> Neighbours {
+        Neighbours {
+            before: super::draw::count("neighbour pages before the mapping", 0, 0..=2),
+            after: super::draw::count("neighbour pages after the mapping", 0, 0..=2),
+        }
+    }
+
+    /// No neighbours: the lab's mapping fills its slot.
+    pub const NONE: Neighbours = Neighbours { before: 0, after: 0 };
+
+    /// Slot pages for a lab mapping of `len` pages and its neighbours.
+    pub fn slot_pages(&self, len: usize) -> usize {
+        self.before + len + self.after
+    }
+
+    /// The slot page of the lab's mapping page `n`.
+    pub fn slot_page(&self, n: usize) -> usize {
+        self.before + n
+    }
+
+    /// The slot pages that are neighbours of a lab mapping of `len` pages.
+    pub fn pages(&self, len: usize) -> impl Iterator<Item = usize> {
+        (0..self.before).chain(self.before + len..self.slot_pages(len))
+    }
+
+    /// For a scenario's description: nothing without neighbours, else what they are.
+    pub fn described(&self) -> String {
+        if *self == Neighbours::NONE {
+            return String::new();
+        }
+        format!(
+            " ({} page(s) before it and {} after it were mapped with it in one mmap, so the kernel \
+             shows one longer mapping: the lab's pages are only in its arguments)",
+            self.before, self.after
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
