@@ -424,7 +424,7 @@ fn run_labs(
         for test in &mut lab_grade.tests {
             test.witnessed = witnessed.contains(&test.name);
             test.drawn = drawn.remove(&test.name).unwrap_or_default();
-            score::tell_what_was_drawn(test, bench.seed);
+            score::tell_what_was_drawn(test, &lab.id, bench.seed);
         }
         ran.graded.push(lab_grade);
     }

@@ -254,7 +254,6 @@ impl Sandbox {
                 if let Some(namespaces) = &namespaces {
                     namespaces.enter()?;
                 }
-                rlimits::apply(&rlimits)?;
                 drop_capabilities();
                 if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) != 0 {
                     return Err(io::Error::last_os_error());
@@ -271,6 +270,12 @@ impl Sandbox {
                 // recorder's socket, open until the spawn returned.
                 unsafe { calls::install_and_send(program, *fd)? };
             }
+            // Last: the watch's listener above is a new descriptor, and until exec this
+            // process still holds every descriptor the grader had open (close-on-exec, so
+            // gone at exec), whose numbers can pass RLIMIT_NOFILE (a submission folder in a
+            // busy /tmp gives hundreds of grants): with the limit set first, making the
+            // listener failed with EMFILE and no test could start.
+            rlimits::apply(&rlimits)?;
             Ok(())
         };
         // SAFETY: the closure allocates nothing and makes only async-signal-safe calls.
@@ -669,6 +674,30 @@ mod tests {
 
     fn helper_part() -> Option<String> {
         std::env::var(HELPER).ok()
+    }
+
+    /// The grader may hold more descriptors than a test may open (a sandbox's grants of a
+    /// busy folder, a batch's files): a test process still starts, watched and limited.
+    #[test]
+    fn a_test_starts_whatever_the_grader_holds_open() {
+        let tree = Tree::new();
+        let sandbox = tree.sandbox();
+        let held: Vec<fs::File> = (0..Limits::default().open_files + 64)
+            .map(|_| fs::File::open("/dev/null").unwrap())
+            .collect();
+        let (recorder, socket) = calls::Recorder::start().unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "ulimit -n"]);
+        sandbox.confine_recorded(&mut cmd, &tree.scratch, Some(socket.as_raw_fd()));
+        let output = cmd.output().expect("the confined process starts");
+        drop((socket, held));
+        recorder.finish();
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            Limits::default().open_files.to_string(),
+            "the limit on descriptors still holds"
+        );
     }
 
     #[test]

@@ -93,15 +93,17 @@ pub fn overrule_skips(lab: &mut LabGrade, rubric: &Lab, reference_passes: &BTree
 
 /// A test that lost its points under a drawn scenario says what was drawn: the
 /// student's `cargo test` ran the defaults (the snapshots'), and may have passed.
-pub fn tell_what_was_drawn(test: &mut TestGrade, seed: u64) {
+pub fn tell_what_was_drawn(test: &mut TestGrade, lab: &str, seed: u64) {
     if test.drawn.is_empty() || matches!(test.status, TestStatus::Pass | TestStatus::Skipped) {
         return;
     }
+    let function = test.name.split("::").next().unwrap_or(&test.name);
     test.message.push_str(&format!(
         "\n\nThis grading drew the scenario from seed {seed}: {}. `cargo test` runs the defaults \
          (what the snapshots show), so code that works only for those passes there and fails here; \
-         `cargo grade --seed {seed}` in the instructors' repository draws the same again.",
-        test.drawn.join(", ")
+         `{}={seed} cargo test --test {lab} -- {function}` runs this test under the same draw.",
+        test.drawn.join(", "),
+        munmap_lab_protocol::DRAW_ENV,
     ));
 }
 
