@@ -1,11 +1,16 @@
 //! Confines the test processes of a submission, without root, and cleans up after them.
 //!
 //! A test process runs the student's code with the grader's user and rights. Unconfined, it
-//! could read the reference solutions or the other submissions of a batch, rewrite grade
-//! outputs, or kill the grader. Landlock needs neither root nor namespaces, and a ruleset
-//! applied in `pre_exec` binds the exec'd program from its first instruction (constructors
-//! too) and every process it starts. Landlock only allows, so "everything but these folders"
-//! is spelled out as grants on everything beside each hidden folder, level by level from `/`.
+//! could read the reference solutions, the other submissions of a batch or a home folder,
+//! rewrite grade outputs, or kill the grader. Landlock needs neither root nor namespaces, and
+//! a ruleset applied in `pre_exec` binds the exec'd program from its first instruction
+//! (constructors too) and every process it starts. Landlock only allows, and so does the
+//! sandbox: a test process reads and executes only what a test needs, the allow-list
+//! [`SYSTEM`] (programs and libraries, the loader's two files in /etc, /proc, three
+//! character devices; one line each on why), the Rust toolchain's sysroot (lab08's
+//! compile checks run its rustc), the `readable` folders (its work folder) and its scratch
+//! folder. Hidden folders stay hidden beneath any of these but a `readable` folder inside
+//! them (see [`Sandbox::new`]).
 //!
 //! Process groups do not hold a `setsid` daemon: it leaves the group and outlives the test.
 //! A child subreaper inherits such orphans, and `crate::children::kill_orphans` ends them
@@ -54,6 +59,34 @@ const WRITE: BitFlags<AccessFs> = make_bitflags!(AccessFs::{
         | Refer | Truncate | IoctlDev
 });
 
+/// Everything of the machine a test process may read and execute besides the toolchain,
+/// its work folder and its scratch folder, with why (measured: `strace -f -e trace=%file`
+/// of the grader grading the solutions). A symlink (merged /usr: `/bin` -> `usr/bin`) is
+/// granted as what it resolves to; what this machine lacks is skipped. Everything else
+/// (/home, /root, /tmp, /opt, /srv, /mnt, the rest of /etc, /sys, the rest of /dev, other
+/// checkouts) is unreadable.
+#[rustfmt::skip]
+const SYSTEM: &[(&str, &str)] = &[
+    ("/usr",               "programs, shared libraries, locales; the C compiler and linker, if a check needs them"),
+    ("/lib",               "the dynamic loader, libc and the other shared libraries (often a symlink to usr/lib)"),
+    ("/lib32",             "32-bit libraries, where the machine has them"),
+    ("/lib64",             "the dynamic loader's own path on x86_64 (/lib64/ld-linux-x86-64.so.2)"),
+    ("/bin",               "/bin/sh and the programs tests and their children exec (`true`, lab07's spawns)"),
+    ("/sbin",              "the rest of PATH's system programs"),
+    ("/etc/ld.so.cache",   "where the dynamic loader looks up each library of every dynamic program"),
+    ("/etc/ld.so.preload", "libraries the loader preloads into every program, where the machine names any"),
+    ("/proc",              "its own maps, smaps, status, limits; /proc/sys/vm (others': Landlock's ptrace rule)"),
+    ("/dev/null",          "the stdin of children spawned with Stdio::null (writing it: see `Sandbox::ruleset`)"),
+    ("/dev/zero",          "zeroed pages the classic way (read, or mmap of /dev/zero)"),
+    ("/dev/urandom",       "randomness for code that reads it rather than calling getrandom"),
+];
+
+/// Why the toolchain's sysroot is readable.
+const SYSROOT: &str = "lab08's compile checks run the sysroot's rustc (harness/src/compile_fail.rs), which loads \
+    librustc_driver and the standard library's metadata from there";
+/// Why a `readable` folder is.
+const READABLE: &str = "this submission's work folder: its sources, snapshots and build (the test binary itself)";
+
 /// The file-system rights the ruleset handles, so denies where not granted: those of
 /// Landlock ABI 5 (Linux 6.10), the last that added one the sandbox needs.
 fn handled_fs() -> BitFlags<AccessFs> {
@@ -67,7 +100,8 @@ fn handled_scopes() -> BitFlags<Scope> {
 
 // What is left open without a feature, one sentence each (see `Sandbox::not_enforced`).
 const NO_LANDLOCK: &str = "Landlock is not available on this kernel (or not enabled at boot): test processes only \
-    get no_new_privs, and can read, write and signal anything the grader's user can.";
+    get no_new_privs, and no allow-list holds their reads: they can read (the reference solutions and home folders \
+    included), write and signal anything the grader's user can.";
 const NO_TRUNCATE: &str = "This kernel's Landlock cannot restrict truncation (Linux 6.2+): a test process can \
     truncate any file the grader's user may write.";
 const NO_IOCTL_DEV: &str = "This kernel's Landlock cannot restrict ioctl on devices (Linux 6.10+): a test process \
@@ -84,9 +118,10 @@ const NO_MEMORY_CGROUP: &str = "No cgroup v2 memory.max or pids.max is set (no d
 /// The sandbox every test process of a submission runs in. Built once per grading run.
 #[derive(Debug)]
 pub struct Sandbox {
-    /// Everything beside the hidden paths, opened (O_PATH) when the sandbox was built.
-    beside: Vec<Grant>,
-    readable: Vec<PathBuf>,
+    /// What a test process may read and execute (the allow-list, the sysroot, the readable
+    /// folders, hidden paths beneath them gone around), opened (O_PATH) when the sandbox
+    /// was built.
+    grants: Vec<Grant>,
     landlock: bool,
     /// The namespaces each test process gets (None: this machine lets us make none).
     namespaces: Option<Plan>,
@@ -104,30 +139,41 @@ struct Grant {
     /// What `fd` is (for `Debug` output and the tests).
     #[allow(dead_code)]
     path: PathBuf,
+    /// Why it is granted (for `Debug` output).
+    #[allow(dead_code)]
+    why: &'static str,
     fd: OwnedFd,
     access: BitFlags<AccessFs>,
 }
 
 impl Sandbox {
-    /// `hidden`: folders the test process must not read or execute anything beneath
-    /// (the instructor's checkout with the reference solutions, the batch of other students'
-    /// submissions, the grade outputs). `readable`: folders beneath a hidden one that must stay
-    /// readable and executable (the work folder with this submission's build, its target dir).
-    /// Everything else on the machine stays readable and executable, except block devices
-    /// (a root test process owns them, and a raw disk holds the hidden files too).
+    /// `readable`: the folders a test process may read and execute beneath (the work folder
+    /// with this submission's sources and build, its target dir), besides [`SYSTEM`], the
+    /// toolchain's sysroot and its scratch folder; nothing else of the machine. `hidden`:
+    /// folders that stay unreadable even beneath those (the instructor's checkout with the
+    /// reference solutions, the batch of other students' submissions, the grade outputs),
+    /// and block devices (a root test process owns them, and a raw disk holds the hidden
+    /// files too).
     ///
-    /// Entries created later in a folder on the way to a hidden path (say a new folder in
-    /// `/`) are not readable: only what exists now is granted. A hidden path that does not
-    /// exist yet stays hidden when it is created. A `readable` path inside a hidden one wins
-    /// over it, down to everything beneath it.
+    /// The nearer wins: a hidden folder beneath a granted one (a system folder, the sysroot,
+    /// a `readable` folder) is gone around, level by level, and a `readable` folder inside a
+    /// hidden one (the work folder lives in the hidden checkout's target/) is readable,
+    /// down to everything beneath it but a hidden folder deeper still. A system folder or
+    /// the sysroot inside a hidden folder is not granted. The scratch folder is granted
+    /// whole, as given to [`confine`](Self::confine).
+    ///
+    /// Only what exists now is granted: a `readable` folder made later is not readable, nor
+    /// is an entry made later in a folder on the way to a hidden path. A hidden path that
+    /// does not exist yet stays hidden when it is created.
     pub fn new(hidden: &[PathBuf], readable: &[PathBuf]) -> io::Result<Sandbox> {
         let landlock = kernel_has(|r| r.handle_access(AccessFs::from_all(ABI::V1)));
         let mut not_enforced = Vec::new();
-        let mut beside = Vec::new();
+        let mut grants = Vec::new();
+        let sysroot = toolchain_sysroot(readable);
         if landlock {
             let mut hidden: Vec<PathBuf> = hidden.iter().map(|h| resolve(h)).collect::<io::Result<_>>()?;
             hidden.extend(block_devices());
-            beside = grants_beside(&hidden)?;
+            grants = grants_of(&allow_list(sysroot.as_deref(), readable)?, &hidden)?;
             let gaps = [
                 (kernel_has(|r| r.handle_access(AccessFs::Truncate)), NO_TRUNCATE),
                 (kernel_has(|r| r.handle_access(AccessFs::IoctlDev)), NO_IOCTL_DEV),
@@ -139,7 +185,8 @@ impl Sandbox {
         } else {
             not_enforced.push(NO_LANDLOCK.to_string());
         }
-        let namespaces = match Plan::probe(&namespaces::folders_to_cover(readable)) {
+        let needed: Vec<PathBuf> = readable.iter().cloned().chain(sysroot).collect();
+        let namespaces = match Plan::probe(&namespaces::folders_to_cover(&needed)) {
             Some((plan, true)) => Some(plan),
             Some((plan, false)) => {
                 not_enforced.push(namespaces::NO_MOUNT_NAMESPACE.to_string());
@@ -172,8 +219,7 @@ impl Sandbox {
             }
         };
         Ok(Sandbox {
-            beside,
-            readable: readable.to_vec(),
+            grants,
             landlock,
             namespaces,
             limits: Limits::default(),
@@ -295,20 +341,9 @@ impl Sandbox {
             .map_err(io::Error::other)?
             .create()
             .map_err(io::Error::other)?;
-        for grant in &self.beside {
+        for grant in &self.grants {
             ruleset = ruleset
                 .add_rule(PathBeneath::new(grant.fd.as_fd(), grant.access))
-                .map_err(io::Error::other)?;
-        }
-        for path in &self.readable {
-            let access = match fs::metadata(path) {
-                Ok(meta) if meta.is_dir() => READ_DIR,
-                Ok(_) => READ_FILE,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            ruleset = ruleset
-                .add_rule(PathBeneath::new(path_fd(path)?, access))
                 .map_err(io::Error::other)?;
         }
         let access = if fs::metadata(scratch)?.is_dir() {
@@ -419,18 +454,87 @@ fn block_devices() -> Vec<PathBuf> {
     found
 }
 
-/// Read+execute grants on everything beside the (absolute, resolved) `hidden` paths: at each
-/// folder on the way from `/` to a hidden path, every entry that is neither hidden nor on the
-/// way to one. Symlinks get nothing: what they point to is granted or not on its own.
-fn grants_beside(hidden: &[PathBuf]) -> io::Result<Vec<Grant>> {
+/// A folder or file to grant read and execute beneath, and why (see [`SYSTEM`]).
+#[derive(Debug)]
+struct Allowed {
+    /// Absolute, its symlinks resolved.
+    path: PathBuf,
+    why: &'static str,
+    /// A `readable` folder: granted even inside a hidden one.
+    readable: bool,
+}
+
+/// The allow-list on this machine: [`SYSTEM`]'s entries that exist, the toolchain's
+/// `sysroot`, then the `readable` paths that exist, each resolved.
+fn allow_list(sysroot: Option<&Path>, readable: &[PathBuf]) -> io::Result<Vec<Allowed>> {
+    let system = SYSTEM.iter().map(|&(path, why)| (PathBuf::from(path), why));
+    let sysroot = sysroot.map(|path| (path.to_path_buf(), SYSROOT));
+    let mut allowed = Vec::new();
+    for (path, why) in system.chain(sysroot) {
+        match path.canonicalize() {
+            Ok(path) => allowed.push(Allowed {
+                path,
+                why,
+                readable: false,
+            }),
+            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {}
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{path:?}: {e}"))),
+        }
+    }
+    for path in readable {
+        let path = resolve(path)?;
+        if fs::symlink_metadata(&path).is_ok() {
+            allowed.push(Allowed {
+                path,
+                why: READABLE,
+                readable: true,
+            });
+        }
+    }
+    Ok(allowed)
+}
+
+/// The grants of `allowed` with the (absolute, resolved) `hidden` paths gone around: a hidden
+/// path wins over what it lies beneath, a `readable` path over the hidden path it lies in.
+fn grants_of(allowed: &[Allowed], hidden: &[PathBuf]) -> io::Result<Vec<Grant>> {
+    let mut grants = Vec::new();
+    for entry in allowed {
+        if !entry.readable && hidden.iter().any(|h| entry.path.starts_with(h)) {
+            continue;
+        }
+        let beneath: Vec<PathBuf> = hidden
+            .iter()
+            .filter(|h| h.starts_with(&entry.path) && **h != entry.path)
+            .cloned()
+            .collect();
+        grants.extend(grants_around(&entry.path, &beneath, entry.why)?);
+    }
+    Ok(grants)
+}
+
+/// Read+execute grants on `root` but the `hidden` paths beneath it: `root` whole when none
+/// is, else at each folder on the way from `root` to a hidden path, every entry that is
+/// neither hidden nor on the way to one. Symlinks beside get nothing: what they point to is
+/// granted or not on its own.
+fn grants_around(root: &Path, hidden: &[PathBuf], why: &'static str) -> io::Result<Vec<Grant>> {
     if hidden.is_empty() {
+        let access = if fs::metadata(root)?.is_dir() {
+            READ_DIR
+        } else {
+            READ_FILE
+        };
         return Ok(vec![Grant {
-            path: PathBuf::from("/"),
-            fd: open_path(Path::new("/"))?,
-            access: READ_DIR,
+            path: root.to_path_buf(),
+            why,
+            fd: open_path(root)?,
+            access,
         }]);
     }
-    let on_the_way: BTreeSet<&Path> = hidden.iter().flat_map(|h| h.ancestors()).collect();
+    let on_the_way: BTreeSet<&Path> = hidden
+        .iter()
+        .flat_map(|h| h.ancestors())
+        .filter(|dir| dir.starts_with(root))
+        .collect();
     let mut grants = Vec::new();
     for &dir in &on_the_way {
         if hidden.iter().any(|h| dir.starts_with(h)) {
@@ -460,10 +564,29 @@ fn grants_beside(hidden: &[PathBuf]) -> io::Result<Vec<Grant>> {
             // An entry that vanished or cannot be opened is simply not granted.
             let Ok(fd) = open_path(&path) else { continue };
             let access = if kind.is_dir() { READ_DIR } else { READ_FILE };
-            grants.push(Grant { path, fd, access });
+            grants.push(Grant { path, why, fd, access });
         }
     }
     Ok(grants)
+}
+
+/// The sysroot of the toolchain the work folder was built with: `rustc --print sysroot`
+/// asked as the grader's builds run `rustc` (through cargo: the grading environment, so
+/// `RUSTUP_TOOLCHAIN` but never `RUSTC`), from the first `readable` folder (where rustup
+/// finds the same directory override the build there got). None where no rustc runs: then
+/// lab08's compile checks skip, saying so.
+fn toolchain_sysroot(readable: &[PathBuf]) -> Option<PathBuf> {
+    let mut rustc = crate::project::clean_command("rustc");
+    rustc
+        .args(["--print", "sysroot"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(dir) = readable.iter().find(|dir| dir.is_dir()) {
+        rustc.current_dir(dir);
+    }
+    let output = rustc.output().ok().filter(|o| o.status.success())?;
+    let path = PathBuf::from(String::from_utf8(output.stdout).ok()?.trim());
+    path.is_absolute().then_some(path)
 }
 
 /// An O_PATH fd that names `path` itself, a symlink included (O_NOFOLLOW): a symlink swapped
@@ -720,20 +843,91 @@ mod tests {
         .iter()
         .map(|h| resolve(h).unwrap())
         .collect();
-        let grants = grants_beside(&hidden).unwrap();
-        let granted: BTreeSet<&Path> = grants.iter().map(|g| g.path.as_path()).collect();
         let base = b.canonicalize().unwrap();
+        let grants = grants_around(&base, &hidden, "test").unwrap();
+        let granted: BTreeSet<&Path> = grants.iter().map(|g| g.path.as_path()).collect();
         for yes in ["a/s1", "a/s2", "b", "scratch", "other", "hidden"] {
             assert!(granted.contains(base.join(yes).as_path()), "{yes} not granted");
         }
         for no in ["a", "a/h1", "a/h1/sub", "a/h2", "a/to-h1", "alias", "c"] {
             assert!(!granted.contains(base.join(no).as_path()), "{no} granted");
         }
-        assert!(!granted.contains(Path::new("/")));
-        assert!(!granted.iter().any(|p| base.starts_with(p)), "an ancestor granted");
-        assert!(granted.contains(Path::new("/etc")) || !Path::new("/etc").exists());
+        assert!(
+            !granted.iter().any(|p| base.starts_with(p)),
+            "the root or an ancestor granted"
+        );
+        assert!(
+            granted.iter().all(|p| p.starts_with(&base)),
+            "something outside the root granted"
+        );
         let file = grants.iter().find(|g| g.path == base.join("a/s1")).unwrap();
         assert_eq!(file.access, READ_FILE);
+        // Nothing hidden beneath it: the root whole.
+        let whole = grants_around(&base.join("b"), &[], "test").unwrap();
+        assert_eq!(whole.len(), 1);
+        assert_eq!(
+            (whole[0].path.as_path(), whole[0].access),
+            (base.join("b").as_path(), READ_DIR)
+        );
+    }
+
+    #[test]
+    fn the_nearer_of_hidden_and_granted_wins() {
+        let tree = Tree::new();
+        let base = tree.base.canonicalize().unwrap();
+        for dir in ["sys/h", "sys/s", "h2/sys", "h2/work/deeper", "h2/work/src"] {
+            fs::create_dir_all(base.join(dir)).unwrap();
+        }
+        let allowed = |path: &str, readable: bool| Allowed {
+            path: base.join(path),
+            why: "test",
+            readable,
+        };
+        let list = [
+            allowed("sys", false),
+            allowed("h2/sys", false),
+            allowed("h2/work", true),
+        ];
+        let hidden = [base.join("sys/h"), base.join("h2"), base.join("h2/work/deeper")];
+        let grants = grants_of(&list, &hidden).unwrap();
+        let granted: BTreeSet<&Path> = grants.iter().map(|g| g.path.as_path()).collect();
+        // A hidden folder beneath a system one is gone around; a system folder inside a
+        // hidden one is not granted; a readable one inside a hidden one is, but for a
+        // hidden folder deeper still.
+        for yes in ["sys/s", "h2/work/src"] {
+            assert!(
+                granted.contains(base.join(yes).as_path()),
+                "{yes} not granted: {granted:?}"
+            );
+        }
+        for no in ["sys", "sys/h", "h2", "h2/sys", "h2/work", "h2/work/deeper"] {
+            assert!(!granted.contains(base.join(no).as_path()), "{no} granted: {granted:?}");
+        }
+        assert_eq!(grants.len(), 2, "{granted:?}");
+    }
+
+    #[test]
+    fn the_allow_list_is_the_system_the_sysroot_and_the_readable_folders() {
+        let tree = Tree::new();
+        let sysroot = toolchain_sysroot(std::slice::from_ref(&tree.work));
+        let list = allow_list(sysroot.as_deref(), std::slice::from_ref(&tree.work)).unwrap();
+        let paths: Vec<&Path> = list.iter().map(|a| a.path.as_path()).collect();
+        eprintln!("allow-list: {list:#?}");
+        assert!(paths.contains(&Path::new("/usr")), "{paths:?}");
+        assert!(paths.contains(&Path::new("/proc")), "{paths:?}");
+        assert!(paths.contains(&Path::new("/dev/null")), "{paths:?}");
+        assert!(!paths.contains(&Path::new("/etc")), "{paths:?}");
+        assert!(!paths.contains(&Path::new("/")), "{paths:?}");
+        // Merged /usr: /bin is granted as what it resolves to.
+        assert!(paths.iter().all(|p| p.canonicalize().unwrap() == *p), "{paths:?}");
+        assert!(
+            list.iter()
+                .any(|a| a.readable && a.path == tree.work.canonicalize().unwrap())
+        );
+        if let Some(sysroot) = sysroot {
+            assert!(sysroot.join("lib/rustlib").is_dir(), "{sysroot:?}");
+            assert!(paths.contains(&sysroot.canonicalize().unwrap().as_path()), "{paths:?}");
+        }
     }
 
     #[test]
@@ -747,7 +941,7 @@ mod tests {
         sandbox.confine(&mut cmd, &tree.scratch);
         eprintln!(
             "Sandbox::new took {built:?} ({} grants), confine {:?}",
-            sandbox.beside.len(),
+            sandbox.grants.len(),
             start.elapsed()
         );
         eprintln!("not enforced: {:#?}", sandbox.not_enforced());
@@ -1009,24 +1203,49 @@ mod tests {
     }
 
     #[test]
-    fn reads_reach_everything_but_the_hidden_folder() {
-        if !landlock_or_skip("reads_reach_everything_but_the_hidden_folder") {
+    fn reads_reach_only_the_allow_list_and_the_work_folder() {
+        if !landlock_or_skip("reads_reach_only_the_allow_list_and_the_work_folder") {
             return;
         }
         let tree = Tree::new();
+        // other/ stands for a home folder or another checkout's solutions/: neither hidden
+        // nor readable, and readable outside.
+        fs::write(tree.other.join("notes.txt"), "other-notes\n").unwrap();
+        assert!(fs::read_to_string(tree.other.join("notes.txt")).is_ok());
         let out = tree.confined_sh(
             r#"
             cat "$HIDDEN/secret.txt"
             ls "$HIDDEN" && echo listed-hidden
             cat "$WORK/ok.txt"
-            head -c 5 /etc/passwd > /dev/null && echo read-etc
+            [ -f "$OTHER/notes.txt" ] && echo other-is-there
+            cat "$OTHER/notes.txt"
             ls "$OTHER" > /dev/null && echo listed-other
+            head -c 5 /etc/ld.so.cache > /dev/null && echo read-ld-cache
+            head -c 5 /etc/passwd > /dev/null && echo read-etc-passwd
+            ls /etc > /dev/null && echo listed-etc
+            /usr/bin/true && echo ran-true
+            grep -q VmSize /proc/self/status && echo read-proc
+            head -c 4 /dev/urandom > /dev/null && head -c 4 /dev/zero > /dev/null && echo read-devices
             "#,
         );
-        for yes in ["readable-ok", "read-etc", "listed-other"] {
+        for yes in [
+            "readable-ok",
+            "other-is-there",
+            "read-ld-cache",
+            "ran-true",
+            "read-proc",
+            "read-devices",
+        ] {
             assert!(out.contains(yes), "{yes} missing: {out}");
         }
-        for no in ["the-secret", "listed-hidden"] {
+        for no in [
+            "the-secret",
+            "listed-hidden",
+            "other-notes",
+            "listed-other",
+            "read-etc-passwd",
+            "listed-etc",
+        ] {
             assert!(!out.contains(no), "{no} leaked: {out}");
         }
     }
@@ -1100,10 +1319,13 @@ mod tests {
         let name = format!("munmap-grader-sandbox-{}", std::process::id());
         let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
         let _listener = UnixListener::bind_addr(&addr).unwrap();
+        // The helper is this test binary: its folder is readable, as a work folder's build is.
+        let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+        let sandbox = Sandbox::new(std::slice::from_ref(&tree.hidden), &[tree.work.clone(), deps]).unwrap();
         let run = |confined: bool| {
             let mut cmd = helper(NAME, &format!("connect:{name}"));
             if confined {
-                tree.sandbox().confine(&mut cmd, &tree.scratch);
+                sandbox.confine(&mut cmd, &tree.scratch);
             }
             let out = cmd.output().unwrap();
             String::from_utf8_lossy(&out.stdout).into_owned()
