@@ -913,7 +913,10 @@ mod tests {
         let list = allow_list(sysroot.as_deref(), std::slice::from_ref(&tree.work)).unwrap();
         let paths: Vec<&Path> = list.iter().map(|a| a.path.as_path()).collect();
         eprintln!("allow-list: {list:#?}");
-        assert!(paths.contains(&Path::new("/usr")), "{paths:?}");
+        // A busybox guest of scripts/kernels has no /usr: what exists is granted.
+        if Path::new("/usr").is_dir() {
+            assert!(paths.contains(&Path::new("/usr")), "{paths:?}");
+        }
         assert!(paths.contains(&Path::new("/proc")), "{paths:?}");
         assert!(paths.contains(&Path::new("/dev/null")), "{paths:?}");
         assert!(!paths.contains(&Path::new("/etc")), "{paths:?}");
@@ -1220,10 +1223,11 @@ mod tests {
             [ -f "$OTHER/notes.txt" ] && echo other-is-there
             cat "$OTHER/notes.txt"
             ls "$OTHER" > /dev/null && echo listed-other
+            [ -f /etc/ld.so.cache ] || echo read-ld-cache
             head -c 5 /etc/ld.so.cache > /dev/null && echo read-ld-cache
             head -c 5 /etc/passwd > /dev/null && echo read-etc-passwd
             ls /etc > /dev/null && echo listed-etc
-            /usr/bin/true && echo ran-true
+            for t in /usr/bin/true /bin/true; do [ -x $t ] && $t && echo ran-true && break; done
             grep -q VmSize /proc/self/status && echo read-proc
             head -c 4 /dev/urandom > /dev/null && head -c 4 /dev/zero > /dev/null && echo read-devices
             "#,
@@ -1247,6 +1251,28 @@ mod tests {
             "listed-etc",
         ] {
             assert!(!out.contains(no), "{no} leaked: {out}");
+        }
+    }
+
+    /// Issue 24: no process of a test writes another's memory (nor its own) through
+    /// /proc: /proc is granted for reading only. (ptrace and process_vm_writev are the
+    /// seccomp filter's.)
+    #[test]
+    fn no_test_process_writes_memory_through_proc() {
+        if !landlock_or_skip("no_test_process_writes_memory_through_proc") {
+            return;
+        }
+        let tree = Tree::new();
+        let out = tree.confined_sh(
+            r#"
+            (exec 3<>/proc/self/mem) 2>/dev/null && echo opened-own-mem
+            sh -c 'exec 3<>/proc/$PPID/mem' 2>/dev/null && echo opened-parent-mem
+            (exec 3</proc/self/mem) 2>/dev/null && echo read-own-mem
+            "#,
+        );
+        assert!(out.contains("read-own-mem"), "reading stays: {out}");
+        for no in ["opened-own-mem", "opened-parent-mem"] {
+            assert!(!out.contains(no), "{no}: {out}");
         }
     }
 
