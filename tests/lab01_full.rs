@@ -59,7 +59,7 @@ fn map_shared_closes_the_fd_and_keeps_the_mapping() {
             "map_shared returned with a file descriptor still open on the file: close it after mmap, \
              the mapping keeps its own reference to the file"
         );
-        let view = MapsView::of(addr, len);
+        let view = MapsView::of(addr, len).with_mapping(0..len);
         expect::mapped(
             &view,
             0..len,

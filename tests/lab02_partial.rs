@@ -93,6 +93,11 @@ impl Scenario {
         )
     }
 
+    /// The window, its messages counting mapping pages from the lab's first page.
+    fn view(&self) -> MapsView {
+        self.slot.view().with_mapping(self.window(0..self.len))
+    }
+
     /// The window pages of mapping pages `mapping_pages`.
     fn window(&self, mapping_pages: std::ops::Range<usize>) -> std::ops::Range<usize> {
         let slot_page = |n| self.beside.slot_page(n);
@@ -173,7 +178,7 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
             "{}; trim_front removes its first {cut} page(s): one mapping remains, starting later",
             s.describe()
         ));
-        story.step("before", &s.slot.view());
+        story.step("before", &s.view());
 
         let (rest, rest_len) = expect::call(
             format!("trim_front(addr, {len} pages, {cut})"),
@@ -182,7 +187,7 @@ fn trim_front_removes_the_first_pages(#[case] backing: Backing, #[case] cut: usi
         )
         .expect("a front trim should succeed");
 
-        let view = s.slot.view();
+        let view = s.view();
         story.step(format!("after trim_front(addr, {len} pages, {cut})"), &view);
         assert_eq!(
             s.slot.range(rest, rest_len),
@@ -215,7 +220,7 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
             "{}; trim_back removes its last {cut} page(s): one mapping remains, ending earlier",
             s.describe()
         ));
-        story.step("before", &s.slot.view());
+        story.step("before", &s.view());
 
         let (rest, rest_len) = expect::call(
             format!("trim_back(addr, {len} pages, {cut})"),
@@ -224,7 +229,7 @@ fn trim_back_removes_the_last_pages(#[case] backing: Backing, #[case] cut: usize
         )
         .expect("a back trim should succeed");
 
-        let view = s.slot.view();
+        let view = s.view();
         story.step(format!("after trim_back(addr, {len} pages, {cut})"), &view);
         assert_eq!(
             s.slot.range(rest, rest_len),
@@ -259,7 +264,7 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
              the kernel splits it into two mappings",
             s.describe()
         ));
-        story.step("before", &s.slot.view());
+        story.step("before", &s.view());
 
         let sides = expect::call(
             format!("punch_hole(addr, {len} pages, {first}, {count})"),
@@ -268,7 +273,7 @@ fn punch_hole_splits_the_mapping_in_two(#[case] backing: Backing, #[case] first:
         )
         .expect("punching a hole should succeed");
 
-        let view = s.slot.view();
+        let view = s.view();
         story.step(format!("after punch_hole(addr, {len} pages, {first}, {count})"), &view);
         let upper = first + count;
         assert_eq!(

@@ -116,11 +116,13 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
             window_pages(slot.window(beside.slot_page(0)..beside.slot_page(len))),
             beside.described()
         ));
-        story.step(format!("before (all {len} pages locked)"), &slot.view());
+        let lab_pages = slot.window(beside.slot_page(0)..beside.slot_page(len));
+        let view_of = |slot: &Slot| slot.view().with_mapping(lab_pages.clone());
+        story.step(format!("before (all {len} pages locked)"), &view_of(&slot));
 
         unsafe { unmap_pages(addr, first, count) }.expect("unmapping locked pages should succeed");
 
-        let view = slot.view();
+        let view = view_of(&slot);
         story.step(format!("after unmap_pages(addr, {first}, {count})"), &view);
         let gone = slot.window(beside.slot_page(first)..beside.slot_page(first + count));
         expect::unmapped(&view, gone.clone(), "munmap removes the pages, locked or not");

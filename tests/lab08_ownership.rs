@@ -310,7 +310,7 @@ fn anonymous_maps_fresh_zeroed_memory() {
             pages(len),
             "len should be the {len} pages asked for, in bytes"
         );
-        let view = MapsView::of(addr, len);
+        let view = MapsView::of(addr, len).with_mapping(0..len);
         expect::mapped(&view, 0..len, "rw-p", "anonymous maps private read-write memory");
         assert!(
             mapping.as_slice().len() == pages(len) && mapping.as_slice().iter().all(|&b| b == 0),

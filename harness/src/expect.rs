@@ -18,7 +18,7 @@ use std::ops::Range;
 use std::ptr::NonNull;
 
 use super::maps::{Backing, MapsView, window_pages};
-use super::{Slot, judged, page_size, page_state};
+use super::{judged, page_size, page_state};
 
 /// Runs `f`, the test's call of lab code, which the test describes as `call` with
 /// its arguments as a student would write them (`"trim_front(addr, 4 pages, 1)"`);
@@ -68,15 +68,18 @@ fn gone(view: &MapsView, pages: &Range<usize>) -> String {
 
 /// Window pages named as the calls count them and as the view prints them:
 /// `mapping page 3 (window page 4)`, `mapping pages 0-1 (window pages 1-2)`. The
-/// calls count from the slot's first page ([`Slot::START`]); a range that reaches a
-/// guard page (the window's first or last) has only its window name.
+/// calls count from the first page of the lab's mapping, as the view was told it
+/// ([`MapsView::with_mapping`]: a [`Slot`](crate::Slot)'s view knows its slot); a range outside the
+/// mapping, or in a view that was not told, has only its window name.
 fn named(view: &MapsView, pages: Range<usize>) -> String {
     let window = window_pages(pages.clone());
-    let guard_after = view.runs().last().map_or(0, |run| run.end).saturating_sub(1);
-    if pages.is_empty() || pages.start < Slot::START || pages.end > guard_after {
+    let Some(mapping) = view.mapping() else {
+        return window;
+    };
+    if pages.is_empty() || pages.start < mapping.start || pages.end > mapping.end {
         return window;
     }
-    let (first, last) = (pages.start - Slot::START, pages.end - 1 - Slot::START);
+    let (first, last) = (pages.start - mapping.start, pages.end - 1 - mapping.start);
     let mapping = if first == last {
         format!("mapping page {first}")
     } else {

@@ -95,9 +95,10 @@ impl Slot {
         self.arena.range(addr, len)
     }
 
-    /// The normalised view of the whole window, guards included.
+    /// The normalised view of the whole window, guards included; its messages count
+    /// mapping pages from the slot's first page.
     pub fn view(&self) -> MapsView {
-        self.arena.view()
+        self.arena.view().with_mapping(self.all())
     }
 
     /// The pages smaps' `field` (`Rss`, `Locked`, ...) counts in the mappings that start

@@ -9,8 +9,14 @@ use munmap_lab_harness::{expect, page_size};
 
 const WINDOW: u64 = 0x7f00_0000_0000;
 
-/// A 6-page window: page 0 and 5 a PROT_NONE reservation, pages 1-4 anonymous read-write.
+/// A 6-page window: page 0 and 5 a PROT_NONE reservation, pages 1-4 anonymous read-write,
+/// the lab's mapping (as a slot's view knows it).
 fn view() -> MapsView {
+    untold().with_mapping(1..5)
+}
+
+/// The same window, not told where the lab's mapping is.
+fn untold() -> MapsView {
     let p = page_size() as u64;
     let text = format!(
         "{:x}-{:x} ---p 00000000 00:00 0 \n{:x}-{:x} rw-p 00000000 00:00 0 \n{:x}-{:x} ---p 00000000 00:00 0 \n",
@@ -42,6 +48,19 @@ fn failure(check: impl FnOnce() + std::panic::UnwindSafe) -> (String, String, u3
 
 #[test]
 fn failed_checks_point_at_the_test_and_name_pages_both_ways() {
+    // Mapping pages count from where the view was told the lab's mapping starts (a drawn
+    // neighbour before it, a view of the mapping alone); a view not told names window pages.
+    let (message, _, _) = failure(|| expect::unmapped(&untold(), 2..3, "a front trim"));
+    assert!(message.starts_with("window page 2 should be unmapped"), "{message}");
+    let after_a_neighbour = untold().with_mapping(3..5);
+    let (message, _, _) = failure(|| expect::unmapped(&after_a_neighbour, 3..4, "a front trim"));
+    assert!(
+        message.starts_with("mapping page 0 (window page 3) should be unmapped"),
+        "{message}"
+    );
+    let (message, _, _) = failure(|| expect::unmapped(&after_a_neighbour, 2..3, "a front trim"));
+    assert!(message.starts_with("window page 2 should be unmapped"), "{message}");
+
     let view = view();
     let line = line!() + 1;
     let (message, file, at) = failure(|| expect::unmapped(&view, 4..6, "a back trim removes the last pages"));

@@ -89,6 +89,8 @@ pub struct MapsView {
     runs: Vec<Run>,
     /// The window's start, for a view of this process's own address space ([`MapsView::of`]).
     own_start: Option<u64>,
+    /// The window pages of the lab's mapping, for naming pages in messages (not compared).
+    mapping: Option<std::ops::Range<usize>>,
 }
 
 impl PartialEq for MapsView {
@@ -136,6 +138,21 @@ impl MapsView {
         }
     }
 
+    /// The view, knowing that window pages `pages` are the lab's mapping, so that messages
+    /// can name a page both ways ("mapping page 0 (window page 3)"). A view knows none
+    /// until told: its pages are then named as window pages only.
+    pub fn with_mapping(self, pages: std::ops::Range<usize>) -> MapsView {
+        MapsView {
+            mapping: Some(pages),
+            ..self
+        }
+    }
+
+    /// The window pages of the lab's mapping, when the view was told ([`MapsView::with_mapping`]).
+    pub fn mapping(&self) -> Option<std::ops::Range<usize>> {
+        self.mapping.clone()
+    }
+
     /// Where the window starts, when this is a view of this process's own address space
     /// (None for a view of another process's, or one built from text).
     pub fn start_in_this_process(&self) -> Option<u64> {
@@ -175,6 +192,7 @@ impl MapsView {
             window_pages,
             runs,
             own_start: None,
+            mapping: None,
         }
     }
 
