@@ -9,6 +9,7 @@
 use munmap_lab::lab05_errors::unmap;
 use munmap_lab_harness::draw;
 use munmap_lab_harness::map_limit::{AtLimit, mapped_mask, run_at_map_count_limit};
+use munmap_lab_harness::returned::Returned;
 use munmap_lab_harness::{MapsView, Slot, Story, expect, isolated, note, page_size, pages, skip};
 use nix::errno::Errno;
 use rstest::rstest;
@@ -334,6 +335,17 @@ struct AtTheLimit {
     mapped: u64,
     /// Bit `n`: mapping page `n` is mapped and still holds its bytes.
     intact: u64,
+}
+
+impl Returned for AtTheLimit {
+    fn shown(&self) -> String {
+        format!(
+            "{}, window pages mapped {:#x}, mapping pages intact {:#x}",
+            self.result.shown(),
+            self.mapped,
+            self.intact
+        )
+    }
 }
 
 /// The same cut on a fresh mapping, with the process far below the limit: it always

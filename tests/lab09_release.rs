@@ -65,7 +65,7 @@ fn kib_of(fields: &[(String, u64)], key: &str) -> u64 {
 
 /// The lab's `anonymous_kib`, in kB.
 fn lab_anonymous_kib() -> u64 {
-    expect::call(
+    expect::call_varying(
         "anonymous_kib()",
         "Ok(kB): the Anonymous: line of /proc/self/smaps_rollup",
         anonymous_kib,
@@ -369,7 +369,7 @@ fn file_pages_stay_cached_after_unmap() {
             "the process's resident pages of lab09.data (smaps Rss over every mapping of it) should fall from {len} to 0"
         );
 
-        let cached = expect::call(
+        let cached = expect::call_varying(
             "cached_pages(lab09.data)",
             format!("Ok(about {len}): the file's pages are still in the page cache"),
             || cached_pages(&path),
@@ -407,7 +407,7 @@ fn cached_pages_sees_an_evicted_file_come_back() {
         if kernel_cached_pages(&path, count) != 0 {
             skip("the kernel kept the file's pages after POSIX_FADV_DONTNEED (tmpfs?): cannot test an evicted file");
         }
-        let evicted = expect::call(
+        let evicted = expect::call_varying(
             "cached_pages(evicted.data) after POSIX_FADV_DONTNEED",
             "Ok(0): nothing of the file is cached",
             || cached_pages(&path),
@@ -422,7 +422,7 @@ fn cached_pages_sees_an_evicted_file_come_back() {
         // The kernel's own count just before and just after the lab's: where the two agree
         // (nothing was evicted meanwhile), the lab's must be that very number.
         let kernel_before = kernel_cached_pages(&path, count);
-        let back = expect::call(
+        let back = expect::call_varying(
             "cached_pages(evicted.data) after reading the file",
             format!("Ok(about {count}): reading brought the file back into the page cache"),
             || cached_pages(&path),

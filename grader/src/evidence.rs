@@ -9,10 +9,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use munmap_lab_protocol::Verdict;
 
 /// The window as the grader read it from the kernel at each checkpoint of one test, in
-/// order (see `judge::witness`).
+/// order (see `judge::witness`), and what the test's lab calls returned, as the test
+/// process told it (`returned trim_back(..): Ok(..)`, in order): held to the reference's
+/// too, so a check inside the process that lab code got around still fails on the value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Transcript {
     pub checkpoints: Vec<String>,
+    pub returned: Vec<String>,
 }
 
 impl Transcript {

@@ -47,6 +47,7 @@ pub mod memlock;
 pub mod page_state;
 mod panic_hook;
 pub mod probe_program;
+pub mod returned;
 pub mod scratch;
 mod secret_env;
 pub mod sentinel;

@@ -99,6 +99,19 @@ pub enum AtLimit<T> {
     Failed(String),
 }
 
+/// At the limit, only what the body returned is the lab's (the fill's numbers are the
+/// machine's, and a failure's reason has its own message).
+impl<T: super::returned::Returned> super::returned::Returned for AtLimit<T> {
+    fn shown(&self) -> String {
+        match self {
+            AtLimit::Ran { result, .. } => result.shown(),
+            AtLimit::Unreachable(_) => "(the limit could not be reached here)".to_string(),
+            AtLimit::BodyPanicked => "(the body panicked)".to_string(),
+            AtLimit::Failed(_) => "(the forked process did not report)".to_string(),
+        }
+    }
+}
+
 /// Forks, fills the fork's address space up to `vm.max_map_count`, runs `body`
 /// there and returns what it returned. See the module documentation for what the
 /// body may do. What it returns comes back as plain bytes: a `Copy` value of numbers,

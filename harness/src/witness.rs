@@ -54,6 +54,11 @@ fn this_process() -> Option<Witness> {
         .filter(|witness| witness.pid == std::process::id())
 }
 
+/// Page 0 of the witnessed window, in the witnessed test process (not in a fork of it).
+pub(crate) fn base() -> Option<usize> {
+    this_process().map(|witness| witness.base)
+}
+
 /// The witnessed window's address, the first time it is asked for in a witnessed test
 /// process (the test's first arena goes there); None otherwise.
 pub(crate) fn take_window() -> Option<usize> {

@@ -66,6 +66,10 @@ pub const DRAW_ENV: &str = "MUNMAP_LAB_DRAW";
 /// How a test process's note of a drawn value starts (`drawn mapping pages = 7`).
 pub const DRAWN_NOTE: &str = "drawn ";
 
+/// How a witnessed test process's note of what a lab call returned starts
+/// (`returned trim_back(addr, 6 pages, 1): Ok((window page 1, 20480))`).
+pub const RETURNED_NOTE: &str = "returned ";
+
 const MARKER: &str = "@@munmap-lab";
 
 /// What a marker line says.

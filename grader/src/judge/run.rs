@@ -144,10 +144,16 @@ fn run_test(exe: &Path, lab: &str, test: &str, scratch: &Path, bench: &Bench) ->
     let verdict = match ended {
         Ok(ended) => {
             let output = String::from_utf8_lossy(&ended.output);
-            drawn = protocol::markers(&output, protocol::Kind::Note, &token)
-                .filter_map(|note| note.strip_prefix(protocol::DRAWN_NOTE))
-                .map(String::from)
-                .collect();
+            let notes = |prefix: &str| -> Vec<String> {
+                protocol::markers(&output, protocol::Kind::Note, &token)
+                    .filter_map(|note| note.strip_prefix(prefix))
+                    .map(String::from)
+                    .collect()
+            };
+            drawn = notes(protocol::DRAWN_NOTE);
+            if bench.witness {
+                transcript.returned = notes(protocol::RETURNED_NOTE);
+            }
             let verdict = protocol::judge(lab, test, ended.status, &output, &token, bench.timeout);
             bench.sandbox.explain(verdict, ended.status, &output)
         }

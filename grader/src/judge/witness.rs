@@ -58,6 +58,9 @@ pub fn verdict(lab: &str, test: &str, verdict: Verdict, seen: &Transcript, expec
     if verdict != Verdict::Pass {
         return verdict;
     }
+    if seen.checkpoints == expected.checkpoints {
+        return returned_verdict(lab, test, &seen.returned, &expected.returned);
+    }
     let (seen, expected) = (&seen.checkpoints, &expected.checkpoints);
     let Some(n) = (0..seen.len().max(expected.len())).find(|&n| seen.get(n) != expected.get(n)) else {
         return Verdict::Pass;
@@ -85,6 +88,26 @@ pub fn verdict(lab: &str, test: &str, verdict: Verdict, seen: &Transcript, expec
         show(expected.get(n), "the reference solution", expected),
         n + 1,
         show(seen.get(n), "this submission", seen),
+    ))
+}
+
+/// The kernel's windows agreed: a pass stands only when lab code also returned what the
+/// reference's did, call for call (each note names the call, drawn arguments included).
+fn returned_verdict(lab: &str, test: &str, seen: &[String], expected: &[String]) -> Verdict {
+    let Some(n) = (0..seen.len().max(expected.len())).find(|&n| seen.get(n) != expected.get(n)) else {
+        return Verdict::Pass;
+    };
+    let show = |value: Option<&String>| match value {
+        Some(value) => value.clone(),
+        None => "(no such call)".to_string(),
+    };
+    Verdict::Fail(format!(
+        "{lab}::{test} failed: the test process reported a pass, but lab call {} returned other than the \
+         reference solution's (the grader holds each value a lab call returns to the reference's under the same \
+         draw, whatever the test's own checks said).\n  the reference solution: {}\n  this submission:        {}",
+        n + 1,
+        show(expected.get(n)),
+        show(seen.get(n)),
     ))
 }
 
@@ -147,6 +170,7 @@ mod tests {
     fn transcript(windows: &[&str]) -> Transcript {
         Transcript {
             checkpoints: windows.iter().map(|w| w.to_string()).collect(),
+            returned: Vec::new(),
         }
     }
 
@@ -189,6 +213,38 @@ mod tests {
         assert!(
             extra.message().contains("checkpoint 3, the reference solution:\n  (none: the reference solution stopped at 2 checkpoints in all)"),
             "{extra:?}"
+        );
+    }
+
+    #[test]
+    fn a_pass_stands_only_with_the_same_returned_values() {
+        let with = |values: &[&str]| Transcript {
+            returned: values.iter().map(|v| v.to_string()).collect(),
+            ..transcript(&[BEFORE])
+        };
+        let expected = with(&["unmap(addr, 3): Ok(())"]);
+        assert_eq!(
+            verdict("lab", "t", Verdict::Pass, &expected.clone(), &expected),
+            Verdict::Pass
+        );
+        let other = verdict(
+            "lab",
+            "t",
+            Verdict::Pass,
+            &with(&["unmap(addr, 3): Err(EINVAL)"]),
+            &expected,
+        );
+        assert_eq!(other.status(), TestStatus::Fail);
+        assert!(
+            other.message().contains(
+                "the reference solution: unmap(addr, 3): Ok(())\n  this submission:        unmap(addr, 3): Err(EINVAL)"
+            ),
+            "{other:?}"
+        );
+        let none = verdict("lab", "t", Verdict::Pass, &with(&[]), &expected);
+        assert!(
+            none.message().contains("this submission:        (no such call)"),
+            "{none:?}"
         );
     }
 
