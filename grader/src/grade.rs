@@ -203,14 +203,15 @@ pub fn finish(
     } = prepared;
     let source = &source;
     let labs = &project.labs;
-    let sandbox = confinement(project, source, options, &slot.work)?;
+    let witness = reference.is_some() || matches!(source, Source::Solutions);
+    let sandbox = confinement(project, source, options, &slot.work, witness)?;
     let not_enforced = not_enforced(&sandbox);
     let bench = Bench {
         workdir: &slot.work,
         scratch: &slot.runs,
         timeout: options.timeout,
         sandbox: &sandbox,
-        witness: reference.is_some() || matches!(source, Source::Solutions),
+        witness,
         seed: options.seed,
         progress: options.progress,
     };
@@ -467,10 +468,23 @@ fn not_started(project: &Project, overlay: &overlay::Overlay) -> Vec<String> {
 
 /// The sandbox for `source`'s test processes: they may read their own work folder
 /// (sources and build) but nothing else of the project, the submission or the batch.
-fn confinement(project: &Project, source: &Source, options: &Options, workdir: &Path) -> Result<Sandbox> {
+/// Where the grader witnesses, every test draws its scenario and compares no snapshot,
+/// so the work folder's `snapshots/` is hidden too: lab code that would repaint a
+/// window from its test's snapshot finds none (they are public, so this only raises the
+/// bar; the draws are what defeat it).
+fn confinement(
+    project: &Project,
+    source: &Source,
+    options: &Options,
+    workdir: &Path,
+    witness: bool,
+) -> Result<Sandbox> {
     let mut hidden = vec![project.root.clone()];
     if let Source::Submission(dir) = source {
         hidden.push(dir.clone());
+    }
+    if witness {
+        hidden.push(workdir.join("snapshots"));
     }
     hidden.extend(options.hidden.iter().cloned());
     let sandbox = Sandbox::new(&hidden, &[workdir.to_path_buf()]).context("cannot prepare the sandbox")?;
