@@ -62,7 +62,8 @@ pub fn make(root: &Path, cheat: &Cheat, dir: &Path) -> Result<()> {
     for lab in lab_names(root)? {
         let stub = root.join("labs").join(format!("{lab}.rs"));
         let text = std::fs::read_to_string(&stub).with_context(|| format!("cannot read {}", stub.display()))?;
-        let with_lab = |code: &str| code.replace("{lab}", &lab);
+        let snapshots = snapshots_of(root, &lab)?;
+        let with_lab = |code: &str| code.replace("{lab}", &lab).replace("{snapshots}", &snapshots);
         let patched = catalogue::inject(&text, &with_lab(&cheat.inject))
             .with_context(|| format!("cheat `{}`: no `pub fn` in labs/{lab}.rs", cheat.name))?;
         let file = dir.join("labs").join(format!("{lab}.rs"));
@@ -70,6 +71,26 @@ pub fn make(root: &Path, cheat: &Cheat, dir: &Path) -> Result<()> {
             .with_context(|| format!("cannot write {}", file.display()))?;
     }
     Ok(())
+}
+
+/// The lab's public snapshots as a Rust expression, `&[("name", r#"text"#), ...]` (a
+/// cheat's `{snapshots}`): what a student can paste into a lab file, now that a graded
+/// test process cannot read `snapshots/`.
+fn snapshots_of(root: &Path, lab: &str) -> Result<String> {
+    let mut items = Vec::new();
+    for entry in std::fs::read_dir(root.join("snapshots")).context("cannot list snapshots/")? {
+        let path = entry?.path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        if stem.starts_with(&format!("{lab}__")) && path.extension().is_some_and(|e| e == "snap") {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let hashes = "#".repeat((1..).find(|&n| !text.contains(&format!("\"{}", "#".repeat(n)))).unwrap_or(1));
+            items.push(format!("({stem:?}, r{hashes}\"{text}\"{hashes})"));
+        }
+    }
+    items.sort();
+    Ok(format!("&[{}]", items.join(", ")))
 }
 
 /// Every lab of the project: the stems of `labs/*.rs`.
