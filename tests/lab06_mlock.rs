@@ -76,7 +76,12 @@ fn lock_locks_every_page() {
         ));
         story.step("before", &slot.view());
 
-        unsafe { lock(slot.page(0), pages(len)) }.unwrap_or_else(|e| {
+        expect::call(
+            format!("lock(addr, {len} pages)"),
+            "Ok(()): every page of the range locked",
+            || unsafe { lock(slot.page(0), pages(len)) },
+        )
+        .unwrap_or_else(|e| {
             panic!("lock should succeed: this process was just shown to be allowed to lock {len} pages, but it returned {e}")
         });
 
@@ -120,7 +125,12 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
         let view_of = |slot: &Slot| slot.view().with_mapping(lab_pages.clone());
         story.step(format!("before (all {len} pages locked)"), &view_of(&slot));
 
-        unsafe { unmap_pages(addr, first, count) }.expect("unmapping locked pages should succeed");
+        expect::call(
+            format!("unmap_pages(addr, {first}, {count})"),
+            "Ok(()): the pages unmapped, locked or not",
+            || unsafe { unmap_pages(addr, first, count) },
+        )
+        .expect("unmapping locked pages should succeed");
 
         let view = view_of(&slot);
         story.step(format!("after unmap_pages(addr, {first}, {count})"), &view);
@@ -192,7 +202,12 @@ fn locked_kib_reports_vm_lck() {
         let slot = mapping(len);
         unsafe { lock_or_skip(slot.page(first), pages(locked)) };
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
-        let reported = locked_kib().expect("locked_kib should read /proc/self/status");
+        let reported = expect::call(
+            format!("locked_kib() with {locked} page(s) locked"),
+            "Ok(kB): the VmLck line of /proc/self/status",
+            locked_kib,
+        )
+        .expect("locked_kib should read /proc/self/status");
         assert_eq!(
             reported, kernel,
             "with {locked} pages locked, VmLck in /proc/self/status says {kernel} kB, but locked_kib returned {reported}"
@@ -201,7 +216,12 @@ fn locked_kib_reports_vm_lck() {
         let addr = slot.page(0);
         unsafe { nix::sys::mman::munmap(addr.cast(), pages(len)) }.expect("unmapping the mapping");
         let kernel = vm_lck_pages() * page_size() as u64 / 1024;
-        let reported = locked_kib().expect("locked_kib should read /proc/self/status");
+        let reported = expect::call(
+            "locked_kib() after the munmap",
+            "Ok(kB): the VmLck line of /proc/self/status, read again",
+            locked_kib,
+        )
+        .expect("locked_kib should read /proc/self/status");
         assert_eq!(
             reported, kernel,
             "after munmap of the locked pages VmLck says {kernel} kB, but locked_kib returned {reported}: \

@@ -91,8 +91,10 @@ fn wait_for(pid: Pid, what: &str) -> WaitStatus {
         Some(std::process::id() as i32),
         "the lab function returned pid {pid}, but the kernel knows no child of this process by that pid"
     );
-    let status = within(CHILD_DEADLINE, pid, what, move || wait_exit(pid))
-        .unwrap_or_else(|e| panic!("wait_exit({pid}) failed with {e}: waitpid on the child's own pid should succeed"));
+    let status = expect::call(format!("wait_exit(pid): {what}"), "Ok(the child's status)", || {
+        within(CHILD_DEADLINE, pid, what, move || wait_exit(pid))
+    })
+    .unwrap_or_else(|e| panic!("wait_exit({pid}) failed with {e}: waitpid on the child's own pid should succeed"));
     assert_eq!(
         nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
         Err(nix::errno::Errno::ECHILD),

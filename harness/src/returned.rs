@@ -90,6 +90,22 @@ impl<T: Returned> Returned for nix::Result<T> {
     }
 }
 
+/// A child's status without its pid, which differs from run to run (lab07 checks the
+/// pid against the kernel's list of this process's children).
+impl Returned for nix::sys::wait::WaitStatus {
+    fn shown(&self) -> String {
+        use nix::sys::wait::WaitStatus;
+        match *self {
+            WaitStatus::Exited(_, code) => format!("Exited(the child, {code})"),
+            WaitStatus::Signaled(_, signal, core) => format!("Signaled(the child, {signal:?}, core dumped: {core})"),
+            WaitStatus::Stopped(_, signal) => format!("Stopped(the child, {signal:?})"),
+            WaitStatus::Continued(_) => "Continued(the child)".to_string(),
+            WaitStatus::StillAlive => "StillAlive".to_string(),
+            _ => "(a ptrace event of the child)".to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +117,10 @@ mod tests {
         let err: nix::Result<()> = Err(nix::errno::Errno::EINVAL);
         assert_eq!(err.shown(), "Err(EINVAL)");
         assert_eq!([1usize, 2].shown(), "[1, 2]");
+        let pid = nix::unistd::Pid::from_raw(4242);
+        assert_eq!(
+            nix::sys::wait::WaitStatus::Exited(pid, 3).shown(),
+            "Exited(the child, 3)"
+        );
     }
 }

@@ -85,7 +85,11 @@ fn snapshots_of(root: &Path, lab: &str) -> Result<String> {
         };
         if stem.starts_with(&format!("{lab}__")) && path.extension().is_some_and(|e| e == "snap") {
             let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            let hashes = "#".repeat((1..).find(|&n| !text.contains(&format!("\"{}", "#".repeat(n)))).unwrap_or(1));
+            let hashes = "#".repeat(
+                (1..)
+                    .find(|&n| !text.contains(&format!("\"{}", "#".repeat(n))))
+                    .unwrap_or(1),
+            );
             items.push(format!("({stem:?}, r{hashes}\"{text}\"{hashes})"));
         }
     }
