@@ -268,7 +268,11 @@ fn unmap_returns_the_error_and_does_not_retry() {
         // A misaligned address: munmap refuses it with EINVAL and leaves the pages alone.
         let misaligned = unsafe { addr.add(pages(first) + by) };
         let mapping = unsafe { Mapping::from_raw(misaligned, pages(len - first) - by) };
-        let result = mapping.unmap();
+        let result = expect::call(
+            format!("unmap() of a Mapping at mapping page {first} + {by} bytes"),
+            "Err(EINVAL), munmap's error unchanged",
+            || mapping.unmap(),
+        );
 
         let view = scene.view();
         story.step(format!("after unmap() returned {result:?}"), &view);
@@ -351,7 +355,12 @@ fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
         ));
         story.step("before", &scene.view());
         let mut slot = Some(addr);
-        unsafe { unmap_and_clear(&mut slot, pages(len)) }.expect("the first unmap_and_clear should succeed");
+        expect::call(
+            format!("unmap_and_clear(&mut slot, {len} pages)"),
+            "Ok(()) and the slot set to None",
+            || unsafe { unmap_and_clear(&mut slot, pages(len)) },
+        )
+        .expect("the first unmap_and_clear should succeed");
         assert_eq!(
             slot, None,
             "after unmapping, the slot should be None (C: the pointer set to NULL)"
@@ -369,7 +378,12 @@ fn unmap_and_clear_unmaps_once_and_clears_the_slot() {
             "after someone else mapped the same pages (the sentinel: r--p, every byte 'S')",
             &scene.view(),
         );
-        unsafe { unmap_and_clear(&mut slot, pages(len)) }.expect("a second call on None should return Ok");
+        expect::call(
+            format!("unmap_and_clear(&mut slot, {len} pages) again, on None"),
+            "Ok(()), nothing unmapped",
+            || unsafe { unmap_and_clear(&mut slot, pages(len)) },
+        )
+        .expect("a second call on None should return Ok");
         let view = scene.view();
         story.step(format!("after a second unmap_and_clear(&mut slot, {len} pages)"), &view);
         let why = "a None slot must not be unmapped again: the pages now belong to someone else's mapping";
