@@ -100,9 +100,7 @@ impl Scenario {
 
     /// The window pages of mapping pages `mapping_pages`.
     fn window(&self, mapping_pages: std::ops::Range<usize>) -> std::ops::Range<usize> {
-        let slot_page = |n| self.beside.slot_page(n);
-        self.slot
-            .window(slot_page(mapping_pages.start)..slot_page(mapping_pages.end))
+        self.slot.window(self.beside.slot_range(mapping_pages))
     }
 
     /// The address of mapping page `n`.
@@ -113,8 +111,7 @@ impl Scenario {
     /// Mapping pages `kept` must remain: mapped, same contents, writable, and (for a
     /// file) still showing the same file pages.
     fn check_kept(&self, view: &MapsView, kept: std::ops::Range<usize>, why: &str) {
-        let slot_pages = self.beside.slot_page(kept.start)..self.beside.slot_page(kept.end);
-        self.check_slot_pages(view, slot_pages, why);
+        self.check_slot_pages(view, self.beside.slot_range(kept), why);
     }
 
     /// The neighbours are not the lab's: they stay as the test made them.

@@ -115,13 +115,13 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
         let slot = mapping(beside.slot_pages(len));
         let addr = slot.page(beside.before);
         unsafe { lock_or_skip(slot.page(0), pages(slot.pages())) };
+        let lab_pages = slot.window(beside.slot_range(0..len));
         let mut story = Story::new(format!(
             "a locked {len}-page anonymous mapping at {}{}; unmap_pages(addr, {first}, {count}) \
              unmaps {count} page(s) without munlock: their lock goes with them, the rest stay locked",
-            window_pages(slot.window(beside.slot_page(0)..beside.slot_page(len))),
+            window_pages(lab_pages.clone()),
             beside.described()
         ));
-        let lab_pages = slot.window(beside.slot_page(0)..beside.slot_page(len));
         let view_of = |slot: &Slot| slot.view().with_mapping(lab_pages.clone());
         story.step(format!("before (all {len} pages locked)"), &view_of(&slot));
 
@@ -134,7 +134,7 @@ fn unmapping_locked_pages_unlocks_only_those_pages(#[case] unmapped: Unmapped) {
 
         let view = view_of(&slot);
         story.step(format!("after unmap_pages(addr, {first}, {count})"), &view);
-        let gone = slot.window(beside.slot_page(first)..beside.slot_page(first + count));
+        let gone = slot.window(beside.slot_range(first..first + count));
         expect::unmapped(&view, gone.clone(), "munmap removes the pages, locked or not");
         let kept: Vec<usize> = slot.all().filter(|p| !gone.contains(p)).collect();
         for &page in &kept {

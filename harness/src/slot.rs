@@ -186,6 +186,11 @@ impl Neighbours {
         self.before + n
     }
 
+    /// The slot pages of the lab's mapping pages `mapping_pages`.
+    pub fn slot_range(&self, mapping_pages: Range<usize>) -> Range<usize> {
+        self.slot_page(mapping_pages.start)..self.slot_page(mapping_pages.end)
+    }
+
     /// The slot pages that are neighbours of a lab mapping of `len` pages.
     pub fn pages(&self, len: usize) -> impl Iterator<Item = usize> {
         (0..self.before).chain(self.before + len..self.slot_pages(len))

@@ -318,8 +318,8 @@ impl Sandbox {
             }
             // Last: the watch's listener above is a new descriptor, and until exec this
             // process still holds every descriptor the grader had open (close-on-exec, so
-            // gone at exec), whose numbers can pass RLIMIT_NOFILE (a submission folder in a
-            // busy /tmp gives hundreds of grants): with the limit set first, making the
+            // gone at exec), whose numbers can pass RLIMIT_NOFILE (the sandbox's O_PATH
+            // grants, anything else the grader holds): with the limit set first, making the
             // listener failed with EMFILE and no test could start.
             rlimits::apply(&rlimits)?;
             Ok(())
@@ -799,8 +799,8 @@ mod tests {
         std::env::var(HELPER).ok()
     }
 
-    /// The grader may hold more descriptors than a test may open (a sandbox's grants of a
-    /// busy folder, a batch's files): a test process still starts, watched and limited.
+    /// The grader may hold more descriptors than a test may open (the sandbox's grants,
+    /// a batch's files): a test process still starts, watched and limited.
     #[test]
     fn a_test_starts_whatever_the_grader_holds_open() {
         let tree = Tree::new();

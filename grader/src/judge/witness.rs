@@ -62,7 +62,7 @@ pub fn verdict(lab: &str, test: &str, verdict: Verdict, seen: &Transcript, expec
         return returned_verdict(lab, test, &seen.returned, &expected.returned);
     }
     let (seen, expected) = (&seen.checkpoints, &expected.checkpoints);
-    let Some(n) = (0..seen.len().max(expected.len())).find(|&n| seen.get(n) != expected.get(n)) else {
+    let Some(n) = first_difference(seen, expected) else {
         return Verdict::Pass;
     };
     let count = |checkpoints: &[String]| match checkpoints.len() {
@@ -91,10 +91,15 @@ pub fn verdict(lab: &str, test: &str, verdict: Verdict, seen: &Transcript, expec
     ))
 }
 
+/// Where two lists first differ (one ending first counts), None when they are equal.
+fn first_difference(seen: &[String], expected: &[String]) -> Option<usize> {
+    (0..seen.len().max(expected.len())).find(|&n| seen.get(n) != expected.get(n))
+}
+
 /// The kernel's windows agreed: a pass stands only when lab code also returned what the
 /// reference's did, call for call (each note names the call, drawn arguments included).
 fn returned_verdict(lab: &str, test: &str, seen: &[String], expected: &[String]) -> Verdict {
-    let Some(n) = (0..seen.len().max(expected.len())).find(|&n| seen.get(n) != expected.get(n)) else {
+    let Some(n) = first_difference(seen, expected) else {
         return Verdict::Pass;
     };
     let show = |value: Option<&String>| match value {
